@@ -1,0 +1,11 @@
+//! Cookie consent capture (SPEC 3.1): `POST /consent`, `GET /consent/{id}`,
+//! `GET /consent/{id}/receipts`, `DELETE /consent/{id}`.
+
+use privacy_http::Area;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let app = privacy_lambda::app_from_env().await?;
+    privacy_lambda::serve_http(app, &[Area::Consent]).await
+}

@@ -1,0 +1,125 @@
+//! The whole API on one port of 127.0.0.1, with the embedded in-memory store.
+//!
+//! Every request goes to the same `privacy_http::handle` the Lambda functions
+//! call: there is no second implementation of any route.
+//!
+//! `PORT` (default 3000) chooses the port; `ALLOWED_ORIGINS` defaults to the
+//! server's own origin.
+
+use std::convert::Infallible;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use privacy_domain::clock::SystemClock;
+use privacy_domain::memory::MemoryStore;
+use privacy_domain::register::Register;
+use privacy_http::{ApiRequest, ApiResponse, App, Area, Settings};
+use tokio::net::TcpListener;
+
+const ALL_AREAS: &[Area] = &[Area::Consent];
+/// Bodies are read up to this size; the API itself refuses more than 16 KiB with 413.
+const READ_LIMIT: usize = 1024 * 1024;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let port: u16 = match std::env::var("PORT") {
+        Ok(text) => text.parse()?,
+        Err(_) => 3000,
+    };
+    let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
+    let address = listener.local_addr()?;
+    let own_origin = format!("http://{address}");
+    let mut settings = Settings::from_env(|name| std::env::var(name).ok());
+    if settings.allowed_origins.is_empty() {
+        settings.allowed_origins = vec![
+            own_origin.clone(),
+            format!("http://localhost:{}", address.port()),
+        ];
+    }
+    let app = Arc::new(App {
+        store: Arc::new(MemoryStore::new()),
+        clock: Arc::new(SystemClock),
+        register: Register::standard()?,
+        settings,
+    });
+    tracing::info!("privacy backend listening on {own_origin}");
+    println!("Serving every route on {own_origin} (in-memory store; stop with Ctrl-C)");
+    loop {
+        let (stream, peer) = listener.accept().await?;
+        let app = Arc::clone(&app);
+        tokio::spawn(async move {
+            let service = service_fn(move |request| serve(Arc::clone(&app), peer, request));
+            if let Err(error) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(%error, "connection closed with an error");
+            }
+        });
+    }
+}
+
+async fn serve(
+    app: Arc<App>,
+    peer: SocketAddr,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = request.into_parts();
+    let body = match Limited::new(body, READ_LIMIT).collect().await {
+        Ok(collected) => collected.to_bytes().to_vec(),
+        Err(_) => return Ok(plain(StatusCode::PAYLOAD_TOO_LARGE)),
+    };
+    let api_request = ApiRequest {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts
+            .uri
+            .query()
+            .map(|raw| {
+                form_urlencoded::parse(raw.as_bytes())
+                    .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        headers: parts
+            .headers
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect(),
+        body,
+        source_ip: Some(peer.ip()),
+    };
+    Ok(to_hyper(
+        privacy_http::handle(&app, ALL_AREAS, api_request).await,
+    ))
+}
+
+fn to_hyper(response: ApiResponse) -> Response<Full<Bytes>> {
+    let mut builder = Response::builder().status(response.status);
+    for (name, value) in &response.headers {
+        builder = builder.header(name, value);
+    }
+    builder
+        .body(Full::new(Bytes::from(response.body)))
+        .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR))
+}
+
+fn plain(status: StatusCode) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = status;
+    response
+}

@@ -1,0 +1,14 @@
+//! AWS adapters of the privacy domain's ports.
+//!
+//! - [`dynamodb::DynamoRecordStore`]: the record store on one DynamoDB table
+//!   (design: `infra/dynamodb-access-patterns.md`).
+//!
+//! The SDK is pointed at an emulator by the standard `AWS_ENDPOINT_URL`.
+
+pub mod attributes;
+pub mod dynamodb;
+
+/// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}

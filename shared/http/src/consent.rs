@@ -1,0 +1,220 @@
+//! SPEC 3.1: cookie consent.
+
+use privacy_domain::consent::{
+    Categories, ClientContext, ConsentDecision, ConsentError, ConsentId, ConsentLedger,
+    ConsentReceipt, ConsentSource, ConsentState, LanguageTag, NoticeDigest, PolicyVersion,
+};
+use privacy_domain::FieldError;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::{ApiError, ApiRequest, ApiResponse, App, PathParams, Route};
+
+const FIELDS: &[&str] = &[
+    "consent_id",
+    "policy_version",
+    "categories",
+    "source",
+    "language",
+    "notice_sha256",
+];
+
+pub async fn handle(
+    app: &App,
+    route: &Route,
+    params: &PathParams,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let ledger = ConsentLedger {
+        store: app.store.as_ref(),
+        clock: app.clock.as_ref(),
+        register: &app.register,
+    };
+    let client = client_context(request);
+    match (route.method, route.path) {
+        ("POST", "/consent") => {
+            let decision = decision(&request.json_object()?)?;
+            let state = ledger
+                .record(decision, &client)
+                .await
+                .map_err(consent_error)?;
+            let mut response = ApiResponse::json(201, &ConsentView::from(&state));
+            response.set_header("location", format!("/consent/{}", state.consent_id));
+            Ok(response)
+        }
+        ("GET", "/consent/{consent_id}") => {
+            let state = ledger
+                .current(consent_id(params)?)
+                .await
+                .map_err(consent_error)?;
+            Ok(ApiResponse::json(200, &ConsentView::from(&state)))
+        }
+        ("GET", "/consent/{consent_id}/receipts") => {
+            let receipts = ledger
+                .receipts(consent_id(params)?)
+                .await
+                .map_err(consent_error)?;
+            Ok(ApiResponse::json(200, &Receipts { receipts }))
+        }
+        ("DELETE", "/consent/{consent_id}") => {
+            let state = ledger
+                .withdraw(consent_id(params)?, &client)
+                .await
+                .map_err(consent_error)?;
+            Ok(ApiResponse::json(200, &ConsentView::from(&state)))
+        }
+        _ => unreachable!("ROUTES lists only the consent routes above for Area::Consent"),
+    }
+}
+
+/// The response body of every consent route but the receipts.
+#[derive(Serialize)]
+struct ConsentView<'a> {
+    consent_id: String,
+    receipt_id: String,
+    recorded_at: String,
+    policy_version: &'a str,
+    categories: Categories,
+    gpc: bool,
+    renew_after: String,
+}
+
+impl<'a> From<&'a ConsentState> for ConsentView<'a> {
+    fn from(state: &'a ConsentState) -> Self {
+        Self {
+            consent_id: state.consent_id.to_string(),
+            receipt_id: state.receipt_id.to_string(),
+            recorded_at: state.recorded_at.to_string(),
+            policy_version: state.policy_version.as_str(),
+            categories: state.categories,
+            gpc: state.gpc,
+            renew_after: state.renew_after.to_string(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Receipts {
+    receipts: Vec<ConsentReceipt>,
+}
+
+fn consent_error(error: ConsentError) -> ApiError {
+    match error {
+        ConsentError::NotFound => {
+            ApiError::not_found("consent_not_found", "No consent is recorded under this id.")
+        }
+        ConsentError::Contended => ApiError::new(
+            409,
+            "conflict",
+            "The consent changed at the same moment; try again.",
+        ),
+        ConsentError::Store(cause) => ApiError::internal(&cause),
+        ConsentError::Corrupt(_) => ApiError::internal(&error),
+    }
+}
+
+fn consent_id(params: &PathParams) -> Result<ConsentId, ApiError> {
+    Ok(ConsentId::parse(
+        "consent_id",
+        params.get("consent_id").unwrap_or_default(),
+    )?)
+}
+
+fn client_context(request: &ApiRequest) -> ClientContext {
+    ClientContext {
+        ip: request.source_ip,
+        user_agent: request.header("user-agent").map(str::to_owned),
+        global_privacy_control: request.header("sec-gpc").map(str::trim) == Some("1"),
+    }
+}
+
+fn decision(body: &Map<String, Value>) -> Result<ConsentDecision, FieldError> {
+    if let Some(unknown) = body.keys().find(|name| !FIELDS.contains(&name.as_str())) {
+        let name: String = unknown.chars().take(64).collect();
+        return Err(FieldError::new(
+            name,
+            "unknown_field",
+            "This field is not part of a consent decision.",
+        ));
+    }
+    Ok(ConsentDecision {
+        consent_id: optional_text(body, "consent_id")?
+            .map(|raw| ConsentId::parse("consent_id", raw))
+            .transpose()?,
+        policy_version: PolicyVersion::parse(
+            "policy_version",
+            required_text(body, "policy_version")?,
+        )?,
+        categories: categories(body.get("categories"))?,
+        source: ConsentSource::parse("source", required_text(body, "source")?)?,
+        language: optional_text(body, "language")?
+            .map(|raw| LanguageTag::parse("language", raw))
+            .transpose()?,
+        notice_sha256: optional_text(body, "notice_sha256")?
+            .map(|raw| NoticeDigest::parse("notice_sha256", raw))
+            .transpose()?,
+    })
+}
+
+fn optional_text<'a>(
+    body: &'a Map<String, Value>,
+    field: &str,
+) -> Result<Option<&'a str>, FieldError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(_) => Err(FieldError::invalid(
+            field,
+            format!("The field `{field}` must be a string."),
+        )),
+    }
+}
+
+fn required_text<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a str, FieldError> {
+    optional_text(body, field)?.ok_or_else(|| FieldError::missing(field))
+}
+
+/// `{"analytics": bool, "marketing": bool}`, with `necessary` allowed only as `true`.
+fn categories(value: Option<&Value>) -> Result<Categories, FieldError> {
+    let fields =
+        match value {
+            None | Some(Value::Null) => return Err(FieldError::missing("categories")),
+            Some(Value::Object(fields)) => fields,
+            Some(_) => return Err(FieldError::invalid(
+                "categories",
+                "`categories` is an object such as {\"analytics\": true, \"marketing\": false}.",
+            )),
+        };
+    if fields
+        .keys()
+        .any(|name| name != "necessary" && !Categories::CHOOSABLE.contains(&name.as_str()))
+    {
+        return Err(FieldError::new(
+            "categories",
+            "unknown_category",
+            "The cookie categories are `necessary`, `analytics` and `marketing`.",
+        ));
+    }
+    match fields.get("necessary") {
+        None | Some(Value::Bool(true)) => {}
+        Some(_) => {
+            return Err(FieldError::new(
+                "categories.necessary",
+                "necessary_required",
+                "Strictly necessary cookies need no consent and cannot be refused; leave `necessary` out or send true.",
+            ))
+        }
+    }
+    let choice = |name: &str| match fields.get(name) {
+        Some(Value::Bool(flag)) => Ok(*flag),
+        None => Err(FieldError::missing(format!("categories.{name}"))),
+        Some(_) => Err(FieldError::invalid(
+            format!("categories.{name}"),
+            "A category choice is true or false.",
+        )),
+    };
+    Ok(Categories::chosen(
+        choice("analytics")?,
+        choice("marketing")?,
+    ))
+}

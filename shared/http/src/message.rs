@@ -1,0 +1,123 @@
+//! Requests and responses as the API sees them, whatever carried them.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// Bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+#[derive(Debug, Clone, Default)]
+pub struct ApiRequest {
+    /// Upper-case method.
+    pub method: String,
+    /// The path without the query string.
+    pub path: String,
+    /// Decoded query parameters, in order.
+    pub query: Vec<(String, String)>,
+    /// Headers with lower-case names.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub source_ip: Option<IpAddr>,
+}
+
+impl ApiRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The media type of the body, lower-cased, without parameters.
+    pub fn media_type(&self) -> Option<String> {
+        self.header("content-type").map(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+    }
+
+    /// The body as a JSON object, after the checks every JSON route makes:
+    /// size, content type and syntax.
+    pub fn json_object(&self) -> Result<Map<String, Value>, ApiError> {
+        if self.body.len() > MAX_BODY_BYTES {
+            return Err(ApiError::new(
+                413,
+                "payload_too_large",
+                "The request body is larger than 16 KiB.",
+            ));
+        }
+        if self.media_type().as_deref() != Some("application/json") {
+            return Err(ApiError::new(
+                415,
+                "unsupported_media_type",
+                "Send the body as application/json.",
+            ));
+        }
+        match serde_json::from_slice(&self.body) {
+            Ok(Value::Object(fields)) => Ok(fields),
+            Ok(_) => Err(ApiError::new(
+                400,
+                "malformed_json",
+                "The body must be a JSON object.",
+            )),
+            Err(_) => Err(ApiError::new(
+                400,
+                "malformed_json",
+                "The body is not valid JSON.",
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiResponse {
+    pub status: u16,
+    /// Headers with lower-case names.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl ApiResponse {
+    pub fn json<T: Serialize + ?Sized>(status: u16, body: &T) -> Self {
+        let body = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
+        let mut response = Self {
+            status,
+            headers: Vec::new(),
+            body,
+        };
+        response.set_header("content-type", "application/json");
+        response.set_header("cache-control", "no-store");
+        response
+    }
+
+    pub fn empty(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: String::new(),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub fn set_header(&mut self, name: &str, value: impl Into<String>) {
+        let value = value.into();
+        match self.headers.iter_mut().find(|(key, _)| key == name) {
+            Some(header) => header.1 = value,
+            None => self.headers.push((name.to_owned(), value)),
+        }
+    }
+}
