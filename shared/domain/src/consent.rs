@@ -547,3 +547,212 @@ struct Event {
     categories: Categories,
     source: ConsentSource,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::memory::MemoryStore;
+
+    fn decision(
+        analytics: bool,
+        marketing: bool,
+        consent_id: Option<ConsentId>,
+    ) -> ConsentDecision {
+        ConsentDecision {
+            consent_id,
+            policy_version: PolicyVersion::parse("policy_version", "2026-01").unwrap(),
+            categories: Categories::chosen(analytics, marketing),
+            source: ConsentSource::Banner,
+            language: Some(LanguageTag::parse("language", "sv-SE").unwrap()),
+            notice_sha256: None,
+        }
+    }
+
+    fn client(gpc: bool) -> ClientContext {
+        ClientContext {
+            ip: Some("198.51.100.23".parse().unwrap()),
+            user_agent: Some("Mozilla/5.0 Firefox/128.0".to_owned()),
+            global_privacy_control: gpc,
+        }
+    }
+
+    struct Fixture {
+        store: MemoryStore,
+        clock: FixedClock,
+        register: Register,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            Self {
+                store: MemoryStore::new(),
+                clock: FixedClock::new("2026-05-01T08:00:00Z".parse().unwrap()),
+                register: Register::standard().unwrap(),
+            }
+        }
+
+        fn ledger(&self) -> ConsentLedger<'_> {
+            ConsentLedger {
+                store: &self.store,
+                clock: &self.clock,
+                register: &self.register,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_decision_is_recorded_with_its_receipt_and_renewal_date() {
+        let fixture = Fixture::new();
+        let state = fixture
+            .ledger()
+            .record(decision(true, false, None), &client(false))
+            .await
+            .unwrap();
+        assert_eq!(state.categories, Categories::chosen(true, false));
+        assert_eq!(state.renew_after, "2027-05-01T08:00:00Z".parse().unwrap());
+        let receipts = fixture.ledger().receipts(state.consent_id).await.unwrap();
+        assert_eq!(receipts.len(), 1);
+        assert_eq!(receipts[0].network.as_deref(), Some("198.51.100.0/24"));
+        assert_eq!(receipts[0].user_agent_family, "Firefox");
+        assert_eq!(verify_chain(&state, &receipts), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn gpc_turns_marketing_off_but_not_analytics() {
+        let fixture = Fixture::new();
+        let state = fixture
+            .ledger()
+            .record(decision(true, true, None), &client(true))
+            .await
+            .unwrap();
+        assert_eq!(state.categories, Categories::chosen(true, false));
+        assert!(state.gpc);
+    }
+
+    #[tokio::test]
+    async fn withdrawal_needs_a_recorded_consent_and_refuses_everything_optional() {
+        let fixture = Fixture::new();
+        let unknown = ConsentId::generate();
+        assert!(matches!(
+            fixture.ledger().withdraw(unknown, &client(false)).await,
+            Err(ConsentError::NotFound)
+        ));
+        let given = fixture
+            .ledger()
+            .record(decision(true, true, None), &client(false))
+            .await
+            .unwrap();
+        let withdrawn = fixture
+            .ledger()
+            .withdraw(given.consent_id, &client(false))
+            .await
+            .unwrap();
+        assert_eq!(withdrawn.categories, Categories::chosen(false, false));
+        assert!(withdrawn.withdrawn);
+        assert_eq!(withdrawn.policy_version, given.policy_version);
+        let receipts = fixture.ledger().receipts(given.consent_id).await.unwrap();
+        assert_eq!(receipts[1].action, ConsentAction::Withdrawn);
+        assert_eq!(verify_chain(&withdrawn, &receipts), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn concurrent_decisions_on_one_id_all_land_in_one_chain() {
+        let fixture = std::sync::Arc::new(Fixture::new());
+        let first = fixture
+            .ledger()
+            .record(decision(true, true, None), &client(false))
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for n in 0..4 {
+            let fixture = std::sync::Arc::clone(&fixture);
+            tasks.push(tokio::spawn(async move {
+                let choice = decision(n % 2 == 0, false, Some(first.consent_id));
+                fixture.ledger().record(choice, &client(false)).await
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let state = fixture.ledger().current(first.consent_id).await.unwrap();
+        let receipts = fixture.ledger().receipts(first.consent_id).await.unwrap();
+        assert_eq!(receipts.len(), 5);
+        assert_eq!(verify_chain(&state, &receipts), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn records_past_their_retention_read_as_gone_and_a_new_chain_starts() {
+        let fixture = Fixture::new();
+        let old = fixture
+            .ledger()
+            .record(decision(true, true, None), &client(false))
+            .await
+            .unwrap();
+        fixture.clock.set("2029-05-02T00:00:00Z".parse().unwrap());
+        assert!(matches!(
+            fixture.ledger().current(old.consent_id).await,
+            Err(ConsentError::NotFound)
+        ));
+        let renewed = fixture
+            .ledger()
+            .record(decision(false, false, Some(old.consent_id)), &client(false))
+            .await
+            .unwrap();
+        let receipts = fixture.ledger().receipts(renewed.consent_id).await.unwrap();
+        assert_eq!(receipts.len(), 1, "the expired receipt is not shown");
+        assert_eq!(receipts[0].sequence, 2, "no receipt key is reused");
+        assert_eq!(receipts[0].previous_receipt_sha256, None);
+        assert_eq!(verify_chain(&renewed, &receipts), Ok(()));
+    }
+
+    #[test]
+    fn a_receipt_digest_covers_every_field() {
+        let receipt = ConsentReceipt {
+            receipt_id: Uuid::nil(),
+            consent_id: ConsentId::parse("consent_id", "3f8a7c2e-5b1d-4e9a-8c6f-2d4b7e1a9c05")
+                .unwrap(),
+            sequence: 1,
+            action: ConsentAction::Given,
+            recorded_at: "2026-01-01T00:00:00Z".parse().unwrap(),
+            policy_version: PolicyVersion::parse("policy_version", "1").unwrap(),
+            language: None,
+            notice_sha256: None,
+            categories: Categories::chosen(false, false),
+            source: ConsentSource::Banner,
+            gpc: false,
+            network: None,
+            user_agent_family: "unknown".to_owned(),
+            previous_receipt_sha256: None,
+            receipt_sha256: String::new(),
+        };
+        let mut altered = receipt.clone();
+        altered.categories.marketing = true;
+        assert_ne!(receipt.digest(), altered.digest());
+        let mut rehashed = receipt.clone();
+        rehashed.receipt_sha256 = "anything".to_owned();
+        assert_eq!(
+            receipt.digest(),
+            rehashed.digest(),
+            "the digest excludes itself"
+        );
+    }
+
+    #[test]
+    fn validates_consent_fields() {
+        assert!(ConsentId::parse("consent_id", "3f8a7c2e-5b1d-4e9a-8c6f-2d4b7e1a9c05").is_ok());
+        assert!(
+            ConsentId::parse("consent_id", "3f8a7c2e-5b1d-1e9a-8c6f-2d4b7e1a9c05").is_err(),
+            "v1 UUID"
+        );
+        assert_eq!(
+            PolicyVersion::parse("policy_version", "").unwrap_err().code,
+            "missing_field"
+        );
+        assert!(PolicyVersion::parse("policy_version", "v 1").is_err());
+        assert!(LanguageTag::parse("language", "en-GB").is_ok());
+        assert!(LanguageTag::parse("language", "english").is_err());
+        assert!(NoticeDigest::parse("notice_sha256", &"A".repeat(64)).is_ok());
+        assert!(NoticeDigest::parse("notice_sha256", "abc").is_err());
+    }
+}

@@ -54,6 +54,15 @@ pub enum Area {
     Consent,
 }
 
+impl Area {
+    /// The binary (and template.yaml's `BuildProperties.Binary`) serving the area.
+    pub fn function(self) -> &'static str {
+        match self {
+            Area::Consent => "consent-capture",
+        }
+    }
+}
+
 /// A route: method and path pattern, as template.yaml writes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {

@@ -112,7 +112,7 @@ pub fn gateway_response(response: ApiResponse) -> ApiGatewayV2httpResponse {
     let mut gateway = ApiGatewayV2httpResponse::default();
     gateway.status_code = i64::from(response.status);
     gateway.headers = headers;
-    gateway.body = (!response.body.is_empty()).then(|| Body::Text(response.body));
+    gateway.body = (!response.body.is_empty()).then_some(Body::Text(response.body));
     gateway.is_base64_encoded = false;
     gateway
 }

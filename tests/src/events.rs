@@ -1,0 +1,140 @@
+//! API Gateway HTTP API (payload format 2.0) events, from the samples in `events/`.
+
+use serde_json::{json, Value};
+
+use crate::aws::workspace_root;
+
+/// A sample event from `events/NAME.json`.
+pub fn sample(name: &str) -> Value {
+    let path = workspace_root().join("events").join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("read {}: {error}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|error| panic!("{} is not JSON: {error}", path.display()))
+}
+
+/// Every sample event's file stem.
+pub fn sample_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(workspace_root().join("events"))
+        .expect("events/ exists")
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            (path.extension()? == "json").then(|| path.file_stem()?.to_str().map(str::to_owned))?
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// An HTTP API event for `route_key` ("GET /consent/{consent_id}") at the
+/// concrete `path`, shaped like the samples (same headers and request context).
+pub fn http_event(route_key: &str, path: &str, body: Option<&str>) -> Value {
+    let (method, _) = route_key
+        .split_once(' ')
+        .expect("a route key is `METHOD /path`");
+    let mut event = sample("consent-post");
+    event["routeKey"] = json!(route_key);
+    event["rawPath"] = json!(path);
+    event["requestContext"]["routeKey"] = json!(route_key);
+    event["requestContext"]["http"]["method"] = json!(method);
+    event["requestContext"]["http"]["path"] = json!(path);
+    let params = path_parameters(
+        route_key
+            .split_once(' ')
+            .map(|(_, pattern)| pattern)
+            .unwrap_or_default(),
+        path,
+    );
+    match params {
+        Some(params) => event["pathParameters"] = params,
+        None => {
+            event
+                .as_object_mut()
+                .expect("an event is an object")
+                .remove("pathParameters");
+        }
+    }
+    let headers = event["headers"]
+        .as_object_mut()
+        .expect("headers are an object");
+    headers.remove("content-length");
+    match body {
+        Some(body) => {
+            headers.insert("content-length".to_owned(), json!(body.len().to_string()));
+            event["body"] = json!(body);
+        }
+        None => {
+            headers.remove("content-type");
+            event
+                .as_object_mut()
+                .expect("an event is an object")
+                .remove("body");
+        }
+    }
+    event
+}
+
+/// Sets (or, with `None`, removes) a request header.
+pub fn with_header(mut event: Value, name: &str, value: Option<&str>) -> Value {
+    let headers = event["headers"]
+        .as_object_mut()
+        .expect("headers are an object");
+    match value {
+        Some(value) => headers.insert(name.to_owned(), json!(value)),
+        None => headers.remove(name),
+    };
+    event
+}
+
+fn path_parameters(pattern: &str, path: &str) -> Option<Value> {
+    let params: serde_json::Map<String, Value> = pattern
+        .split('/')
+        .zip(path.split('/'))
+        .filter_map(|(expected, actual)| {
+            let name = expected.strip_prefix('{')?.strip_suffix('}')?;
+            Some((name.to_owned(), json!(actual)))
+        })
+        .collect();
+    (!params.is_empty()).then_some(Value::Object(params))
+}
+
+/// The parts of an API Gateway response a test looks at.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: serde_json::Map<String, Value>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub fn from_gateway(response: &Value) -> Self {
+        Self {
+            status: response["statusCode"].as_u64().expect("a statusCode") as u16,
+            headers: response["headers"].as_object().cloned().unwrap_or_default(),
+            body: response["body"].as_str().unwrap_or_default().to_owned(),
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(Value::as_str)
+    }
+
+    /// The `(code, field)` of an error body.
+    pub fn error(&self) -> (String, Option<String>) {
+        let body = self.json();
+        let error = &body["error"];
+        assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "an error has a message: {body}"
+        );
+        (
+            error["code"].as_str().expect("an error code").to_owned(),
+            error["field"].as_str().map(str::to_owned),
+        )
+    }
+}

@@ -1,0 +1,59 @@
+//! A built Lambda function running against the emulator, with the checks
+//! every black-box test makes on the way out.
+
+use serde_json::Value;
+
+use crate::events::HttpResponse;
+use crate::lambda_emulator::{workspace_binary, Invocation, LambdaProcess};
+
+pub struct Function {
+    process: LambdaProcess,
+}
+
+impl Function {
+    /// Starts the binary `name` with the emulator environment plus `extra`.
+    pub async fn start(name: &str, table: &str, extra: &[(&str, &str)]) -> Self {
+        let mut env = crate::aws::lambda_environment(table);
+        env.push(("AWS_LAMBDA_LOG_FORMAT".to_owned(), "JSON".to_owned()));
+        env.extend(
+            extra
+                .iter()
+                .map(|(key, value)| (key.to_string(), value.to_string())),
+        );
+        let pairs: Vec<(&str, &str)> = env
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
+            .collect();
+        Self {
+            process: LambdaProcess::start(&workspace_binary(name), &pairs).await,
+        }
+    }
+
+    pub async fn invoke(&self, event: Value) -> Invocation {
+        self.process.invoke(event).await
+    }
+
+    /// Invokes with an API Gateway event and expects an HTTP response.
+    pub async fn http(&self, event: Value) -> HttpResponse {
+        match self.process.invoke(event).await {
+            Invocation::Response(response) => HttpResponse::from_gateway(&response),
+            other => panic!(
+                "expected an HTTP response, got {other:?}\nlogs:\n{}",
+                self.process.logs()
+            ),
+        }
+    }
+
+    /// Stops the function and asserts that none of `personal_data` appears in
+    /// anything it logged. Returns the logs.
+    pub async fn stop_checking_logs(self, personal_data: &[&str]) -> String {
+        let logs = self.process.stop().await;
+        for value in personal_data {
+            assert!(
+                !logs.contains(value),
+                "personal data `{value}` reached the logs:\n{logs}"
+            );
+        }
+        logs
+    }
+}
