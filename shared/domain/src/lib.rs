@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod consent;
+pub mod deadline;
 pub mod email;
 pub mod memory;
 pub mod network;
