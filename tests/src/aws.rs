@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 use serde_yaml::Value;
 
@@ -62,12 +62,9 @@ pub fn workspace_root() -> PathBuf {
 /// The `Properties` of the `AWS::DynamoDB::Table` resource in template.yaml.
 pub fn table_properties() -> Value {
     let path = workspace_root().join("template.yaml");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|error| panic!("read {}: {error}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("read {}: {error}", path.display()));
     let template: Value = serde_yaml::from_str(&text).expect("template.yaml is YAML");
-    let resources = template["Resources"]
-        .as_mapping()
-        .expect("template.yaml has Resources");
+    let resources = template["Resources"].as_mapping().expect("template.yaml has Resources");
     let tables: Vec<&Value> = resources
         .values()
         .filter(|resource| resource["Type"].as_str() == Some("AWS::DynamoDB::Table"))
@@ -135,10 +132,7 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client) -> String {
                 .expect("a global secondary index")
         })
         .collect();
-    assert_eq!(
-        text(&properties["BillingMode"], "BillingMode"),
-        "PAY_PER_REQUEST"
-    );
+    assert_eq!(text(&properties["BillingMode"], "BillingMode"), "PAY_PER_REQUEST");
     client
         .create_table()
         .table_name(&name)

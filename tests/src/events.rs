@@ -7,10 +7,8 @@ use crate::aws::workspace_root;
 /// A sample event from `events/NAME.json`.
 pub fn sample(name: &str) -> Value {
     let path = workspace_root().join("events").join(format!("{name}.json"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|error| panic!("read {}: {error}", path.display()));
-    serde_json::from_str(&text)
-        .unwrap_or_else(|error| panic!("{} is not JSON: {error}", path.display()))
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("read {}: {error}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|error| panic!("{} is not JSON: {error}", path.display()))
 }
 
 /// Every sample event's file stem.
@@ -28,13 +26,23 @@ pub fn sample_names() -> Vec<String> {
 
 /// An HTTP API event for `route_key` ("GET /consent/{consent_id}") at the
 /// concrete `path`, shaped like the samples (same headers and request context).
+///
+/// `path` may carry a query string (`/newsletter/confirm?token=…`).
 pub fn http_event(route_key: &str, path: &str, body: Option<&str>) -> Value {
-    let (method, _) = route_key
-        .split_once(' ')
-        .expect("a route key is `METHOD /path`");
+    let (method, _) = route_key.split_once(' ').expect("a route key is `METHOD /path`");
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
     let mut event = sample("consent-post");
     event["routeKey"] = json!(route_key);
     event["rawPath"] = json!(path);
+    event["rawQueryString"] = json!(query);
+    if !query.is_empty() {
+        let parameters: serde_json::Map<String, Value> = query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(name, value)| (name.to_owned(), json!(value)))
+            .collect();
+        event["queryStringParameters"] = Value::Object(parameters);
+    }
     event["requestContext"]["routeKey"] = json!(route_key);
     event["requestContext"]["http"]["method"] = json!(method);
     event["requestContext"]["http"]["path"] = json!(path);
@@ -54,9 +62,7 @@ pub fn http_event(route_key: &str, path: &str, body: Option<&str>) -> Value {
                 .remove("pathParameters");
         }
     }
-    let headers = event["headers"]
-        .as_object_mut()
-        .expect("headers are an object");
+    let headers = event["headers"].as_object_mut().expect("headers are an object");
     headers.remove("content-length");
     match body {
         Some(body) => {
@@ -65,10 +71,7 @@ pub fn http_event(route_key: &str, path: &str, body: Option<&str>) -> Value {
         }
         None => {
             headers.remove("content-type");
-            event
-                .as_object_mut()
-                .expect("an event is an object")
-                .remove("body");
+            event.as_object_mut().expect("an event is an object").remove("body");
         }
     }
     event
@@ -76,9 +79,7 @@ pub fn http_event(route_key: &str, path: &str, body: Option<&str>) -> Value {
 
 /// Sets (or, with `None`, removes) a request header.
 pub fn with_header(mut event: Value, name: &str, value: Option<&str>) -> Value {
-    let headers = event["headers"]
-        .as_object_mut()
-        .expect("headers are an object");
+    let headers = event["headers"].as_object_mut().expect("headers are an object");
     match value {
         Some(value) => headers.insert(name.to_owned(), json!(value)),
         None => headers.remove(name),
@@ -116,8 +117,7 @@ impl HttpResponse {
     }
 
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.body))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -137,4 +137,33 @@ impl HttpResponse {
             error["field"].as_str().map(str::to_owned),
         )
     }
+}
+
+/// An SNS event carrying an SES event-publishing notification about `address`
+/// (`kind`: `Bounce` or `Complaint`; `bounce_type`: `Permanent`, `Transient`).
+pub fn ses_notification(kind: &str, bounce_type: &str, address: &str) -> Value {
+    let name = match (kind, bounce_type) {
+        ("Bounce", "Permanent") => "ses-bounce-permanent",
+        ("Bounce", _) => "ses-bounce-transient",
+        _ => "ses-complaint",
+    };
+    let mut event = sample(name);
+    let message = event["Records"][0]["Sns"]["Message"]
+        .as_str()
+        .expect("an SNS message")
+        .to_owned();
+    let mut notification: Value = serde_json::from_str(&message).expect("the message is SES JSON");
+    let recipients = if kind == "Bounce" {
+        &mut notification["bounce"]["bouncedRecipients"]
+    } else {
+        &mut notification["complaint"]["complainedRecipients"]
+    };
+    for recipient in recipients.as_array_mut().expect("a recipient list") {
+        recipient["emailAddress"] = json!(address);
+    }
+    if let Some(destinations) = notification["mail"]["destination"].as_array_mut() {
+        *destinations = vec![json!(address)];
+    }
+    event["Records"][0]["Sns"]["Message"] = json!(notification.to_string());
+    event
 }

@@ -15,15 +15,8 @@ impl Function {
     pub async fn start(name: &str, table: &str, extra: &[(&str, &str)]) -> Self {
         let mut env = crate::aws::lambda_environment(table);
         env.push(("AWS_LAMBDA_LOG_FORMAT".to_owned(), "JSON".to_owned()));
-        env.extend(
-            extra
-                .iter()
-                .map(|(key, value)| (key.to_string(), value.to_string())),
-        );
-        let pairs: Vec<(&str, &str)> = env
-            .iter()
-            .map(|(key, value)| (key.as_str(), value.as_str()))
-            .collect();
+        env.extend(extra.iter().map(|(key, value)| (key.to_string(), value.to_string())));
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(key, value)| (key.as_str(), value.as_str())).collect();
         Self {
             process: LambdaProcess::start(&workspace_binary(name), &pairs).await,
         }

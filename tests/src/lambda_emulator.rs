@@ -59,13 +59,7 @@ const API_PREFIX: &str = "/2018-06-01/runtime/";
 /// Variables of the parent environment passed through to the function. Everything
 /// else is cleared so a developer's `AWS_*` credentials or profile never leak into
 /// a test (a real Lambda sandbox does not inherit them either).
-const PASSTHROUGH_ENV: &[&str] = &[
-    "PATH",
-    "RUST_BACKTRACE",
-    "RUST_LIB_BACKTRACE",
-    "RUST_LOG",
-    "TMPDIR",
-];
+const PASSTHROUGH_ENV: &[&str] = &["PATH", "RUST_BACKTRACE", "RUST_LIB_BACKTRACE", "RUST_LOG", "TMPDIR"];
 
 /// How one invocation ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,10 +70,7 @@ pub enum Invocation {
     /// The function posted `/invocation/{id}/error`. A body that is not the usual
     /// `{"errorType","errorMessage"}` JSON yields an empty `error_type` and the raw
     /// body as `error_message`.
-    Error {
-        error_type: String,
-        error_message: String,
-    },
+    Error { error_type: String, error_message: String },
     /// The function posted `/init/error` (now or earlier): `"{errorType}: {errorMessage}"`,
     /// or the raw body if it is not the usual JSON.
     InitError(String),
@@ -115,10 +106,7 @@ struct Shared {
 
 impl Shared {
     fn note(&self, message: &str) {
-        append_log(
-            &self.logs,
-            format!("[lambda-emulator] {message}\n").as_bytes(),
-        );
+        append_log(&self.logs, format!("[lambda-emulator] {message}\n").as_bytes());
     }
 }
 
@@ -196,10 +184,7 @@ impl LambdaProcess {
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_STREAM_NAME", log_stream)
-            .env(
-                "AWS_LAMBDA_LOG_GROUP_NAME",
-                format!("/aws/lambda/{function_name}"),
-            )
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{function_name}"))
             .env("_HANDLER", "bootstrap")
             .env("AWS_REGION", REGION)
             .env("AWS_DEFAULT_REGION", REGION)
@@ -211,19 +196,13 @@ impl LambdaProcess {
             // shuts down) the child is killed with it.
             .kill_on_drop(true);
 
-        let mut child = command.spawn().unwrap_or_else(|err| {
-            panic!("lambda emulator: cannot spawn {}: {err}", binary.display())
-        });
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|err| panic!("lambda emulator: cannot spawn {}: {err}", binary.display()));
         let pid = child.id();
 
-        let stdout = child
-            .stdout
-            .take()
-            .expect("lambda emulator: child stdout is piped");
-        let stderr = child
-            .stderr
-            .take()
-            .expect("lambda emulator: child stderr is piped");
+        let stdout = child.stdout.take().expect("lambda emulator: child stdout is piped");
+        let stderr = child.stderr.take().expect("lambda emulator: child stderr is piped");
         let readers = [
             tokio::spawn(capture(stdout, shared.logs.clone())),
             tokio::spawn(capture(stderr, shared.logs.clone())),
@@ -328,11 +307,7 @@ impl LambdaProcess {
     /// Everything the process printed so far (stdout and stderr interleaved as
     /// read), plus `[lambda-emulator]` notes (exit status, unexpected requests).
     pub fn logs(&self) -> String {
-        let logs = self
-            .shared
-            .logs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let logs = self.shared.logs.lock().unwrap_or_else(PoisonError::into_inner);
         String::from_utf8_lossy(&logs).into_owned()
     }
 
@@ -386,29 +361,28 @@ pub fn workspace_binary(name: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("unexpected test executable location: {}", exe.display()));
 
     let mut candidates = vec![profile_dir.join(&file_name)];
-    if let (Some(target_dir), Some(profile)) = (
-        std::env::var_os("CARGO_TARGET_DIR"),
-        profile_dir.file_name(),
-    ) {
+    if let (Some(target_dir), Some(profile)) = (std::env::var_os("CARGO_TARGET_DIR"), profile_dir.file_name()) {
         let target_dir = PathBuf::from(target_dir);
         // A relative CARGO_TARGET_DIR is relative to where cargo ran; assume the workspace root.
         let target_dir = if target_dir.is_relative() {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("..")
-                .join(target_dir)
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(target_dir)
         } else {
             target_dir
         };
         candidates.push(target_dir.join(profile).join(&file_name));
     }
 
-    candidates.iter().find(|path| path.is_file()).cloned().unwrap_or_else(|| {
-        let looked_in: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
-        panic!(
-            "workspace binary `{name}` not found (looked in {}): run `cargo build --workspace --bins` first",
-            looked_in.join(", ")
-        )
-    })
+    candidates
+        .iter()
+        .find(|path| path.is_file())
+        .cloned()
+        .unwrap_or_else(|| {
+            let looked_in: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+            panic!(
+                "workspace binary `{name}` not found (looked in {}): run `cargo build --workspace --bins` first",
+                looked_in.join(", ")
+            )
+        })
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -516,16 +490,11 @@ async fn next_invocation(shared: &Shared) -> Response<Full<Bytes>> {
     let event = shared.events_rx.lock().await.recv().await;
     let Some(event) = event else {
         // Unreachable while `Shared` holds the sender, but answer sanely anyway.
-        return json_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            json!({"errorType": "ShuttingDown"}),
-        );
+        return json_response(StatusCode::INTERNAL_SERVER_ERROR, json!({"errorType": "ShuttingDown"}));
     };
 
     let request_id = uuid::Uuid::new_v4().to_string();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let deadline_ms = (now + event.timeout).as_millis();
     let trace_id = format!(
         "Root=1-{:08x}-{};Parent={};Sampled=0",
@@ -544,10 +513,7 @@ async fn next_invocation(shared: &Shared) -> Response<Full<Bytes>> {
     for (name, value) in [
         ("lambda-runtime-aws-request-id", request_id),
         ("lambda-runtime-deadline-ms", deadline_ms.to_string()),
-        (
-            "lambda-runtime-invoked-function-arn",
-            shared.function_arn.clone(),
-        ),
+        ("lambda-runtime-invoked-function-arn", shared.function_arn.clone()),
         ("lambda-runtime-trace-id", trace_id),
     ] {
         let value = HeaderValue::from_str(&value).expect("emulator header values are plain ASCII");
@@ -594,10 +560,7 @@ fn parse_error(body: &[u8]) -> (String, String) {
     };
     match (field("errorType"), field("errorMessage")) {
         (None, None) => (String::new(), String::from_utf8_lossy(body).into_owned()),
-        (error_type, error_message) => (
-            error_type.unwrap_or_default(),
-            error_message.unwrap_or_default(),
-        ),
+        (error_type, error_message) => (error_type.unwrap_or_default(), error_message.unwrap_or_default()),
     }
 }
 

@@ -5,4 +5,6 @@ pub mod aws;
 pub mod events;
 pub mod function;
 pub mod lambda_emulator;
+pub mod newsletter;
+pub mod ses;
 pub mod template;

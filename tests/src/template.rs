@@ -16,8 +16,7 @@ pub struct DeployedFunction {
 
 pub fn template() -> Value {
     let path = workspace_root().join("template.yaml");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|error| panic!("read {}: {error}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("read {}: {error}", path.display()));
     serde_yaml::from_str(&text).expect("template.yaml is YAML")
 }
 
@@ -32,9 +31,7 @@ pub fn functions() -> Vec<DeployedFunction> {
         let logical_id = logical_id.as_str().expect("a logical id").to_owned();
         let binary = resource["Metadata"]["BuildProperties"]["Binary"]
             .as_str()
-            .unwrap_or_else(|| {
-                panic!("{logical_id} names its binary in Metadata.BuildProperties.Binary")
-            })
+            .unwrap_or_else(|| panic!("{logical_id} names its binary in Metadata.BuildProperties.Binary"))
             .to_owned();
         let mut routes = Vec::new();
         let mut other_events = Vec::new();
@@ -46,10 +43,7 @@ pub fn functions() -> Vec<DeployedFunction> {
                         .as_str()
                         .expect("a method")
                         .to_ascii_uppercase();
-                    let path = event["Properties"]["Path"]
-                        .as_str()
-                        .expect("a path")
-                        .to_owned();
+                    let path = event["Properties"]["Path"].as_str().expect("a path").to_owned();
                     routes.push((method, path));
                 } else {
                     other_events.push(kind);

@@ -15,8 +15,7 @@ use serde_json::{json, Value};
 
 /// What the sample events carry that must never reach a log.
 const SAMPLE_IP: &str = "203.0.113.77";
-const SAMPLE_USER_AGENT: &str =
-    "Mozilla/5.0 (X11; Linux x86_64; rv:136.0) Gecko/20100101 Firefox/136.0";
+const SAMPLE_USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:136.0) Gecko/20100101 Firefox/136.0";
 
 async fn start() -> (Function, String) {
     let client = aws::dynamodb().await;
@@ -53,19 +52,11 @@ fn receipts(id: &str) -> Value {
 }
 
 fn delete(id: &str) -> Value {
-    http_event(
-        "DELETE /consent/{consent_id}",
-        &format!("/consent/{id}"),
-        None,
-    )
+    http_event("DELETE /consent/{consent_id}", &format!("/consent/{id}"), None)
 }
 
 fn timestamp(value: &Value) -> Timestamp {
-    value
-        .as_str()
-        .expect("a timestamp string")
-        .parse()
-        .expect("RFC 3339")
+    value.as_str().expect("a timestamp string").parse().expect("RFC 3339")
 }
 
 #[tokio::test]
@@ -76,10 +67,7 @@ async fn the_sample_post_records_consent_readable_in_one_get() {
     let body = created.json();
     let id = body["consent_id"].as_str().unwrap().to_owned();
     assert!(ConsentId::parse("consent_id", &id).is_ok());
-    assert_eq!(
-        created.header("location"),
-        Some(format!("/consent/{id}").as_str())
-    );
+    assert_eq!(created.header("location"), Some(format!("/consent/{id}").as_str()));
     assert_eq!(
         created.header("access-control-allow-origin"),
         Some("https://www.example.com")
@@ -102,14 +90,8 @@ async fn the_sample_post_records_consent_readable_in_one_get() {
 
     let read = function.http(get(&id)).await;
     assert_eq!(read.status, 200);
-    assert_eq!(
-        read.json(),
-        body,
-        "GET answers the latest state in the same shape"
-    );
-    let logs = function
-        .stop_checking_logs(&[SAMPLE_IP, SAMPLE_USER_AGENT])
-        .await;
+    assert_eq!(read.json(), body, "GET answers the latest state in the same shape");
+    let logs = function.stop_checking_logs(&[SAMPLE_IP, SAMPLE_USER_AGENT]).await;
     assert!(
         logs.contains("request served"),
         "the check above read real logs:\n{logs}"
@@ -132,9 +114,7 @@ async fn global_privacy_control_forces_marketing_off() {
         .await
         .json();
     assert_eq!(receipts["receipts"][0]["gpc"], true);
-    function
-        .stop_checking_logs(&[SAMPLE_IP, SAMPLE_USER_AGENT])
-        .await;
+    function.stop_checking_logs(&[SAMPLE_IP, SAMPLE_USER_AGENT]).await;
 }
 
 #[tokio::test]
@@ -159,29 +139,17 @@ async fn changes_and_withdrawal_append_chained_receipts_oldest_first() {
         withdrawn.json()["categories"],
         json!({"necessary": true, "analytics": false, "marketing": false})
     );
-    assert_eq!(
-        function.http(get(&id)).await.json()["categories"]["analytics"],
-        false
-    );
+    assert_eq!(function.http(get(&id)).await.json()["categories"]["analytics"], false);
 
     let listed = function.http(receipts(&id)).await;
     assert_eq!(listed.status, 200);
     let receipts = listed.json()["receipts"].as_array().unwrap().clone();
     assert_eq!(receipts.len(), 3);
-    let sequences: Vec<u64> = receipts
-        .iter()
-        .map(|r| r["sequence"].as_u64().unwrap())
-        .collect();
+    let sequences: Vec<u64> = receipts.iter().map(|r| r["sequence"].as_u64().unwrap()).collect();
     assert_eq!(sequences, [1, 2, 3]);
     assert_eq!(receipts[0]["previous_receipt_sha256"], Value::Null);
-    assert_eq!(
-        receipts[1]["previous_receipt_sha256"],
-        receipts[0]["receipt_sha256"]
-    );
-    assert_eq!(
-        receipts[2]["previous_receipt_sha256"],
-        receipts[1]["receipt_sha256"]
-    );
+    assert_eq!(receipts[1]["previous_receipt_sha256"], receipts[0]["receipt_sha256"]);
+    assert_eq!(receipts[2]["previous_receipt_sha256"], receipts[1]["receipt_sha256"]);
     assert_eq!(receipts[1]["source"], "settings");
     assert_eq!(receipts[2]["action"], "withdrawn");
     for receipt in &receipts {
@@ -189,9 +157,7 @@ async fn changes_and_withdrawal_append_chained_receipts_oldest_first() {
         assert_eq!(receipt["user_agent_family"], "Firefox");
         assert_eq!(receipt["policy_version"], "2026-01");
     }
-    function
-        .stop_checking_logs(&[SAMPLE_IP, SAMPLE_USER_AGENT])
-        .await;
+    function.stop_checking_logs(&[SAMPLE_IP, SAMPLE_USER_AGENT]).await;
 }
 
 #[tokio::test]
@@ -211,9 +177,7 @@ async fn bad_decisions_get_a_4xx_naming_the_field() {
         ),
         (
             "missing policy version",
-            post(
-                &json!({"categories": {"analytics": true, "marketing": false}, "source": "banner"}),
-            ),
+            post(&json!({"categories": {"analytics": true, "marketing": false}, "source": "banner"})),
             400,
             "missing_field",
             Some("policy_version"),
@@ -229,9 +193,7 @@ async fn bad_decisions_get_a_4xx_naming_the_field() {
         ),
         (
             "a category without a choice",
-            post(
-                &json!({"policy_version": "2026-01", "categories": {"analytics": true}, "source": "banner"}),
-            ),
+            post(&json!({"policy_version": "2026-01", "categories": {"analytics": true}, "source": "banner"})),
             400,
             "missing_field",
             Some("categories.marketing"),
@@ -293,31 +255,17 @@ async fn bad_decisions_get_a_4xx_naming_the_field() {
             "malformed_json",
             None,
         ),
-        (
-            "oversized body",
-            post(&oversized),
-            413,
-            "payload_too_large",
-            None,
-        ),
+        ("oversized body", post(&oversized), 413, "payload_too_large", None),
         (
             "wrong content type",
-            with_header(
-                post(&decision(true, true)),
-                "content-type",
-                Some("text/plain"),
-            ),
+            with_header(post(&decision(true, true)), "content-type", Some("text/plain")),
             415,
             "unsupported_media_type",
             None,
         ),
         (
             "an origin that is not the website",
-            with_header(
-                post(&decision(true, true)),
-                "origin",
-                Some("https://evil.example.net"),
-            ),
+            with_header(post(&decision(true, true)), "origin", Some("https://evil.example.net")),
             403,
             "origin_not_allowed",
             None,
@@ -354,20 +302,10 @@ async fn bad_decisions_get_a_4xx_naming_the_field() {
     for (case, event, status, code, field) in cases {
         let response = function.http(event).await;
         assert_eq!(response.status, status, "{case}: {}", response.body);
-        assert_eq!(
-            response.header("content-type"),
-            Some("application/json"),
-            "{case}"
-        );
-        assert_eq!(
-            response.error(),
-            (code.to_owned(), field.map(str::to_owned)),
-            "{case}"
-        );
+        assert_eq!(response.header("content-type"), Some("application/json"), "{case}");
+        assert_eq!(response.error(), (code.to_owned(), field.map(str::to_owned)), "{case}");
     }
-    function
-        .stop_checking_logs(&[SAMPLE_IP, SAMPLE_USER_AGENT])
-        .await;
+    function.stop_checking_logs(&[SAMPLE_IP, SAMPLE_USER_AGENT]).await;
 }
 
 #[tokio::test]
@@ -398,31 +336,20 @@ async fn the_stored_receipt_keeps_no_full_ip_and_links_to_the_previous_one() {
         .items
         .unwrap();
     assert_eq!(items.len(), 2);
-    let text =
-        |item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
-         name: &str| { item[name].as_s().unwrap().clone() };
+    let text = |item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>, name: &str| {
+        item[name].as_s().unwrap().clone()
+    };
     assert_eq!(text(&items[0], "network"), "203.0.113.0/24");
     assert_eq!(
         text(&items[1], "previous_receipt_sha256"),
         text(&items[0], "receipt_sha256")
     );
-    assert!(
-        items[0].contains_key("expires_at"),
-        "every receipt carries its TTL"
-    );
+    assert!(items[0].contains_key("expires_at"), "every receipt carries its TTL");
     for item in aws::scan_text(&client, &table).await {
-        assert!(
-            !item.contains(SAMPLE_IP),
-            "a full IP address was stored: {item}"
-        );
-        assert!(
-            !item.contains("Gecko/20100101"),
-            "a full user agent was stored: {item}"
-        );
+        assert!(!item.contains(SAMPLE_IP), "a full IP address was stored: {item}");
+        assert!(!item.contains("Gecko/20100101"), "a full user agent was stored: {item}");
     }
-    function
-        .stop_checking_logs(&[SAMPLE_IP, SAMPLE_USER_AGENT])
-        .await;
+    function.stop_checking_logs(&[SAMPLE_IP, SAMPLE_USER_AGENT]).await;
 }
 
 /// Records three decisions under one consent id through the function; returns the table and the id.
@@ -449,19 +376,13 @@ async fn verify_stored_chain(table: &str, id: &str) -> Result<(), ChainBreak> {
         register: &register,
     };
     let id = ConsentId::parse("consent_id", id).unwrap();
-    verify_chain(
-        &ledger.current(id).await.unwrap(),
-        &ledger.receipts(id).await.unwrap(),
-    )
+    verify_chain(&ledger.current(id).await.unwrap(), &ledger.receipts(id).await.unwrap())
 }
 
 fn receipt_key(id: &str, sequence: u64) -> std::collections::HashMap<String, AttributeValue> {
     std::collections::HashMap::from([
         ("PK".to_owned(), AttributeValue::S(format!("CONSENT#{id}"))),
-        (
-            "SK".to_owned(),
-            AttributeValue::S(format!("RECEIPT#{sequence:010}")),
-        ),
+        ("SK".to_owned(), AttributeValue::S(format!("RECEIPT#{sequence:010}"))),
     ])
 }
 
@@ -518,10 +439,7 @@ async fn removing_a_stored_receipt_is_detected() {
 #[tokio::test]
 async fn a_malformed_event_is_a_lambda_error_and_the_function_keeps_serving() {
     let (function, _) = start().await;
-    match function
-        .invoke(json!({"hello": "not an API Gateway event"}))
-        .await
-    {
+    match function.invoke(json!({"hello": "not an API Gateway event"})).await {
         Invocation::Error { error_message, .. } => assert!(!error_message.is_empty()),
         other => panic!("expected a Lambda error, got {other:?}"),
     }
@@ -540,12 +458,8 @@ async fn a_store_failure_is_a_500_that_reveals_nothing() {
     let response: HttpResponse = function.http(sample("consent-post")).await;
     assert_eq!(response.status, 500);
     assert_eq!(response.error(), ("internal_error".to_owned(), None));
-    assert!(
-        !response.body.contains("no-such-table") && !response.body.contains("ResourceNotFound")
-    );
-    let logs = function
-        .stop_checking_logs(&[SAMPLE_IP, SAMPLE_USER_AGENT])
-        .await;
+    assert!(!response.body.contains("no-such-table") && !response.body.contains("ResourceNotFound"));
+    let logs = function.stop_checking_logs(&[SAMPLE_IP, SAMPLE_USER_AGENT]).await;
     assert!(
         logs.contains("ResourceNotFoundException"),
         "the cause is logged for operators:\n{logs}"

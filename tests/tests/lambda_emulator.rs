@@ -32,10 +32,7 @@ async fn two_events_round_trip_through_the_same_process() {
 
     let pid = lambda.pid().expect("pid of a freshly spawned process");
     let logs = lambda.stop().await;
-    assert!(
-        logs.contains("echo-lambda: starting"),
-        "stdout is captured: {logs}"
-    );
+    assert!(logs.contains("echo-lambda: starting"), "stdout is captured: {logs}");
     assert_eq!(
         logs.matches("echo-lambda: handling request").count(),
         2,
@@ -52,10 +49,7 @@ async fn the_function_sees_lambda_headers_and_environment() {
     let lambda = LambdaProcess::start(echo_lambda(), &[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")])
         .await
         .with_timeout(Duration::from_secs(7));
-    let before_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+    let before_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
 
     let Invocation::Response(answer) = lambda.invoke(json!({"context": true})).await else {
         panic!("expected a response; logs:\n{}", lambda.logs());
@@ -105,10 +99,7 @@ async fn an_err_from_the_handler_is_an_error_response_and_the_process_lives_on()
     );
 
     let after = json!({"still": "alive"});
-    assert_eq!(
-        lambda.invoke(after.clone()).await,
-        Invocation::Response(after)
-    );
+    assert_eq!(lambda.invoke(after.clone()).await, Invocation::Response(after));
 }
 
 #[tokio::test]
@@ -125,15 +116,9 @@ async fn a_panic_in_the_handler_becomes_an_error_response_in_unwinding_builds() 
         error_message,
     } = outcome
     else {
-        panic!(
-            "expected an error response, got {outcome:?}; logs:\n{}",
-            lambda.logs()
-        );
+        panic!("expected an error response, got {outcome:?}; logs:\n{}", lambda.logs());
     };
-    assert_eq!(
-        error_message,
-        "Lambda panicked: echo-lambda was asked to panic"
-    );
+    assert_eq!(error_message, "Lambda panicked: echo-lambda was asked to panic");
     // The type name of a reference to the panic payload box (note the `&`).
     assert_eq!(
         error_type,
@@ -141,10 +126,7 @@ async fn a_panic_in_the_handler_becomes_an_error_response_in_unwinding_builds() 
     );
 
     let after = json!({"after": "panic"});
-    assert_eq!(
-        lambda.invoke(after.clone()).await,
-        Invocation::Response(after)
-    );
+    assert_eq!(lambda.invoke(after.clone()).await, Invocation::Response(after));
 
     let logs = lambda.stop().await;
     assert!(
@@ -166,15 +148,8 @@ async fn a_binary_that_exits_at_start_gives_exited() {
 async fn a_lambda_runtime_binary_with_bad_configuration_panics_at_start() {
     // lambda_runtime reads its configuration with `expect`: a bad variable is a
     // panic (exit code 101) before any request, not a `/init/error`.
-    let lambda = LambdaProcess::start(
-        echo_lambda(),
-        &[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "lots")],
-    )
-    .await;
-    assert_eq!(
-        lambda.invoke(json!({})).await,
-        Invocation::Exited(Some(101))
-    );
+    let lambda = LambdaProcess::start(echo_lambda(), &[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "lots")]).await;
+    assert_eq!(lambda.invoke(json!({})).await, Invocation::Exited(Some(101)));
     let logs = lambda.logs();
     assert!(
         logs.contains("AWS_LAMBDA_FUNCTION_MEMORY_SIZE env var is not <i32>"),
@@ -187,17 +162,10 @@ async fn an_init_error_is_reported() {
     // lambda_runtime only posts `/init/error` for SnapStart failures. With
     // SnapStart on, it calls `/runtime/restore/next`, which the emulator does not
     // implement (404): lambda_runtime reports that as an init error and exits.
-    let lambda = LambdaProcess::start(
-        echo_lambda(),
-        &[("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")],
-    )
-    .await;
+    let lambda = LambdaProcess::start(echo_lambda(), &[("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")]).await;
     let outcome = lambda.invoke(json!({})).await;
     let Invocation::InitError(message) = outcome else {
-        panic!(
-            "expected an init error, got {outcome:?}; logs:\n{}",
-            lambda.logs()
-        );
+        panic!("expected an init error, got {outcome:?}; logs:\n{}", lambda.logs());
     };
     assert!(
         message.contains("/restore/next returned a non-success status: 404"),
@@ -226,10 +194,7 @@ async fn a_slow_invocation_times_out() {
 async fn dropping_the_handle_kills_the_process() {
     let lambda = LambdaProcess::start(echo_lambda(), &[]).await;
     let event = json!({"ready": true});
-    assert_eq!(
-        lambda.invoke(event.clone()).await,
-        Invocation::Response(event)
-    );
+    assert_eq!(lambda.invoke(event.clone()).await, Invocation::Response(event));
     let pid = lambda.pid().expect("pid");
     let proc_dir = format!("/proc/{pid}");
     assert!(Path::new(&proc_dir).exists());

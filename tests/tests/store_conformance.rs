@@ -25,18 +25,12 @@ fn record(partition: &str, sort: &str) -> Record {
 }
 
 fn put(record: Record, precondition: Precondition) -> Write {
-    Write::Put {
-        record,
-        precondition,
-    }
+    Write::Put { record, precondition }
 }
 
 async fn put_all(store: &dyn RecordStore, records: impl IntoIterator<Item = Record>) {
     for record in records {
-        store
-            .write(vec![put(record, Precondition::None)])
-            .await
-            .unwrap();
+        store.write(vec![put(record, Precondition::None)]).await.unwrap();
     }
 }
 
@@ -68,10 +62,7 @@ mod cases {
     }
 
     pub async fn a_missing_record_is_none(store: &dyn RecordStore) {
-        assert_eq!(
-            store.get(&RecordKey::new("P#none", "S")).await.unwrap(),
-            None
-        );
+        assert_eq!(store.get(&RecordKey::new("P#none", "S")).await.unwrap(), None);
     }
 
     pub async fn absent_conflicts_with_an_existing_record(store: &dyn RecordStore) {
@@ -80,18 +71,12 @@ mod cases {
             .await
             .unwrap();
         let mut second = record("P#2", "S");
-        second
-            .attributes
-            .insert("note".to_owned(), json!("overwritten"));
+        second.attributes.insert("note".to_owned(), json!("overwritten"));
         assert_eq!(
             store.write(vec![put(second, Precondition::Absent)]).await,
             Err(StoreError::Conflict)
         );
-        let kept = store
-            .get(&RecordKey::new("P#2", "S"))
-            .await
-            .unwrap()
-            .unwrap();
+        let kept = store.get(&RecordKey::new("P#2", "S")).await.unwrap().unwrap();
         assert_eq!(kept.attributes["note"], json!("hello"));
     }
 
@@ -112,18 +97,13 @@ mod cases {
         stale.version = 2;
         stale.attributes.insert("note".to_owned(), json!("stale"));
         assert_eq!(
-            store
-                .write(vec![put(stale, Precondition::Version(1))])
-                .await,
+            store.write(vec![put(stale, Precondition::Version(1))]).await,
             Err(StoreError::Conflict)
         );
         assert_eq!(store.get(&first.key).await.unwrap(), Some(second));
         assert_eq!(
             store
-                .write(vec![put(
-                    record("P#3", "missing"),
-                    Precondition::Version(1)
-                )])
+                .write(vec![put(record("P#3", "missing"), Precondition::Version(1))])
                 .await,
             Err(StoreError::Conflict),
             "a version precondition fails on a missing record"
@@ -176,10 +156,7 @@ mod cases {
             ])
             .await;
         assert_eq!(result, Err(StoreError::Conflict));
-        assert_eq!(
-            store.get(&RecordKey::new("P#5", "new")).await.unwrap(),
-            None
-        );
+        assert_eq!(store.get(&RecordKey::new("P#5", "new")).await.unwrap(), None);
         store
             .write(vec![
                 put(record("P#5", "new"), Precondition::Absent),
@@ -190,15 +167,8 @@ mod cases {
             ])
             .await
             .unwrap();
-        assert!(store
-            .get(&RecordKey::new("P#5", "new"))
-            .await
-            .unwrap()
-            .is_some());
-        assert_eq!(
-            store.get(&RecordKey::new("P#5", "taken")).await.unwrap(),
-            None
-        );
+        assert!(store.get(&RecordKey::new("P#5", "new")).await.unwrap().is_some());
+        assert_eq!(store.get(&RecordKey::new("P#5", "taken")).await.unwrap(), None);
     }
 
     pub async fn partition_queries_keep_sort_order_and_honour_the_prefix(store: &dyn RecordStore) {
@@ -276,30 +246,20 @@ mod cases {
         assert_eq!((found.len(), distinct.len()), (130, 130));
     }
 
-    pub async fn the_subject_index_finds_a_person_everywhere_and_no_one_else(
-        store: &dyn RecordStore,
-    ) {
+    pub async fn the_subject_index_finds_a_person_everywhere_and_no_one_else(store: &dyn RecordStore) {
         let ada = subject('c');
         let grace = subject('d');
         let mut records = Vec::new();
-        for (partition, who) in [
-            ("CONSENT#1", &ada),
-            ("NEWSLETTER#x", &ada),
-            ("DSR#9", &grace),
-        ] {
+        for (partition, who) in [("CONSENT#1", &ada), ("NEWSLETTER#x", &ada), ("DSR#9", &grace)] {
             let mut record = record(partition, "S");
             record.subject = Some(who.clone());
             records.push(record);
         }
         records.push(record("ANON#1", "S"));
         put_all(store, records).await;
-        let found: BTreeSet<String> = keys(
-            &query_all(store, &Query::Subject(ada.clone()))
-                .await
-                .unwrap(),
-        )
-        .into_iter()
-        .collect();
+        let found: BTreeSet<String> = keys(&query_all(store, &Query::Subject(ada.clone())).await.unwrap())
+            .into_iter()
+            .collect();
         assert_eq!(
             found,
             BTreeSet::from(["CONSENT#1/S".to_owned(), "NEWSLETTER#x/S".to_owned()])
@@ -329,23 +289,12 @@ mod cases {
             records.push(record);
         }
         put_all(store, records).await;
-        let due: BTreeSet<String> = keys(
-            &query_all(store, &Query::DueOn(date(2027, 1, 1)))
-                .await
-                .unwrap(),
-        )
-        .into_iter()
-        .collect();
+        let due: BTreeSet<String> = keys(&query_all(store, &Query::DueOn(date(2027, 1, 1))).await.unwrap())
+            .into_iter()
+            .collect();
+        assert_eq!(due, BTreeSet::from(["P#10/a".to_owned(), "P#10/b".to_owned()]));
         assert_eq!(
-            due,
-            BTreeSet::from(["P#10/a".to_owned(), "P#10/b".to_owned()])
-        );
-        assert_eq!(
-            keys(
-                &query_all(store, &Query::DueOn(date(2027, 1, 2)))
-                    .await
-                    .unwrap()
-            ),
+            keys(&query_all(store, &Query::DueOn(date(2027, 1, 2))).await.unwrap()),
             ["P#10/c"]
         );
         assert!(query_all(store, &Query::DueOn(date(2027, 1, 3)))
@@ -356,9 +305,7 @@ mod cases {
 
     pub async fn delete_all_works_in_batches(store: &dyn RecordStore) {
         put_all(store, (0..60).map(|n| record("P#11", &format!("S#{n:03}")))).await;
-        let doomed: Vec<RecordKey> = (0..57)
-            .map(|n| RecordKey::new("P#11", format!("S#{n:03}")))
-            .collect();
+        let doomed: Vec<RecordKey> = (0..57).map(|n| RecordKey::new("P#11", format!("S#{n:03}"))).collect();
         store.delete_all(&doomed).await.unwrap();
         let query = Query::Partition {
             partition: "P#11".to_owned(),
@@ -373,8 +320,7 @@ mod cases {
 
     pub async fn reserved_attribute_names_are_refused(store: &dyn RecordStore) {
         let mut bad = record("P#12", "S");
-        bad.attributes
-            .insert("SubjectPK".to_owned(), json!("spoofed"));
+        bad.attributes.insert("SubjectPK".to_owned(), json!("spoofed"));
         assert!(matches!(
             store.write(vec![put(bad, Precondition::None)]).await,
             Err(StoreError::Invalid(_))
@@ -389,9 +335,7 @@ mod cases {
             tasks.push(tokio::spawn(async move {
                 let mut contender = record("P#13", "S");
                 contender.attributes.insert("winner".to_owned(), json!(n));
-                store
-                    .write(vec![put(contender, Precondition::Absent)])
-                    .await
+                store.write(vec![put(contender, Precondition::Absent)]).await
             }));
         }
         let mut winners = 0;

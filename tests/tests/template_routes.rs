@@ -3,8 +3,9 @@
 use std::collections::BTreeSet;
 
 use privacy_http::ROUTES;
-use privacy_tests::events::{http_event, sample, sample_names};
-use privacy_tests::function::Function;
+use privacy_tests::events::{http_event, sample, sample_names, HttpResponse};
+use privacy_tests::lambda_emulator::Invocation;
+use privacy_tests::newsletter::Deployment;
 use privacy_tests::{aws, template};
 use serde_json::json;
 
@@ -53,45 +54,67 @@ fn every_function_binary_exists_in_the_workspace() {
     }
 }
 
-/// The status each sample event gets from its function, on a table where the
-/// sample consent id (`3f8a7c2e-…`) has been recorded.
-fn expected_status(name: &str) -> u16 {
+/// What each sample event gets from its function, on a table where the
+/// sample consent id (`3f8a7c2e-…`) has been recorded: an HTTP status, or
+/// (for SNS and schedule events) a successful invocation.
+fn expected_status(name: &str) -> Option<u16> {
     match name {
-        "consent-post" | "consent-post-gpc" => 201,
-        "consent-get" | "consent-receipts-get" | "consent-delete" => 200,
-        other => panic!("events/{other}.json has no expected status in this test: add it"),
+        "consent-post" | "consent-post-gpc" => Some(201),
+        "consent-get" | "consent-receipts-get" | "consent-delete" => Some(200),
+        "newsletter-subscribe" => Some(202),
+        "newsletter-subscribe-form" => Some(303),
+        // A token that was never issued.
+        "newsletter-confirm" => Some(400),
+        // A genuine token for the test keys (tests/src/newsletter.rs).
+        "newsletter-unsubscribe-get" | "newsletter-unsubscribe-post" => Some(200),
+        "ses-bounce-permanent" | "ses-bounce-transient" | "ses-complaint" | "mail-outbox-schedule" => None,
+        other => panic!("events/{other}.json has no expected outcome in this test: add it"),
     }
+}
+
+/// The binary a sample event is for: by route for HTTP events, by event
+/// type (`SNS`, `Schedule`) for the others, as template.yaml wires them.
+fn function_for(event: &serde_json::Value) -> String {
+    let functions = template::functions();
+    let by_event_type = |kind: &str| {
+        functions
+            .iter()
+            .find(|function| function.other_events.iter().any(|event| event == kind))
+            .unwrap_or_else(|| panic!("no function in template.yaml has a {kind} event"))
+            .binary
+            .clone()
+    };
+    if let Some(route_key) = event["routeKey"].as_str() {
+        return functions
+            .iter()
+            .find(|function| {
+                function
+                    .routes
+                    .iter()
+                    .any(|(method, path)| format!("{method} {path}") == route_key)
+            })
+            .unwrap_or_else(|| panic!("template.yaml does not route {route_key}"))
+            .binary
+            .clone();
+    }
+    if event["Records"][0]["EventSource"] == "aws:sns" {
+        return by_event_type("SNS");
+    }
+    if event["detail-type"] == "Scheduled Event" {
+        return by_event_type("Schedule");
+    }
+    panic!("an event of unknown shape: {event}")
 }
 
 #[tokio::test]
 async fn every_sample_event_passes_through_its_built_function() {
-    let routes: Vec<(String, String, String)> = template::functions()
-        .into_iter()
-        .flat_map(|function| {
-            let binary = function.binary.clone();
-            function
-                .routes
-                .into_iter()
-                .map(move |(method, path)| (format!("{method} {path}"), binary.clone(), path))
-        })
-        .collect();
-    let client = aws::dynamodb().await;
-    let table = aws::create_table(&client).await;
-    let consent = Function::start(
-        "consent-capture",
-        &table,
-        &[("ALLOWED_ORIGINS", "https://www.example.com")],
-    )
-    .await;
+    let deployment = Deployment::new().await;
+    let consent = deployment.start("consent-capture", &[]).await;
     let seed = json!({"consent_id": "3f8a7c2e-5b1d-4e9a-8c6f-2d4b7e1a9c05", "policy_version": "2026-01",
         "categories": {"analytics": false, "marketing": false}, "source": "banner"});
     assert_eq!(
         consent
-            .http(http_event(
-                "POST /consent",
-                "/consent",
-                Some(&seed.to_string())
-            ))
+            .http(http_event("POST /consent", "/consent", Some(&seed.to_string())))
             .await
             .status,
         201
@@ -99,31 +122,33 @@ async fn every_sample_event_passes_through_its_built_function() {
     consent.stop_checking_logs(&[]).await;
 
     let names = sample_names();
-    assert!(!names.is_empty());
+    assert!(names.len() >= 14, "a sample per route and trigger: {names:?}");
     for name in names {
         let event = sample(&name);
-        let route_key = event["routeKey"]
-            .as_str()
-            .expect("a sample event has a routeKey");
-        let (_, binary, _) = routes
-            .iter()
-            .find(|(key, _, _)| key == route_key)
-            .unwrap_or_else(|| {
-                panic!("events/{name}.json is for {route_key}, which template.yaml does not route")
-            });
-        let function = Function::start(
-            binary,
-            &table,
-            &[("ALLOWED_ORIGINS", "https://www.example.com")],
-        )
-        .await;
-        let response = function.http(event).await;
-        assert_eq!(
-            response.status,
-            expected_status(&name),
-            "events/{name}.json: {}",
-            response.body
-        );
-        function.stop_checking_logs(&["203.0.113.77"]).await;
+        let function = deployment.start(&function_for(&event), &[]).await;
+        match (expected_status(&name), function.invoke(event).await) {
+            (Some(status), Invocation::Response(response)) => {
+                let response = HttpResponse::from_gateway(&response);
+                assert_eq!(response.status, status, "events/{name}.json: {}", response.body);
+            }
+            (None, Invocation::Response(_)) => {}
+            (_, other) => panic!("events/{name}.json: {other:?}"),
+        }
+        function
+            .stop_checking_logs(&["203.0.113.77", "ada@example.com", "grace@example.com"])
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_event_is_a_lambda_error_for_every_function() {
+    let deployment = Deployment::new().await;
+    for function in template::functions() {
+        let process = deployment.start(&function.binary, &[]).await;
+        match process.invoke(json!(["not", "an", "event"])).await {
+            Invocation::Error { .. } => {}
+            other => panic!("{}: a malformed event gave {other:?}", function.binary),
+        }
+        process.stop_checking_logs(&[]).await;
     }
 }

@@ -2,10 +2,15 @@
 //! `GET /consent/{id}/receipts`, `DELETE /consent/{id}`.
 
 use privacy_http::Area;
+use privacy_lambda::Needs;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let app = privacy_lambda::app_from_env().await?;
+    let app = privacy_lambda::app_from_env(Needs {
+        secrets: false,
+        mail: false,
+    })
+    .await?;
     privacy_lambda::serve_http(app, &[Area::Consent]).await
 }

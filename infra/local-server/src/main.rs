@@ -4,12 +4,16 @@
 //! call: there is no second implementation of any route.
 //!
 //! `PORT` (default 3000) chooses the port; `ALLOWED_ORIGINS` defaults to the
-//! server's own origin.
+//! server's own origin. Mail goes to `.local-outbox/` (`OUTBOX_DIR`) as one
+//! `.eml` file per message, and its links are printed on the console. The
+//! secrets are random for each run unless `SUBJECT_PEPPER` and `TOKEN_KEY`
+//! are set.
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -18,21 +22,22 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use privacy_domain::clock::SystemClock;
+use privacy_domain::mail::{FileOutbox, Mail, MailError, Mailer, MessageId};
 use privacy_domain::memory::MemoryStore;
 use privacy_domain::register::Register;
+use privacy_domain::subject::Pepper;
+use privacy_domain::tokens::{OneTimeToken, Secrets, TokenKey};
 use privacy_http::{ApiRequest, ApiResponse, App, Area, Settings};
 use tokio::net::TcpListener;
 
-const ALL_AREAS: &[Area] = &[Area::Consent];
+const ALL_AREAS: &[Area] = &[Area::Consent, Area::Newsletter, Area::Unsubscribe];
 /// Bodies are read up to this size; the API itself refuses more than 16 KiB with 413.
 const READ_LIMIT: usize = 1024 * 1024;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let port: u16 = match std::env::var("PORT") {
         Ok(text) => text.parse()?,
@@ -43,17 +48,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let own_origin = format!("http://{address}");
     let mut settings = Settings::from_env(|name| std::env::var(name).ok());
     if settings.allowed_origins.is_empty() {
-        settings.allowed_origins = vec![
-            own_origin.clone(),
-            format!("http://localhost:{}", address.port()),
-        ];
+        settings.allowed_origins = vec![own_origin.clone(), format!("http://localhost:{}", address.port())];
     }
+    if settings.public_base_url.is_empty() {
+        settings.public_base_url = own_origin.clone();
+    }
+    let outbox_dir = std::env::var("OUTBOX_DIR").unwrap_or_else(|_| ".local-outbox".to_owned());
+    let outbox = FileOutbox::open(&outbox_dir, "Privacy <privacy@example.com>", "example.com")?;
     let app = Arc::new(App {
         store: Arc::new(MemoryStore::new()),
+        mailer: Arc::new(PrintedLinks(outbox)),
         clock: Arc::new(SystemClock),
         register: Register::standard()?,
+        secrets: Some(Secrets {
+            pepper: Pepper::new(secret("SUBJECT_PEPPER"))?,
+            token_key: TokenKey::new(secret("TOKEN_KEY"))?,
+        }),
         settings,
     });
+    println!("Mail is written to {outbox_dir}/ and its links printed here.");
     tracing::info!("privacy backend listening on {own_origin}");
     println!("Serving every route on {own_origin} (in-memory store; stop with Ctrl-C)");
     loop {
@@ -96,16 +109,12 @@ async fn serve(
         headers: parts
             .headers
             .iter()
-            .filter_map(|(name, value)| {
-                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
-            })
+            .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
             .collect(),
         body,
         source_ip: Some(peer.ip()),
     };
-    Ok(to_hyper(
-        privacy_http::handle(&app, ALL_AREAS, api_request).await,
-    ))
+    Ok(to_hyper(privacy_http::handle(&app, ALL_AREAS, api_request).await))
 }
 
 fn to_hyper(response: ApiResponse) -> Response<Full<Bytes>> {
@@ -122,4 +131,32 @@ fn plain(status: StatusCode) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = status;
     response
+}
+
+/// A secret from the environment, or a random one for this run.
+fn secret(name: &str) -> Vec<u8> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.is_empty())
+        .unwrap_or_else(|| OneTimeToken::generate().reveal().to_owned())
+        .into_bytes()
+}
+
+/// The local outbox, plus the links of each mail on the console, so that a
+/// developer can follow a confirmation link without a mail client.
+struct PrintedLinks(FileOutbox);
+
+#[async_trait]
+impl Mailer for PrintedLinks {
+    async fn send(&self, mail: &Mail) -> Result<MessageId, MailError> {
+        let id = self.0.send(mail).await?;
+        println!("mail {id}: {}", mail.subject);
+        for link in mail.text.split_whitespace().filter(|word| word.starts_with("http")) {
+            println!("  link: {link}");
+        }
+        if let Some(unsubscribe) = &mail.list_unsubscribe {
+            println!("  List-Unsubscribe: {unsubscribe}");
+        }
+        Ok(id)
+    }
 }

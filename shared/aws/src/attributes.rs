@@ -31,9 +31,7 @@ pub fn from_attribute(attribute: &AttributeValue) -> Option<Value> {
         AttributeValue::Bool(flag) => Value::Bool(*flag),
         AttributeValue::N(text) => Value::Number(parse_number(text)?),
         AttributeValue::S(text) => Value::String(text.clone()),
-        AttributeValue::L(items) => {
-            Value::Array(items.iter().map(from_attribute).collect::<Option<_>>()?)
-        }
+        AttributeValue::L(items) => Value::Array(items.iter().map(from_attribute).collect::<Option<_>>()?),
         AttributeValue::M(fields) => Value::Object(from_attribute_map(fields)?),
         _ => return None,
     })
@@ -66,9 +64,7 @@ mod tests {
             "text": "hej", "empty": "", "count": 42, "big": u64::MAX, "negative": -7, "ratio": 0.5,
             "flag": true, "nothing": null, "list": [1, "two", {"three": 3}], "nested": {"a": {"b": []}}
         });
-        let Value::Object(fields) = &value else {
-            unreachable!()
-        };
+        let Value::Object(fields) = &value else { unreachable!() };
         assert_eq!(
             Value::Object(from_attribute_map(&to_attribute_map(fields)).unwrap()),
             value

@@ -14,15 +14,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, DeleteRequest, Put, TransactWriteItem, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, DeleteRequest, Put, TransactWriteItem, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use jiff::civil::Date;
 use jiff::Timestamp;
-use privacy_domain::store::{
-    Cursor, Page, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write,
-};
+use privacy_domain::store::{Cursor, Page, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
 use privacy_domain::subject::SubjectKey;
 
 use crate::attributes::{from_attribute_map, to_attribute_map};
@@ -56,10 +52,7 @@ fn s(text: impl Into<String>) -> AttributeValue {
 }
 
 fn key_attributes(key: &RecordKey) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        ("PK".to_owned(), s(&key.partition)),
-        ("SK".to_owned(), s(&key.sort)),
-    ])
+    HashMap::from([("PK".to_owned(), s(&key.partition)), ("SK".to_owned(), s(&key.sort))])
 }
 
 fn index_sort(key: &RecordKey) -> String {
@@ -72,17 +65,12 @@ fn due_partition(day: Date) -> String {
 
 fn to_item(record: &Record) -> Result<HashMap<String, AttributeValue>, StoreError> {
     if let Some(name) = record.reserved_attribute() {
-        return Err(StoreError::Invalid(format!(
-            "reserved attribute name {name}"
-        )));
+        return Err(StoreError::Invalid(format!("reserved attribute name {name}")));
     }
     let mut item = to_attribute_map(&record.attributes);
     item.extend(key_attributes(&record.key));
     item.insert("entity".to_owned(), s(&record.entity));
-    item.insert(
-        "version".to_owned(),
-        AttributeValue::N(record.version.to_string()),
-    );
+    item.insert("version".to_owned(), AttributeValue::N(record.version.to_string()));
     if let Some(subject) = &record.subject {
         item.insert("SubjectPK".to_owned(), s(subject.as_str()));
         item.insert("SubjectSK".to_owned(), s(index_sort(&record.key)));
@@ -92,17 +80,13 @@ fn to_item(record: &Record) -> Result<HashMap<String, AttributeValue>, StoreErro
         item.insert("DueSK".to_owned(), s(index_sort(&record.key)));
     }
     if let Some(at) = record.expires_at {
-        item.insert(
-            "expires_at".to_owned(),
-            AttributeValue::N(at.as_second().to_string()),
-        );
+        item.insert("expires_at".to_owned(), AttributeValue::N(at.as_second().to_string()));
     }
     Ok(item)
 }
 
 fn from_item(mut item: HashMap<String, AttributeValue>) -> Result<Record, StoreError> {
-    let corrupt =
-        |what: &str| StoreError::Unavailable(format!("stored item without a valid {what}"));
+    let corrupt = |what: &str| StoreError::Unavailable(format!("stored item without a valid {what}"));
     let mut take_s = |name: &str| match item.remove(name) {
         Some(AttributeValue::S(text)) => Some(text),
         _ => None,
@@ -169,10 +153,7 @@ fn condition(precondition: Precondition) -> Condition {
         Precondition::Present => plain("attribute_exists(PK)"),
         Precondition::Version(version) => Condition {
             expression: Some("#version = :version"),
-            names: Some(HashMap::from([(
-                "#version".to_owned(),
-                "version".to_owned(),
-            )])),
+            names: Some(HashMap::from([("#version".to_owned(), "version".to_owned())])),
             values: Some(HashMap::from([(
                 ":version".to_owned(),
                 AttributeValue::N(version.to_string()),
@@ -190,11 +171,7 @@ fn unavailable<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> StoreError
 fn is_conflict<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
     matches!(
         error.code(),
-        Some(
-            "ConditionalCheckFailedException"
-                | "TransactionCanceledException"
-                | "TransactionConflictException"
-        )
+        Some("ConditionalCheckFailedException" | "TransactionCanceledException" | "TransactionConflictException")
     )
 }
 
@@ -247,15 +224,11 @@ impl DynamoRecordStore {
                 "a transaction holds at most {TRANSACTION_LIMIT} writes"
             )));
         }
-        let invalid =
-            |error: aws_sdk_dynamodb::error::BuildError| StoreError::Invalid(error.to_string());
+        let invalid = |error: aws_sdk_dynamodb::error::BuildError| StoreError::Invalid(error.to_string());
         let mut items = Vec::with_capacity(writes.len());
         for write in &writes {
             let item = match write {
-                Write::Put {
-                    record,
-                    precondition,
-                } => {
+                Write::Put { record, precondition } => {
                     let condition = condition(*precondition);
                     let put = Put::builder()
                         .table_name(&self.table)
@@ -303,9 +276,7 @@ fn encode_cursor(key: &HashMap<String, AttributeValue>) -> Result<Cursor, StoreE
         .iter()
         .map(|(name, value)| match value {
             AttributeValue::S(text) => Ok((name.clone(), serde_json::Value::String(text.clone()))),
-            _ => Err(StoreError::Unavailable(
-                "a non-string key attribute".to_owned(),
-            )),
+            _ => Err(StoreError::Unavailable("a non-string key attribute".to_owned())),
         })
         .collect::<Result<_, _>>()?;
     Ok(Cursor(serde_json::Value::Object(fields).to_string()))
@@ -314,10 +285,7 @@ fn encode_cursor(key: &HashMap<String, AttributeValue>) -> Result<Cursor, StoreE
 fn decode_cursor(cursor: &Cursor) -> Result<HashMap<String, AttributeValue>, StoreError> {
     let fields: HashMap<String, String> =
         serde_json::from_str(&cursor.0).map_err(|_| StoreError::Invalid("cursor".to_owned()))?;
-    Ok(fields
-        .into_iter()
-        .map(|(name, value)| (name, s(value)))
-        .collect())
+    Ok(fields.into_iter().map(|(name, value)| (name, s(value))).collect())
 }
 
 #[async_trait]
@@ -339,22 +307,14 @@ impl RecordStore for DynamoRecordStore {
         match writes.len() {
             0 => Ok(()),
             1 => match writes.remove(0) {
-                Write::Put {
-                    record,
-                    precondition,
-                } => self.put(&record, precondition).await,
+                Write::Put { record, precondition } => self.put(&record, precondition).await,
                 Write::Delete { key, precondition } => self.delete(&key, precondition).await,
             },
             _ => self.transact(writes).await,
         }
     }
 
-    async fn query(
-        &self,
-        query: &Query,
-        limit: usize,
-        cursor: Option<Cursor>,
-    ) -> Result<Page, StoreError> {
+    async fn query(&self, query: &Query, limit: usize, cursor: Option<Cursor>) -> Result<Page, StoreError> {
         let request = self
             .client
             .query()
@@ -362,17 +322,11 @@ impl RecordStore for DynamoRecordStore {
             .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
             .set_exclusive_start_key(cursor.as_ref().map(decode_cursor).transpose()?);
         let request = match query {
-            Query::Partition {
-                partition,
-                sort_prefix,
-            } if sort_prefix.is_empty() => request
+            Query::Partition { partition, sort_prefix } if sort_prefix.is_empty() => request
                 .key_condition_expression("PK = :partition")
                 .expression_attribute_values(":partition", s(partition))
                 .consistent_read(true),
-            Query::Partition {
-                partition,
-                sort_prefix,
-            } => request
+            Query::Partition { partition, sort_prefix } => request
                 .key_condition_expression("PK = :partition AND begins_with(SK, :prefix)")
                 .expression_attribute_values(":partition", s(partition))
                 .expression_attribute_values(":prefix", s(sort_prefix))

@@ -1,5 +1,6 @@
 //! AWS adapters of the privacy domain's ports.
 //!
+//! - [`ses::SesMailer`]: mail through SES `SendRawEmail`; [`ses_feedback`]: its bounce and complaint notifications.
 //! - [`dynamodb::DynamoRecordStore`]: the record store on one DynamoDB table
 //!   (design: `infra/dynamodb-access-patterns.md`).
 //!
@@ -7,6 +8,8 @@
 
 pub mod attributes;
 pub mod dynamodb;
+pub mod ses;
+pub mod ses_feedback;
 
 /// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
 pub async fn sdk_config() -> aws_config::SdkConfig {

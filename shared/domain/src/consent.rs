@@ -38,13 +38,7 @@ impl ConsentId {
             .ok()
             .filter(|uuid| uuid.get_version_num() == 4)
             .map(Self)
-            .ok_or_else(|| {
-                FieldError::new(
-                    field,
-                    "invalid_consent_id",
-                    "A consent id is a UUID version 4.",
-                )
-            })
+            .ok_or_else(|| FieldError::new(field, "invalid_consent_id", "A consent id is a UUID version 4."))
     }
 }
 
@@ -93,9 +87,7 @@ impl LanguageTag {
         let primary_ok = subtags.next().is_some_and(|primary| {
             (2..=3).contains(&primary.len()) && primary.chars().all(|c| c.is_ascii_alphabetic())
         });
-        let rest_ok = subtags.all(|tag| {
-            (1..=8).contains(&tag.len()) && tag.chars().all(|c| c.is_ascii_alphanumeric())
-        });
+        let rest_ok = subtags.all(|tag| (1..=8).contains(&tag.len()) && tag.chars().all(|c| c.is_ascii_alphanumeric()));
         if primary_ok && rest_ok && raw.len() <= 35 {
             Ok(Self(raw.to_owned()))
         } else {
@@ -294,9 +286,7 @@ pub fn verify_chain(state: &ConsentState, receipts: &[ConsentReceipt]) -> Result
                         sequence: before.sequence + 1,
                     });
                 }
-                if receipt.previous_receipt_sha256.as_deref()
-                    != Some(before.receipt_sha256.as_str())
-                {
+                if receipt.previous_receipt_sha256.as_deref() != Some(before.receipt_sha256.as_str()) {
                     return Err(ChainBreak::Unlinked {
                         sequence: receipt.sequence,
                     });
@@ -306,12 +296,7 @@ pub fn verify_chain(state: &ConsentState, receipts: &[ConsentReceipt]) -> Result
         previous = Some(receipt);
     }
     match previous {
-        Some(last)
-            if last.sequence == state.sequence
-                && last.receipt_sha256 == state.last_receipt_sha256 =>
-        {
-            Ok(())
-        }
+        Some(last) if last.sequence == state.sequence && last.receipt_sha256 == state.last_receipt_sha256 => Ok(()),
         Some(last) if last.sequence < state.sequence => Err(ChainBreak::Missing {
             sequence: last.sequence + 1,
         }),
@@ -343,8 +328,7 @@ fn to_attributes<T: Serialize>(value: &T) -> Map<String, Value> {
 }
 
 fn from_record<T: for<'de> Deserialize<'de>>(record: Record) -> Result<T, ConsentError> {
-    serde_json::from_value(Value::Object(record.attributes))
-        .map_err(|error| ConsentError::Corrupt(error.to_string()))
+    serde_json::from_value(Value::Object(record.attributes)).map_err(|error| ConsentError::Corrupt(error.to_string()))
 }
 
 /// The consent use cases.
@@ -380,11 +364,7 @@ impl ConsentLedger<'_> {
     }
 
     /// Withdraws consent to everything but the strictly necessary: as easy as giving it.
-    pub async fn withdraw(
-        &self,
-        consent_id: ConsentId,
-        client: &ClientContext,
-    ) -> Result<ConsentState, ConsentError> {
+    pub async fn withdraw(&self, consent_id: ConsentId, client: &ClientContext) -> Result<ConsentState, ConsentError> {
         let current = self.current(consent_id).await?;
         let event = Event {
             consent_id,
@@ -408,10 +388,7 @@ impl ConsentLedger<'_> {
     }
 
     /// Every live receipt, oldest first.
-    pub async fn receipts(
-        &self,
-        consent_id: ConsentId,
-    ) -> Result<Vec<ConsentReceipt>, ConsentError> {
+    pub async fn receipts(&self, consent_id: ConsentId) -> Result<Vec<ConsentReceipt>, ConsentError> {
         self.current(consent_id).await?;
         let now = self.clock.now();
         let query = Query::Partition {
@@ -424,6 +401,46 @@ impl ConsentLedger<'_> {
             .filter(|record| !record.is_expired(now))
             .map(from_record)
             .collect()
+    }
+
+    /// Links a visitor's consent history to the person who later gave an
+    /// address with this consent id, so that access and erasure include it.
+    /// Unknown (or expired) consent ids are ignored. Receipts keep their
+    /// content, so the hash chain still holds.
+    pub async fn link_subject(&self, consent_id: ConsentId, subject: &SubjectKey) -> Result<(), ConsentError> {
+        let query = Query::Partition {
+            partition: partition(&consent_id),
+            sort_prefix: String::new(),
+        };
+        'attempt: for _ in 0..ATTEMPTS {
+            let now = self.clock.now();
+            let records = store::query_all(self.store, &query).await?;
+            if !records
+                .iter()
+                .any(|record| record.key.sort == "STATE" && !record.is_expired(now))
+            {
+                return Ok(());
+            }
+            let writes: Vec<Write> = records
+                .into_iter()
+                .filter(|record| record.subject.as_ref() != Some(subject))
+                .map(|mut record| {
+                    let precondition = Precondition::Version(record.version);
+                    record.subject = Some(subject.clone());
+                    Write::Put { record, precondition }
+                })
+                .collect();
+            for batch in writes.chunks(25) {
+                match self.store.write(batch.to_vec()).await {
+                    Ok(()) => {}
+                    // A decision was recorded meanwhile: read again and link what is left.
+                    Err(StoreError::Conflict) => continue 'attempt,
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            return Ok(());
+        }
+        Err(ConsentError::Contended)
     }
 
     async fn append(
@@ -453,9 +470,7 @@ impl ConsentLedger<'_> {
             // Sequence numbers continue past an expired state so no receipt key is reused.
             let sequence = stored.as_ref().map_or(0, |record| record.version) + 1;
             let subject = before.as_ref().and_then(|(_, subject, _)| subject.clone());
-            let previous_receipt_sha256 = before
-                .as_ref()
-                .map(|(_, _, state)| state.last_receipt_sha256.clone());
+            let previous_receipt_sha256 = before.as_ref().map(|(_, _, state)| state.last_receipt_sha256.clone());
             let mut receipt = ConsentReceipt {
                 receipt_id: Uuid::new_v4(),
                 consent_id: event.consent_id,
@@ -554,11 +569,7 @@ mod tests {
     use crate::clock::FixedClock;
     use crate::memory::MemoryStore;
 
-    fn decision(
-        analytics: bool,
-        marketing: bool,
-        consent_id: Option<ConsentId>,
-    ) -> ConsentDecision {
+    fn decision(analytics: bool, marketing: bool, consent_id: Option<ConsentId>) -> ConsentDecision {
         ConsentDecision {
             consent_id,
             policy_version: PolicyVersion::parse("policy_version", "2026-01").unwrap(),
@@ -710,8 +721,7 @@ mod tests {
     fn a_receipt_digest_covers_every_field() {
         let receipt = ConsentReceipt {
             receipt_id: Uuid::nil(),
-            consent_id: ConsentId::parse("consent_id", "3f8a7c2e-5b1d-4e9a-8c6f-2d4b7e1a9c05")
-                .unwrap(),
+            consent_id: ConsentId::parse("consent_id", "3f8a7c2e-5b1d-4e9a-8c6f-2d4b7e1a9c05").unwrap(),
             sequence: 1,
             action: ConsentAction::Given,
             recorded_at: "2026-01-01T00:00:00Z".parse().unwrap(),
@@ -731,11 +741,7 @@ mod tests {
         assert_ne!(receipt.digest(), altered.digest());
         let mut rehashed = receipt.clone();
         rehashed.receipt_sha256 = "anything".to_owned();
-        assert_eq!(
-            receipt.digest(),
-            rehashed.digest(),
-            "the digest excludes itself"
-        );
+        assert_eq!(receipt.digest(), rehashed.digest(), "the digest excludes itself");
     }
 
     #[test]

@@ -122,18 +122,12 @@ impl Deadline {
     /// The deadline extended once, decided (and its notice sent) at
     /// `decided_at`. Allowed up to the last instant of the first due day in
     /// `tz`; refused after it, and refused for a deadline already extended.
-    pub fn extend(
-        &self,
-        decided_at: Timestamp,
-        tz: &TimeZone,
-    ) -> Result<Deadline, ExtensionRefused> {
+    pub fn extend(&self, decided_at: Timestamp, tz: &TimeZone) -> Result<Deadline, ExtensionRefused> {
         if self.extended {
             return Err(ExtensionRefused::AlreadyExtended);
         }
         if local_date(decided_at, tz) > self.due_on {
-            return Err(ExtensionRefused::TooLate {
-                due_on: self.due_on,
-            });
+            return Err(ExtensionRefused::TooLate { due_on: self.due_on });
         }
         Ok(Self::on(self.jurisdiction, self.received_on, true))
     }
@@ -190,10 +184,7 @@ impl Deadline {
     pub fn acknowledge_by(&self) -> Option<Date> {
         match self.jurisdiction {
             Jurisdiction::Gdpr => None,
-            Jurisdiction::Ccpa => Some(add_business_days(
-                self.received_on,
-                CCPA_ACKNOWLEDGE_BUSINESS_DAYS,
-            )),
+            Jurisdiction::Ccpa => Some(add_business_days(self.received_on, CCPA_ACKNOWLEDGE_BUSINESS_DAYS)),
         }
     }
 }
@@ -244,11 +235,7 @@ mod tests {
     /// A request received at noon UTC on `received_on` (the same day in
     /// Stockholm, winter or summer).
     fn received_on(jurisdiction: Jurisdiction, received_on: &str) -> Deadline {
-        Deadline::for_request(
-            jurisdiction,
-            ts(&format!("{received_on}T12:00:00Z")),
-            &stockholm(),
-        )
+        Deadline::for_request(jurisdiction, ts(&format!("{received_on}T12:00:00Z")), &stockholm())
     }
 
     // ----- GDPR: one calendar month, extension to three -----------------
@@ -303,28 +290,16 @@ mod tests {
             assert_eq!(deadline.first_due_on(), d(due));
             assert_eq!(deadline.extendable_until(), Some(d(due)));
 
-            let extended = deadline
-                .extend(ts(&format!("{received}T13:00:00Z")), &tz)
-                .unwrap();
-            assert_eq!(
-                extended.due_on,
-                d(extended_due),
-                "extended due for {received}"
-            );
+            let extended = deadline.extend(ts(&format!("{received}T13:00:00Z")), &tz).unwrap();
+            assert_eq!(extended.due_on, d(extended_due), "extended due for {received}");
             assert!(extended.extended);
             assert_eq!(extended.received_on, d(received));
             assert_eq!(extended.jurisdiction, Jurisdiction::Gdpr);
             assert_eq!(extended.first_due_on(), d(due));
             assert_eq!(extended.extendable_until(), None);
 
-            assert_eq!(
-                Deadline::on(Jurisdiction::Gdpr, d(received), false),
-                deadline
-            );
-            assert_eq!(
-                Deadline::on(Jurisdiction::Gdpr, d(received), true),
-                extended
-            );
+            assert_eq!(Deadline::on(Jurisdiction::Gdpr, d(received), false), deadline);
+            assert_eq!(Deadline::on(Jurisdiction::Gdpr, d(received), true), extended);
         }
     }
 
@@ -332,9 +307,7 @@ mod tests {
     fn gdpr_extension_is_three_months_from_receipt_not_two_from_the_clamped_due_date() {
         let deadline = received_on(Jurisdiction::Gdpr, "2026-01-31");
         assert_eq!(deadline.due_on, d("2026-02-28"));
-        let extended = deadline
-            .extend(ts("2026-02-01T09:00:00Z"), &stockholm())
-            .unwrap();
+        let extended = deadline.extend(ts("2026-02-01T09:00:00Z"), &stockholm()).unwrap();
         assert_eq!(extended.due_on, d("2026-04-30")); // not 28 April
     }
 
@@ -350,11 +323,7 @@ mod tests {
                 let year = i16::try_from(month_index.div_euclid(12)).unwrap();
                 let month = i8::try_from(month_index.rem_euclid(12) + 1).unwrap();
                 let last = date(year, month, 1).days_in_month();
-                assert_eq!(
-                    due,
-                    date(year, month, day.day().min(last)),
-                    "{day} + {months} months"
-                );
+                assert_eq!(due, date(year, month, day.day().min(last)), "{day} + {months} months");
             }
             day = day.tomorrow().unwrap();
         }
@@ -391,14 +360,8 @@ mod tests {
             assert_eq!(deadline.due_on, d(due), "due for {received}");
             assert!(!deadline.extended);
 
-            let extended = deadline
-                .extend(ts(&format!("{received}T13:00:00Z")), &tz)
-                .unwrap();
-            assert_eq!(
-                extended.due_on,
-                d(extended_due),
-                "extended due for {received}"
-            );
+            let extended = deadline.extend(ts(&format!("{received}T13:00:00Z")), &tz).unwrap();
+            assert_eq!(extended.due_on, d(extended_due), "extended due for {received}");
             assert!(extended.extended);
             assert_eq!(extended.first_due_on(), d(due));
         }
@@ -423,149 +386,34 @@ mod tests {
     fn receipt_day_is_the_date_in_the_controllers_time_zone() {
         let cases: &[(&str, TimeZone, &str, &str)] = &[
             // The SPEC's example: 23:30 UTC on 31 January is 00:30 on 1 February (UTC+1).
-            (
-                "2026-01-31T23:30:00Z",
-                stockholm(),
-                "2026-02-01",
-                "2026-03-01",
-            ),
+            ("2026-01-31T23:30:00Z", stockholm(), "2026-02-01", "2026-03-01"),
             ("2026-01-31T23:30:00Z", utc(), "2026-01-31", "2026-02-28"),
             // Winter, UTC+1: midnight in Stockholm is 23:00 UTC.
-            (
-                "2026-01-31T22:59:59Z",
-                stockholm(),
-                "2026-01-31",
-                "2026-02-28",
-            ),
-            (
-                "2026-01-31T23:00:00Z",
-                stockholm(),
-                "2026-02-01",
-                "2026-03-01",
-            ),
-            (
-                "2024-01-31T23:30:00Z",
-                stockholm(),
-                "2024-02-01",
-                "2024-03-01",
-            ),
-            (
-                "2026-12-31T23:30:00Z",
-                stockholm(),
-                "2027-01-01",
-                "2027-02-01",
-            ),
-            (
-                "2026-12-31T22:30:00Z",
-                stockholm(),
-                "2026-12-31",
-                "2027-01-31",
-            ),
+            ("2026-01-31T22:59:59Z", stockholm(), "2026-01-31", "2026-02-28"),
+            ("2026-01-31T23:00:00Z", stockholm(), "2026-02-01", "2026-03-01"),
+            ("2024-01-31T23:30:00Z", stockholm(), "2024-02-01", "2024-03-01"),
+            ("2026-12-31T23:30:00Z", stockholm(), "2027-01-01", "2027-02-01"),
+            ("2026-12-31T22:30:00Z", stockholm(), "2026-12-31", "2027-01-31"),
             // Summer, UTC+2: midnight in Stockholm is 22:00 UTC.
-            (
-                "2026-06-30T22:30:00Z",
-                stockholm(),
-                "2026-07-01",
-                "2026-08-01",
-            ),
-            (
-                "2026-06-30T21:59:59Z",
-                stockholm(),
-                "2026-06-30",
-                "2026-07-30",
-            ),
-            (
-                "2026-06-30T22:00:00Z",
-                stockholm(),
-                "2026-07-01",
-                "2026-08-01",
-            ),
-            (
-                "2026-07-31T22:15:00Z",
-                stockholm(),
-                "2026-08-01",
-                "2026-09-01",
-            ),
-            (
-                "2026-05-31T22:30:00Z",
-                stockholm(),
-                "2026-06-01",
-                "2026-07-01",
-            ),
+            ("2026-06-30T22:30:00Z", stockholm(), "2026-07-01", "2026-08-01"),
+            ("2026-06-30T21:59:59Z", stockholm(), "2026-06-30", "2026-07-30"),
+            ("2026-06-30T22:00:00Z", stockholm(), "2026-07-01", "2026-08-01"),
+            ("2026-07-31T22:15:00Z", stockholm(), "2026-08-01", "2026-09-01"),
+            ("2026-05-31T22:30:00Z", stockholm(), "2026-06-01", "2026-07-01"),
             // Spring forward, 29 March 2026 (02:00 → 03:00, 23-hour day).
-            (
-                "2026-03-28T22:59:59Z",
-                stockholm(),
-                "2026-03-28",
-                "2026-04-28",
-            ),
-            (
-                "2026-03-28T23:30:00Z",
-                stockholm(),
-                "2026-03-29",
-                "2026-04-29",
-            ),
-            (
-                "2026-03-29T00:59:59Z",
-                stockholm(),
-                "2026-03-29",
-                "2026-04-29",
-            ), // 01:59:59 +01
-            (
-                "2026-03-29T01:00:00Z",
-                stockholm(),
-                "2026-03-29",
-                "2026-04-29",
-            ), // 03:00 +02
-            (
-                "2026-03-29T21:59:59Z",
-                stockholm(),
-                "2026-03-29",
-                "2026-04-29",
-            ),
-            (
-                "2026-03-29T22:00:00Z",
-                stockholm(),
-                "2026-03-30",
-                "2026-04-30",
-            ),
+            ("2026-03-28T22:59:59Z", stockholm(), "2026-03-28", "2026-04-28"),
+            ("2026-03-28T23:30:00Z", stockholm(), "2026-03-29", "2026-04-29"),
+            ("2026-03-29T00:59:59Z", stockholm(), "2026-03-29", "2026-04-29"), // 01:59:59 +01
+            ("2026-03-29T01:00:00Z", stockholm(), "2026-03-29", "2026-04-29"), // 03:00 +02
+            ("2026-03-29T21:59:59Z", stockholm(), "2026-03-29", "2026-04-29"),
+            ("2026-03-29T22:00:00Z", stockholm(), "2026-03-30", "2026-04-30"),
             // Fall back, 25 October 2026 (03:00 → 02:00, 25-hour day).
-            (
-                "2026-10-24T21:59:59Z",
-                stockholm(),
-                "2026-10-24",
-                "2026-11-24",
-            ),
-            (
-                "2026-10-24T22:00:00Z",
-                stockholm(),
-                "2026-10-25",
-                "2026-11-25",
-            ),
-            (
-                "2026-10-25T00:30:00Z",
-                stockholm(),
-                "2026-10-25",
-                "2026-11-25",
-            ), // 02:30 +02
-            (
-                "2026-10-25T01:30:00Z",
-                stockholm(),
-                "2026-10-25",
-                "2026-11-25",
-            ), // 02:30 +01
-            (
-                "2026-10-25T22:59:59Z",
-                stockholm(),
-                "2026-10-25",
-                "2026-11-25",
-            ),
-            (
-                "2026-10-25T23:00:00Z",
-                stockholm(),
-                "2026-10-26",
-                "2026-11-26",
-            ),
+            ("2026-10-24T21:59:59Z", stockholm(), "2026-10-24", "2026-11-24"),
+            ("2026-10-24T22:00:00Z", stockholm(), "2026-10-25", "2026-11-25"),
+            ("2026-10-25T00:30:00Z", stockholm(), "2026-10-25", "2026-11-25"), // 02:30 +02
+            ("2026-10-25T01:30:00Z", stockholm(), "2026-10-25", "2026-11-25"), // 02:30 +01
+            ("2026-10-25T22:59:59Z", stockholm(), "2026-10-25", "2026-11-25"),
+            ("2026-10-25T23:00:00Z", stockholm(), "2026-10-26", "2026-11-26"),
             // Another controller zone: Los Angeles is behind UTC.
             (
                 "2026-02-01T07:30:00Z",
@@ -587,13 +435,11 @@ mod tests {
     #[test]
     fn ccpa_receipt_late_evening_utc_crosses_into_the_next_day() {
         // 23:30 UTC on 31 January is 1 February in Stockholm: 45 days from 1 February.
-        let deadline =
-            Deadline::for_request(Jurisdiction::Ccpa, ts("2026-01-31T23:30:00Z"), &stockholm());
+        let deadline = Deadline::for_request(Jurisdiction::Ccpa, ts("2026-01-31T23:30:00Z"), &stockholm());
         assert_eq!(deadline.received_on, d("2026-02-01"));
         assert_eq!(deadline.due_on, d("2026-03-18"));
         // In UTC it is still 31 January.
-        let deadline =
-            Deadline::for_request(Jurisdiction::Ccpa, ts("2026-01-31T23:30:00Z"), &utc());
+        let deadline = Deadline::for_request(Jurisdiction::Ccpa, ts("2026-01-31T23:30:00Z"), &utc());
         assert_eq!(deadline.due_on, d("2026-03-17"));
     }
 
@@ -646,12 +492,8 @@ mod tests {
         // Summer: the due day ends at 22:00 UTC.
         let deadline = Deadline::on(Jurisdiction::Gdpr, d("2026-05-31"), false);
         assert_eq!(deadline.due_on, d("2026-06-30"));
-        assert!(deadline
-            .extend(ts("2026-06-30T21:59:59Z"), &stockholm())
-            .is_ok());
-        assert!(deadline
-            .extend(ts("2026-06-30T22:00:00Z"), &stockholm())
-            .is_err());
+        assert!(deadline.extend(ts("2026-06-30T21:59:59Z"), &stockholm()).is_ok());
+        assert!(deadline.extend(ts("2026-06-30T22:00:00Z"), &stockholm()).is_err());
     }
 
     #[test]
@@ -662,11 +504,7 @@ mod tests {
                 .extend(ts("2026-02-02T10:00:00Z"), &tz)
                 .unwrap();
             // Early, on the extended due day, and late: always AlreadyExtended.
-            for at in [
-                "2026-02-03T10:00:00Z",
-                "2026-04-30T10:00:00Z",
-                "2026-12-01T10:00:00Z",
-            ] {
+            for at in ["2026-02-03T10:00:00Z", "2026-04-30T10:00:00Z", "2026-12-01T10:00:00Z"] {
                 assert_eq!(
                     extended.extend(ts(at), &tz),
                     Err(ExtensionRefused::AlreadyExtended),
@@ -674,8 +512,7 @@ mod tests {
                 );
             }
             assert_eq!(
-                Deadline::on(jurisdiction, d("2026-01-31"), true)
-                    .extend(ts("2026-02-01T10:00:00Z"), &tz),
+                Deadline::on(jurisdiction, d("2026-01-31"), true).extend(ts("2026-02-01T10:00:00Z"), &tz),
                 Err(ExtensionRefused::AlreadyExtended)
             );
         }
@@ -814,17 +651,12 @@ mod tests {
             assert_eq!(at, ts(expected), "due {due} in {:?}", tz.iana_name());
             assert_eq!(deadline.days_left(at, tz), -1);
             assert_eq!(
-                deadline.days_left(
-                    at.checked_sub(jiff::SignedDuration::from_nanos(1)).unwrap(),
-                    tz
-                ),
+                deadline.days_left(at.checked_sub(jiff::SignedDuration::from_nanos(1)).unwrap(), tz),
                 0
             );
         }
         assert_eq!(
-            ts("2026-03-08T05:00:00Z")
-                .to_zoned_datetime(havana)
-                .datetime(),
+            ts("2026-03-08T05:00:00Z").to_zoned_datetime(havana).datetime(),
             date(2026, 3, 8).at(1, 0, 0, 0)
         );
     }
@@ -841,10 +673,7 @@ mod tests {
                 let deadline = Deadline::on(jurisdiction, received, false);
                 let at = deadline.due_at(&tz);
                 let just_before = at.checked_sub(jiff::SignedDuration::from_nanos(1)).unwrap();
-                assert_eq!(
-                    just_before.to_zoned_datetime(tz.clone()).date(),
-                    deadline.due_on
-                );
+                assert_eq!(just_before.to_zoned_datetime(tz.clone()).date(), deadline.due_on);
                 let zoned = at.to_zoned_datetime(tz.clone());
                 assert_eq!(zoned.date(), deadline.due_on.tomorrow().unwrap());
                 assert_eq!(zoned.datetime().time(), jiff::civil::time(0, 0, 0, 0));
@@ -862,61 +691,27 @@ mod tests {
         // (received on, weekday, acknowledge by, weekday)
         let cases = [
             ("2026-01-26", Weekday::Monday, "2026-02-09", Weekday::Monday),
-            (
-                "2026-01-28",
-                Weekday::Wednesday,
-                "2026-02-11",
-                Weekday::Wednesday,
-            ),
-            (
-                "2026-01-29",
-                Weekday::Thursday,
-                "2026-02-12",
-                Weekday::Thursday,
-            ),
+            ("2026-01-28", Weekday::Wednesday, "2026-02-11", Weekday::Wednesday),
+            ("2026-01-29", Weekday::Thursday, "2026-02-12", Weekday::Thursday),
             // Friday: the Friday two weeks later.
             ("2026-01-30", Weekday::Friday, "2026-02-13", Weekday::Friday),
             // Saturday and Sunday: Monday is business day 1, so the same Friday.
-            (
-                "2026-01-31",
-                Weekday::Saturday,
-                "2026-02-13",
-                Weekday::Friday,
-            ),
+            ("2026-01-31", Weekday::Saturday, "2026-02-13", Weekday::Friday),
             ("2026-02-01", Weekday::Sunday, "2026-02-13", Weekday::Friday),
             ("2026-02-02", Weekday::Monday, "2026-02-16", Weekday::Monday),
             // Across the year end; holidays (25 Dec, 1 Jan, 6 Jan) count as business days.
-            (
-                "2026-12-24",
-                Weekday::Thursday,
-                "2027-01-07",
-                Weekday::Thursday,
-            ),
+            ("2026-12-24", Weekday::Thursday, "2027-01-07", Weekday::Thursday),
             ("2026-12-25", Weekday::Friday, "2027-01-08", Weekday::Friday),
-            (
-                "2026-12-26",
-                Weekday::Saturday,
-                "2027-01-08",
-                Weekday::Friday,
-            ),
+            ("2026-12-26", Weekday::Saturday, "2027-01-08", Weekday::Friday),
             // Across a leap day.
             ("2024-02-23", Weekday::Friday, "2024-03-08", Weekday::Friday),
-            (
-                "2024-02-29",
-                Weekday::Thursday,
-                "2024-03-14",
-                Weekday::Thursday,
-            ),
+            ("2024-02-29", Weekday::Thursday, "2024-03-14", Weekday::Thursday),
         ];
         for (received, received_weekday, by, by_weekday) in cases {
             assert_eq!(d(received).weekday(), received_weekday, "{received}");
             assert_eq!(d(by).weekday(), by_weekday, "{by}");
             let deadline = received_on(Jurisdiction::Ccpa, received);
-            assert_eq!(
-                deadline.acknowledge_by(),
-                Some(d(by)),
-                "received {received}"
-            );
+            assert_eq!(deadline.acknowledge_by(), Some(d(by)), "received {received}");
             // An extension does not move it.
             let extended = deadline
                 .extend(ts(&format!("{received}T13:00:00Z")), &stockholm())
@@ -929,12 +724,10 @@ mod tests {
     fn ccpa_acknowledgement_counts_from_the_local_receipt_day() {
         // Sunday 23:30 UTC is Monday 00:30 in Stockholm: Monday two weeks later,
         // not the Friday a Sunday receipt would give.
-        let deadline =
-            Deadline::for_request(Jurisdiction::Ccpa, ts("2026-02-01T23:30:00Z"), &stockholm());
+        let deadline = Deadline::for_request(Jurisdiction::Ccpa, ts("2026-02-01T23:30:00Z"), &stockholm());
         assert_eq!(deadline.received_on, d("2026-02-02"));
         assert_eq!(deadline.acknowledge_by(), Some(d("2026-02-16")));
-        let deadline =
-            Deadline::for_request(Jurisdiction::Ccpa, ts("2026-02-01T23:30:00Z"), &utc());
+        let deadline = Deadline::for_request(Jurisdiction::Ccpa, ts("2026-02-01T23:30:00Z"), &utc());
         assert_eq!(deadline.acknowledge_by(), Some(d("2026-02-13")));
     }
 
@@ -942,13 +735,8 @@ mod tests {
     fn ccpa_acknowledgement_every_day_of_two_years() {
         let mut day = d("2026-01-01");
         while day <= d("2027-12-31") {
-            let by = Deadline::on(Jurisdiction::Ccpa, day, false)
-                .acknowledge_by()
-                .unwrap();
-            assert!(
-                !matches!(by.weekday(), Weekday::Saturday | Weekday::Sunday),
-                "{day}"
-            );
+            let by = Deadline::on(Jurisdiction::Ccpa, day, false).acknowledge_by().unwrap();
+            assert!(!matches!(by.weekday(), Weekday::Saturday | Weekday::Sunday), "{day}");
             let span = day.until(by).unwrap().get_days();
             assert!((12..=14).contains(&span), "{day} → {by}");
             let mut weekdays = 0;
@@ -966,10 +754,7 @@ mod tests {
 
     #[test]
     fn gdpr_has_no_acknowledgement_deadline() {
-        assert_eq!(
-            received_on(Jurisdiction::Gdpr, "2026-01-30").acknowledge_by(),
-            None
-        );
+        assert_eq!(received_on(Jurisdiction::Gdpr, "2026-01-30").acknowledge_by(), None);
         assert_eq!(
             Deadline::on(Jurisdiction::Gdpr, d("2026-01-30"), true).acknowledge_by(),
             None
@@ -1001,10 +786,7 @@ mod tests {
     fn jurisdiction_wire_names() {
         for (jurisdiction, name) in [(Jurisdiction::Gdpr, "gdpr"), (Jurisdiction::Ccpa, "ccpa")] {
             assert_eq!(jurisdiction.as_str(), name);
-            assert_eq!(
-                serde_json::to_string(&jurisdiction).unwrap(),
-                format!("\"{name}\"")
-            );
+            assert_eq!(serde_json::to_string(&jurisdiction).unwrap(), format!("\"{name}\""));
             assert_eq!(
                 serde_json::from_str::<Jurisdiction>(&format!("\"{name}\"")).unwrap(),
                 jurisdiction

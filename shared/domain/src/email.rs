@@ -23,13 +23,7 @@ const MAX_LOCAL_LENGTH: usize = 64;
 impl EmailAddress {
     /// Parses what a person typed into a form field called `field`.
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
-        let invalid = || {
-            FieldError::new(
-                field,
-                "invalid_email",
-                "This is not a valid e-mail address.",
-            )
-        };
+        let invalid = || FieldError::new(field, "invalid_email", "This is not a valid e-mail address.");
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             return Err(FieldError::missing(field));
@@ -80,9 +74,9 @@ fn valid_domain(domain: &str) -> bool {
                 && !label.ends_with('-')
                 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
-        && labels.last().is_some_and(|tld| {
-            tld.chars().all(|c| c.is_ascii_alphabetic()) || tld.starts_with("xn--")
-        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_alphabetic()) || tld.starts_with("xn--"))
 }
 
 impl fmt::Debug for EmailAddress {
@@ -125,10 +119,7 @@ mod tests {
 
     #[test]
     fn an_empty_address_is_missing() {
-        assert_eq!(
-            EmailAddress::parse("email", "   ").unwrap_err().code,
-            "missing_field"
-        );
+        assert_eq!(EmailAddress::parse("email", "   ").unwrap_err().code, "missing_field");
     }
 
     #[test]

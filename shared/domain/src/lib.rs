@@ -9,11 +9,16 @@ pub mod clock;
 pub mod consent;
 pub mod deadline;
 pub mod email;
+pub mod mail;
 pub mod memory;
 pub mod network;
+pub mod newsletter;
+pub mod outbox;
+pub mod person;
 pub mod register;
 pub mod store;
 pub mod subject;
+pub mod tokens;
 pub mod validation;
 
 pub use validation::FieldError;

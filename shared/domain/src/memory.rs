@@ -7,9 +7,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use crate::store::{
-    Cursor, Page, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write,
-};
+use crate::store::{Cursor, Page, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -27,9 +25,7 @@ impl MemoryStore {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<RecordKey, Record>> {
-        self.records
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -48,8 +44,7 @@ fn encode_cursor(key: &RecordKey) -> Cursor {
 
 fn decode_cursor(cursor: &Cursor) -> Result<RecordKey, StoreError> {
     let invalid = || StoreError::Invalid("cursor".to_owned());
-    let (partition, sort): (String, String) =
-        serde_json::from_str(&cursor.0).map_err(|_| invalid())?;
+    let (partition, sort): (String, String) = serde_json::from_str(&cursor.0).map_err(|_| invalid())?;
     Ok(RecordKey { partition, sort })
 }
 
@@ -63,14 +58,9 @@ impl RecordStore for MemoryStore {
         let mut records = self.lock();
         for write in &writes {
             let (key, precondition) = match write {
-                Write::Put {
-                    record,
-                    precondition,
-                } => {
+                Write::Put { record, precondition } => {
                     if let Some(name) = record.reserved_attribute() {
-                        return Err(StoreError::Invalid(format!(
-                            "reserved attribute name {name}"
-                        )));
+                        return Err(StoreError::Invalid(format!("reserved attribute name {name}")));
                     }
                     (&record.key, *precondition)
                 }
@@ -93,21 +83,12 @@ impl RecordStore for MemoryStore {
         Ok(())
     }
 
-    async fn query(
-        &self,
-        query: &Query,
-        limit: usize,
-        cursor: Option<Cursor>,
-    ) -> Result<Page, StoreError> {
+    async fn query(&self, query: &Query, limit: usize, cursor: Option<Cursor>) -> Result<Page, StoreError> {
         let after = cursor.as_ref().map(decode_cursor).transpose()?;
         let records = self.lock();
         let matches = records.values().filter(|record| match query {
-            Query::Partition {
-                partition,
-                sort_prefix,
-            } => {
-                record.key.partition == *partition
-                    && record.key.sort.starts_with(sort_prefix.as_str())
+            Query::Partition { partition, sort_prefix } => {
+                record.key.partition == *partition && record.key.sort.starts_with(sort_prefix.as_str())
             }
             Query::Subject(subject) => record.subject.as_ref() == Some(subject),
             Query::DueOn(day) => record.due == Some(*day),
@@ -123,10 +104,7 @@ impl RecordStore for MemoryStore {
         } else {
             None
         };
-        Ok(Page {
-            records: page,
-            next,
-        })
+        Ok(Page { records: page, next })
     }
 
     async fn delete_all(&self, keys: &[RecordKey]) -> Result<(), StoreError> {

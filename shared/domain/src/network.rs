@@ -51,10 +51,7 @@ mod tests {
 
     #[test]
     fn ipv4_keeps_its_slash_24() {
-        assert_eq!(
-            truncated_network("203.0.113.77".parse().unwrap()),
-            "203.0.113.0/24"
-        );
+        assert_eq!(truncated_network("203.0.113.77".parse().unwrap()), "203.0.113.0/24");
     }
 
     #[test]
@@ -75,9 +72,9 @@ mod tests {
 
     #[test]
     fn recognises_browser_families() {
-        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
-        let edge =
-            "Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 Chrome/126.0 Safari/537.36 Edg/126.0";
+        let chrome =
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
+        let edge = "Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 Chrome/126.0 Safari/537.36 Edg/126.0";
         let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
         let safari = "Mozilla/5.0 (Macintosh) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
         assert_eq!(user_agent_family(Some(chrome)), "Chrome");

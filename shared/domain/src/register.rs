@@ -220,19 +220,15 @@ impl Register {
                 .iter()
                 .find(|category| category.id == id)
                 .ok_or(RegisterError::MissingCategory(id))?;
-            if let Some(unknown) = category.recipients.iter().find(|name| {
-                !document
-                    .recipients
-                    .iter()
-                    .any(|recipient| &recipient.id == *name)
-            }) {
+            if let Some(unknown) = category
+                .recipients
+                .iter()
+                .find(|name| !document.recipients.iter().any(|recipient| &recipient.id == *name))
+            {
                 return Err(RegisterError::UnknownRecipient(id, unknown.clone()));
             }
         }
-        Ok(Self {
-            document,
-            time_zone,
-        })
+        Ok(Self { document, time_zone })
     }
 
     pub fn document(&self) -> &RegisterDocument {
@@ -260,8 +256,7 @@ impl Register {
             RetentionRule::Indefinite => None,
             RetentionRule::ThroughYearsAfterYearEnd { years } => {
                 let local = event_at.to_zoned_datetime(self.time_zone.clone());
-                let first_day_after =
-                    jiff::civil::date(local.year().saturating_add(*years).saturating_add(1), 1, 1);
+                let first_day_after = jiff::civil::date(local.year().saturating_add(*years).saturating_add(1), 1, 1);
                 first_day_after
                     .to_zoned_datetime(self.time_zone.clone())
                     .map(|zoned| zoned.timestamp())
@@ -322,10 +317,7 @@ mod tests {
             register.expiry(CategoryId::ConsentRecords, recorded),
             Some(at("2029-03-15T10:00:00Z"))
         );
-        assert_eq!(
-            register.consent_renewal(recorded),
-            at("2027-03-15T10:00:00Z")
-        );
+        assert_eq!(register.consent_renewal(recorded), at("2027-03-15T10:00:00Z"));
     }
 
     #[test]
@@ -362,11 +354,7 @@ mod tests {
     fn stamping_sets_expiry_and_the_due_day() {
         let register = Register::standard().unwrap();
         let mut record = Record::new(crate::store::RecordKey::new("P", "S"), "mail_log");
-        register.stamp(
-            &mut record,
-            CategoryId::MailLog,
-            at("2026-01-01T23:30:00.25Z"),
-        );
+        register.stamp(&mut record, CategoryId::MailLog, at("2026-01-01T23:30:00.25Z"));
         assert_eq!(record.expires_at, Some(at("2026-04-01T22:30:01Z")));
         assert_eq!(record.due, Some(jiff::civil::date(2026, 4, 1)));
     }
@@ -379,10 +367,7 @@ mod tests {
             .unwrap()
             .retain(|c| c["id"] != "mail_log");
         let error = Register::from_json(&document.to_string()).unwrap_err();
-        assert!(matches!(
-            error,
-            RegisterError::MissingCategory(CategoryId::MailLog)
-        ));
+        assert!(matches!(error, RegisterError::MissingCategory(CategoryId::MailLog)));
     }
 
     #[test]

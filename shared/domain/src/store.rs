@@ -110,24 +110,15 @@ pub enum Precondition {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Write {
-    Put {
-        record: Record,
-        precondition: Precondition,
-    },
-    Delete {
-        key: RecordKey,
-        precondition: Precondition,
-    },
+    Put { record: Record, precondition: Precondition },
+    Delete { key: RecordKey, precondition: Precondition },
 }
 
 /// The ways records are read in bulk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Query {
     /// The records of one partition whose sort key starts with a prefix, in sort-key order.
-    Partition {
-        partition: String,
-        sort_prefix: String,
-    },
+    Partition { partition: String, sort_prefix: String },
     /// Every record about one person, ordered by key.
     Subject(SubjectKey),
     /// Every record due on one day, ordered by key.
@@ -168,12 +159,7 @@ pub trait RecordStore: Send + Sync {
     async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError>;
 
     /// One page of at most `limit` records.
-    async fn query(
-        &self,
-        query: &Query,
-        limit: usize,
-        cursor: Option<Cursor>,
-    ) -> Result<Page, StoreError>;
+    async fn query(&self, query: &Query, limit: usize, cursor: Option<Cursor>) -> Result<Page, StoreError>;
 
     /// Deletes the records unconditionally, in as many batches as it takes.
     async fn delete_all(&self, keys: &[RecordKey]) -> Result<(), StoreError>;
@@ -197,15 +183,6 @@ pub async fn query_all(store: &dyn RecordStore, query: &Query) -> Result<Vec<Rec
 }
 
 /// Convenience for a single write.
-pub async fn put(
-    store: &dyn RecordStore,
-    record: Record,
-    precondition: Precondition,
-) -> Result<(), StoreError> {
-    store
-        .write(vec![Write::Put {
-            record,
-            precondition,
-        }])
-        .await
+pub async fn put(store: &dyn RecordStore, record: Record, precondition: Precondition) -> Result<(), StoreError> {
+    store.write(vec![Write::Put { record, precondition }]).await
 }

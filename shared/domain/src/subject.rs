@@ -46,8 +46,7 @@ pub struct SubjectKey(String);
 
 impl SubjectKey {
     pub fn derive(pepper: &Pepper, address: &EmailAddress) -> Self {
-        let mut mac = Hmac::<Sha256>::new_from_slice(pepper.bytes())
-            .expect("HMAC accepts keys of any length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(pepper.bytes()).expect("HMAC accepts keys of any length");
         mac.update(address.comparison_form().as_bytes());
         Self(hex::encode(mac.finalize().into_bytes()))
     }
@@ -67,11 +66,7 @@ impl TryFrom<String> for SubjectKey {
     type Error = String;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        if value.len() == 64
-            && value
-                .bytes()
-                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        {
+        if value.len() == 64 && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             Ok(Self(value))
         } else {
             Err("a subject key is 64 lower-case hex digits".to_owned())

@@ -1,13 +1,14 @@
 //! SPEC 3.1: cookie consent.
 
 use privacy_domain::consent::{
-    Categories, ClientContext, ConsentDecision, ConsentError, ConsentId, ConsentLedger,
-    ConsentReceipt, ConsentSource, ConsentState, LanguageTag, NoticeDigest, PolicyVersion,
+    Categories, ClientContext, ConsentDecision, ConsentError, ConsentId, ConsentLedger, ConsentReceipt, ConsentSource,
+    ConsentState, LanguageTag, NoticeDigest, PolicyVersion,
 };
 use privacy_domain::FieldError;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::fields::{optional_text, refuse_unknown, required_text};
 use crate::{ApiError, ApiRequest, ApiResponse, App, PathParams, Route};
 
 const FIELDS: &[&str] = &[
@@ -34,26 +35,17 @@ pub async fn handle(
     match (route.method, route.path) {
         ("POST", "/consent") => {
             let decision = decision(&request.json_object()?)?;
-            let state = ledger
-                .record(decision, &client)
-                .await
-                .map_err(consent_error)?;
+            let state = ledger.record(decision, &client).await.map_err(consent_error)?;
             let mut response = ApiResponse::json(201, &ConsentView::from(&state));
             response.set_header("location", format!("/consent/{}", state.consent_id));
             Ok(response)
         }
         ("GET", "/consent/{consent_id}") => {
-            let state = ledger
-                .current(consent_id(params)?)
-                .await
-                .map_err(consent_error)?;
+            let state = ledger.current(consent_id(params)?).await.map_err(consent_error)?;
             Ok(ApiResponse::json(200, &ConsentView::from(&state)))
         }
         ("GET", "/consent/{consent_id}/receipts") => {
-            let receipts = ledger
-                .receipts(consent_id(params)?)
-                .await
-                .map_err(consent_error)?;
+            let receipts = ledger.receipts(consent_id(params)?).await.map_err(consent_error)?;
             Ok(ApiResponse::json(200, &Receipts { receipts }))
         }
         ("DELETE", "/consent/{consent_id}") => {
@@ -100,14 +92,8 @@ struct Receipts {
 
 fn consent_error(error: ConsentError) -> ApiError {
     match error {
-        ConsentError::NotFound => {
-            ApiError::not_found("consent_not_found", "No consent is recorded under this id.")
-        }
-        ConsentError::Contended => ApiError::new(
-            409,
-            "conflict",
-            "The consent changed at the same moment; try again.",
-        ),
+        ConsentError::NotFound => ApiError::not_found("consent_not_found", "No consent is recorded under this id."),
+        ConsentError::Contended => ApiError::new(409, "conflict", "The consent changed at the same moment; try again."),
         ConsentError::Store(cause) => ApiError::internal(&cause),
         ConsentError::Corrupt(_) => ApiError::internal(&error),
     }
@@ -129,22 +115,12 @@ fn client_context(request: &ApiRequest) -> ClientContext {
 }
 
 fn decision(body: &Map<String, Value>) -> Result<ConsentDecision, FieldError> {
-    if let Some(unknown) = body.keys().find(|name| !FIELDS.contains(&name.as_str())) {
-        let name: String = unknown.chars().take(64).collect();
-        return Err(FieldError::new(
-            name,
-            "unknown_field",
-            "This field is not part of a consent decision.",
-        ));
-    }
+    refuse_unknown(body, FIELDS, "a consent decision")?;
     Ok(ConsentDecision {
         consent_id: optional_text(body, "consent_id")?
             .map(|raw| ConsentId::parse("consent_id", raw))
             .transpose()?,
-        policy_version: PolicyVersion::parse(
-            "policy_version",
-            required_text(body, "policy_version")?,
-        )?,
+        policy_version: PolicyVersion::parse("policy_version", required_text(body, "policy_version")?)?,
         categories: categories(body.get("categories"))?,
         source: ConsentSource::parse("source", required_text(body, "source")?)?,
         language: optional_text(body, "language")?
@@ -156,35 +132,18 @@ fn decision(body: &Map<String, Value>) -> Result<ConsentDecision, FieldError> {
     })
 }
 
-fn optional_text<'a>(
-    body: &'a Map<String, Value>,
-    field: &str,
-) -> Result<Option<&'a str>, FieldError> {
-    match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text)),
-        Some(_) => Err(FieldError::invalid(
-            field,
-            format!("The field `{field}` must be a string."),
-        )),
-    }
-}
-
-fn required_text<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a str, FieldError> {
-    optional_text(body, field)?.ok_or_else(|| FieldError::missing(field))
-}
-
 /// `{"analytics": bool, "marketing": bool}`, with `necessary` allowed only as `true`.
 fn categories(value: Option<&Value>) -> Result<Categories, FieldError> {
-    let fields =
-        match value {
-            None | Some(Value::Null) => return Err(FieldError::missing("categories")),
-            Some(Value::Object(fields)) => fields,
-            Some(_) => return Err(FieldError::invalid(
+    let fields = match value {
+        None | Some(Value::Null) => return Err(FieldError::missing("categories")),
+        Some(Value::Object(fields)) => fields,
+        Some(_) => {
+            return Err(FieldError::invalid(
                 "categories",
                 "`categories` is an object such as {\"analytics\": true, \"marketing\": false}.",
-            )),
-        };
+            ))
+        }
+    };
     if fields
         .keys()
         .any(|name| name != "necessary" && !Categories::CHOOSABLE.contains(&name.as_str()))
@@ -213,8 +172,5 @@ fn categories(value: Option<&Value>) -> Result<Categories, FieldError> {
             "A category choice is true or false.",
         )),
     };
-    Ok(Categories::chosen(
-        choice("analytics")?,
-        choice("marketing")?,
-    ))
+    Ok(Categories::chosen(choice("analytics")?, choice("marketing")?))
 }

@@ -7,13 +7,19 @@
 
 mod consent;
 mod error;
+mod fields;
+mod html;
 mod message;
+mod newsletter;
 
 use std::sync::Arc;
 
 use privacy_domain::clock::Clock;
+use privacy_domain::mail::Mailer;
+use privacy_domain::newsletter::Links;
 use privacy_domain::register::Register;
 use privacy_domain::store::RecordStore;
+use privacy_domain::tokens::Secrets;
 
 pub use error::ApiError;
 pub use message::{ApiRequest, ApiResponse};
@@ -22,9 +28,56 @@ pub use message::{ApiRequest, ApiResponse};
 /// process, outside the handler.
 pub struct App {
     pub store: Arc<dyn RecordStore>,
+    pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn Clock>,
     pub register: Register,
+    /// The pepper and token key; `None` in a function that needs neither.
+    pub secrets: Option<Secrets>,
     pub settings: Settings,
+}
+
+impl App {
+    /// The secrets, or a 500 for a function deployed without them.
+    pub fn secrets(&self) -> Result<&Secrets, ApiError> {
+        self.secrets.as_ref().ok_or_else(|| {
+            tracing::error!("this function needs SUBJECT_PEPPER and TOKEN_KEY (or their _PARAMETER names)");
+            ApiError::new(
+                500,
+                "internal_error",
+                "Something went wrong on our side. Please try again later.",
+            )
+        })
+    }
+
+    /// Links in mails point at `PUBLIC_BASE_URL`, or, when it is not set, at
+    /// the host the request came to over HTTPS (API Gateway's own domain).
+    pub fn links(&self, request: &ApiRequest) -> Links {
+        Links::new(&self.public_base_url(request))
+    }
+
+    fn public_base_url(&self, request: &ApiRequest) -> String {
+        match (&self.settings.public_base_url, request.header("host")) {
+            (configured, _) if !configured.is_empty() => configured.clone(),
+            (_, Some(host)) => format!("https://{host}"),
+            (_, None) => String::new(),
+        }
+    }
+
+    /// Whether a browser at `origin` may call the API: a website origin, or
+    /// the API's own pages (the unsubscribe button posts back to the API).
+    fn allows_origin(&self, origin: &str, request: &ApiRequest) -> bool {
+        self.settings.allowed_origins.iter().any(|allowed| allowed == origin)
+            || origin_of(&self.public_base_url(request)) == Some(origin)
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> Option<&str> {
+    let after_scheme = url.find("://")? + 3;
+    let end = url[after_scheme..]
+        .find('/')
+        .map_or(url.len(), |slash| after_scheme + slash);
+    Some(&url[..end])
 }
 
 /// Configuration read from the environment.
@@ -33,10 +86,16 @@ pub struct Settings {
     /// Website origins allowed to call the API from a browser
     /// (`ALLOWED_ORIGINS`, comma-separated, e.g. `https://www.example.com`).
     pub allowed_origins: Vec<String>,
+    /// Where the API itself is reached (`PUBLIC_BASE_URL`): links in mails
+    /// point here, and its pages may post to it.
+    pub public_base_url: String,
+    /// Where a plain HTML newsletter form is sent after a sign-up
+    /// (`NEWSLETTER_THANK_YOU_URL`, default `/`).
+    pub newsletter_thank_you_url: String,
 }
 
 impl Settings {
-    /// Reads `ALLOWED_ORIGINS` through `var` (so tests need not touch the process environment).
+    /// Reads the settings through `var` (so tests need not touch the process environment).
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Self {
         let allowed_origins = var("ALLOWED_ORIGINS")
             .unwrap_or_default()
@@ -44,7 +103,16 @@ impl Settings {
             .map(|origin| origin.trim().trim_end_matches('/').to_owned())
             .filter(|origin| !origin.is_empty())
             .collect();
-        Self { allowed_origins }
+        Self {
+            allowed_origins,
+            public_base_url: var("PUBLIC_BASE_URL")
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_owned(),
+            newsletter_thank_you_url: var("NEWSLETTER_THANK_YOU_URL")
+                .filter(|url| !url.is_empty())
+                .unwrap_or_else(|| "/".to_owned()),
+        }
     }
 }
 
@@ -52,6 +120,8 @@ impl Settings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Area {
     Consent,
+    Newsletter,
+    Unsubscribe,
 }
 
 impl Area {
@@ -59,6 +129,8 @@ impl Area {
     pub fn function(self) -> &'static str {
         match self {
             Area::Consent => "consent-capture",
+            Area::Newsletter => "newsletter-subscribe",
+            Area::Unsubscribe => "newsletter-unsubscribe",
         }
     }
 }
@@ -71,28 +143,20 @@ pub struct Route {
     pub area: Area,
 }
 
+const fn route(method: &'static str, path: &'static str, area: Area) -> Route {
+    Route { method, path, area }
+}
+
 /// Every route the API serves.
 pub const ROUTES: &[Route] = &[
-    Route {
-        method: "POST",
-        path: "/consent",
-        area: Area::Consent,
-    },
-    Route {
-        method: "GET",
-        path: "/consent/{consent_id}",
-        area: Area::Consent,
-    },
-    Route {
-        method: "GET",
-        path: "/consent/{consent_id}/receipts",
-        area: Area::Consent,
-    },
-    Route {
-        method: "DELETE",
-        path: "/consent/{consent_id}",
-        area: Area::Consent,
-    },
+    route("POST", "/consent", Area::Consent),
+    route("GET", "/consent/{consent_id}", Area::Consent),
+    route("GET", "/consent/{consent_id}/receipts", Area::Consent),
+    route("DELETE", "/consent/{consent_id}", Area::Consent),
+    route("POST", "/newsletter/subscribe", Area::Newsletter),
+    route("GET", "/newsletter/confirm", Area::Newsletter),
+    route("GET", "/newsletter/unsubscribe", Area::Unsubscribe),
+    route("POST", "/newsletter/unsubscribe", Area::Unsubscribe),
 ];
 
 /// Path parameters of a matched route, in pattern order.
@@ -116,10 +180,7 @@ fn match_path(pattern: &'static str, path: &str) -> Option<PathParams> {
         match (pattern_segments.next(), path_segments.next()) {
             (None, None) => return Some(PathParams(params)),
             (Some(expected), Some(actual)) => {
-                if let Some(name) = expected
-                    .strip_prefix('{')
-                    .and_then(|rest| rest.strip_suffix('}'))
-                {
+                if let Some(name) = expected.strip_prefix('{').and_then(|rest| rest.strip_suffix('}')) {
                     if actual.is_empty() {
                         return None;
                     }
@@ -137,23 +198,15 @@ fn match_path(pattern: &'static str, path: &str) -> Option<PathParams> {
 /// the local server serves all).
 pub async fn handle(app: &App, areas: &[Area], request: ApiRequest) -> ApiResponse {
     let origin = request.header("origin").map(str::to_owned);
-    let origin_allowed = origin.as_deref().is_none_or(|origin| {
-        app.settings
-            .allowed_origins
-            .iter()
-            .any(|allowed| allowed == origin)
-    });
+    let origin_allowed = origin
+        .as_deref()
+        .is_none_or(|origin| app.allows_origin(origin, &request));
     let mut response = if request.method == "OPTIONS" {
         preflight(origin_allowed)
     } else if !origin_allowed && request.method != "GET" {
-        ApiError::new(
-            403,
-            "origin_not_allowed",
-            "This origin may not call the API.",
-        )
-        .into()
+        ApiError::new(403, "origin_not_allowed", "This origin may not call the API.").into()
     } else {
-        route(app, areas, &request).await
+        dispatch(app, areas, &request).await
     };
     if let (Some(origin), true) = (origin, origin_allowed) {
         response.set_header("access-control-allow-origin", origin);
@@ -162,29 +215,22 @@ pub async fn handle(app: &App, areas: &[Area], request: ApiRequest) -> ApiRespon
     response
 }
 
-async fn route(app: &App, areas: &[Area], request: &ApiRequest) -> ApiResponse {
+async fn dispatch(app: &App, areas: &[Area], request: &ApiRequest) -> ApiResponse {
     let path_matches: Vec<(&Route, PathParams)> = ROUTES
         .iter()
         .filter(|route| areas.contains(&route.area))
         .filter_map(|route| match_path(route.path, &request.path).map(|params| (route, params)))
         .collect();
-    let Some((route, params)) = path_matches
-        .iter()
-        .find(|(route, _)| route.method == request.method)
-    else {
+    let Some((route, params)) = path_matches.iter().find(|(route, _)| route.method == request.method) else {
         return if path_matches.is_empty() {
             ApiError::new(404, "not_found", "There is nothing at this path.").into()
         } else {
-            ApiError::new(
-                405,
-                "method_not_allowed",
-                "This path does not accept this method.",
-            )
-            .into()
+            ApiError::new(405, "method_not_allowed", "This path does not accept this method.").into()
         };
     };
     let result = match route.area {
         Area::Consent => consent::handle(app, route, params, request).await,
+        Area::Newsletter | Area::Unsubscribe => newsletter::handle(app, route, request).await,
     };
     let response = result.unwrap_or_else(ApiResponse::from);
     tracing::info!(
@@ -198,12 +244,7 @@ async fn route(app: &App, areas: &[Area], request: &ApiRequest) -> ApiResponse {
 
 fn preflight(origin_allowed: bool) -> ApiResponse {
     if !origin_allowed {
-        return ApiError::new(
-            403,
-            "origin_not_allowed",
-            "This origin may not call the API.",
-        )
-        .into();
+        return ApiError::new(403, "origin_not_allowed", "This origin may not call the API.").into();
     }
     let mut response = ApiResponse::empty(204);
     response.set_header("access-control-allow-methods", "GET, POST, DELETE, OPTIONS");
@@ -215,6 +256,16 @@ fn preflight(origin_allowed: bool) -> ApiResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_origin_of_a_url_is_scheme_host_and_port() {
+        assert_eq!(
+            origin_of("https://privacy.example.com/x?y"),
+            Some("https://privacy.example.com")
+        );
+        assert_eq!(origin_of("http://127.0.0.1:3000"), Some("http://127.0.0.1:3000"));
+        assert_eq!(origin_of("privacy.example.com"), None);
+    }
 
     #[test]
     fn matches_patterns_with_parameters() {

@@ -32,21 +32,21 @@ impl ApiRequest {
             .map(|(_, value)| value.as_str())
     }
 
-    /// The media type of the body, lower-cased, without parameters.
-    pub fn media_type(&self) -> Option<String> {
-        self.header("content-type").map(|value| {
-            value
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        })
+    /// The first query parameter called `name`.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
     }
 
-    /// The body as a JSON object, after the checks every JSON route makes:
-    /// size, content type and syntax.
-    pub fn json_object(&self) -> Result<Map<String, Value>, ApiError> {
+    /// The media type of the body, lower-cased, without parameters.
+    pub fn media_type(&self) -> Option<String> {
+        self.header("content-type")
+            .map(|value| value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+    }
+
+    pub fn check_size(&self) -> Result<(), ApiError> {
         if self.body.len() > MAX_BODY_BYTES {
             return Err(ApiError::new(
                 413,
@@ -54,6 +54,13 @@ impl ApiRequest {
                 "The request body is larger than 16 KiB.",
             ));
         }
+        Ok(())
+    }
+
+    /// The body as a JSON object, after the checks every JSON route makes:
+    /// size, content type and syntax.
+    pub fn json_object(&self) -> Result<Map<String, Value>, ApiError> {
+        self.check_size()?;
         if self.media_type().as_deref() != Some("application/json") {
             return Err(ApiError::new(
                 415,
@@ -61,19 +68,46 @@ impl ApiRequest {
                 "Send the body as application/json.",
             ));
         }
-        match serde_json::from_slice(&self.body) {
-            Ok(Value::Object(fields)) => Ok(fields),
-            Ok(_) => Err(ApiError::new(
-                400,
-                "malformed_json",
-                "The body must be a JSON object.",
-            )),
-            Err(_) => Err(ApiError::new(
-                400,
-                "malformed_json",
-                "The body is not valid JSON.",
+        parse_json_object(&self.body)
+    }
+
+    /// The fields of a JSON body or of a plain HTML form post (the form
+    /// endpoints accept both). Form values are strings; an empty form field
+    /// counts as absent.
+    pub fn form_or_json(&self) -> Result<(Map<String, Value>, BodyFormat), ApiError> {
+        self.check_size()?;
+        match self.media_type().as_deref() {
+            Some("application/json") => Ok((parse_json_object(&self.body)?, BodyFormat::Json)),
+            Some("application/x-www-form-urlencoded") => {
+                let fields = form_urlencoded::parse(&self.body)
+                    .filter(|(_, value)| !value.trim().is_empty())
+                    .map(|(name, value)| (name.into_owned(), Value::String(value.into_owned())))
+                    .collect();
+                Ok((fields, BodyFormat::Form))
+            }
+            _ => Err(ApiError::new(
+                415,
+                "unsupported_media_type",
+                "Send the body as application/json or application/x-www-form-urlencoded.",
             )),
         }
+    }
+}
+
+/// How a form endpoint's body came: it decides the shape of the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// Answered with JSON.
+    Json,
+    /// A plain HTML form: answered with a redirect (or an HTML error page).
+    Form,
+}
+
+fn parse_json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(fields)) => Ok(fields),
+        Ok(_) => Err(ApiError::new(400, "malformed_json", "The body must be a JSON object.")),
+        Err(_) => Err(ApiError::new(400, "malformed_json", "The body is not valid JSON.")),
     }
 }
 
@@ -104,6 +138,14 @@ impl ApiResponse {
             headers: Vec::new(),
             body: String::new(),
         }
+    }
+
+    /// 303 See Other: where a plain HTML form goes after a post.
+    pub fn see_other(location: &str) -> Self {
+        let mut response = Self::empty(303);
+        response.set_header("location", location);
+        response.set_header("cache-control", "no-store");
+        response
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {

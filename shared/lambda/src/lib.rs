@@ -7,41 +7,135 @@ use std::sync::Arc;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
+use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::http::{HeaderMap, HeaderName, HeaderValue};
+use aws_lambda_events::sns::SnsEvent;
+use aws_sdk_ssm::error::ProvideErrorMetadata;
 use base64::Engine;
+use jiff::{SignedDuration, Timestamp};
 use lambda_runtime::{service_fn, LambdaEvent};
 use privacy_aws::dynamodb::DynamoRecordStore;
+use privacy_aws::ses::SesMailer;
 use privacy_domain::clock::SystemClock;
+use privacy_domain::mail::{Mail, MailError, Mailer, MessageId};
+use privacy_domain::newsletter::{Links, Newsletter};
+use privacy_domain::outbox::Outbox;
 use privacy_domain::register::{Register, RegisterError};
+use privacy_domain::subject::Pepper;
+use privacy_domain::tokens::{Secrets, TokenKey};
 use privacy_http::{ApiRequest, ApiResponse, App, Area, Settings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("the environment variable {0} is not set")]
     Missing(&'static str),
+    #[error("the secret {0} is shorter than 32 bytes")]
+    WeakSecret(&'static str),
+    #[error("the SSM parameter named by {0} could not be read: {1}")]
+    Parameter(&'static str, String),
     #[error(transparent)]
     Register(#[from] RegisterError),
 }
 
 fn required(name: &'static str) -> Result<String, ConfigError> {
-    std::env::var(name)
-        .ok()
-        .filter(|value| !value.is_empty())
-        .ok_or(ConfigError::Missing(name))
+    optional(name).ok_or(ConfigError::Missing(name))
 }
 
-/// Builds the app from the environment: `TABLE_NAME`, `ALLOWED_ORIGINS`, and
-/// the SDK's own variables (`AWS_REGION`, `AWS_ENDPOINT_URL`, credentials).
-pub async fn app_from_env() -> Result<App, ConfigError> {
+fn optional(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+/// What a function needs besides the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// The subject pepper and the token key.
+    pub secrets: bool,
+    /// SES, with `SENDER_ADDRESS`.
+    pub mail: bool,
+}
+
+/// Builds the app from the environment: `TABLE_NAME`, `ALLOWED_ORIGINS`,
+/// `PUBLIC_BASE_URL`, `SENDER_ADDRESS`, `SES_CONFIGURATION_SET`, the secrets,
+/// and the SDK's own variables (`AWS_REGION`, `AWS_ENDPOINT_URL`, credentials).
+pub async fn app_from_env(needs: Needs) -> Result<App, ConfigError> {
     let table = required("TABLE_NAME")?;
     let sdk = privacy_aws::sdk_config().await;
     let store = DynamoRecordStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+    let mailer: Arc<dyn Mailer> = if needs.mail {
+        let sender = required("SENDER_ADDRESS")?;
+        let domain = sender
+            .rsplit_once('@')
+            .map_or("localhost", |(_, domain)| domain)
+            .trim_end_matches('>');
+        let mut mailer = SesMailer::new(aws_sdk_ses::Client::new(&sdk), sender.clone(), domain.to_owned());
+        if let Some(set) = optional("SES_CONFIGURATION_SET") {
+            mailer = mailer.with_configuration_set(set);
+        }
+        Arc::new(mailer)
+    } else {
+        Arc::new(NoMail)
+    };
+    let secrets = if needs.secrets {
+        Some(secrets_from_env(&sdk).await?)
+    } else {
+        None
+    };
     Ok(App {
         store: Arc::new(store),
+        mailer,
         clock: Arc::new(SystemClock),
         register: Register::standard()?,
+        secrets,
         settings: Settings::from_env(|name| std::env::var(name).ok()),
     })
+}
+
+/// Each secret comes from the environment itself (`SUBJECT_PEPPER`,
+/// `TOKEN_KEY`: local runs and tests) or, in AWS, from the SecureString SSM
+/// parameter named by `SUBJECT_PEPPER_PARAMETER` / `TOKEN_KEY_PARAMETER`.
+async fn secrets_from_env(sdk: &aws_config::SdkConfig) -> Result<Secrets, ConfigError> {
+    let ssm = aws_sdk_ssm::Client::new(sdk);
+    let pepper = secret(&ssm, "SUBJECT_PEPPER", "SUBJECT_PEPPER_PARAMETER").await?;
+    let token_key = secret(&ssm, "TOKEN_KEY", "TOKEN_KEY_PARAMETER").await?;
+    Ok(Secrets {
+        pepper: Pepper::new(pepper).map_err(|_| ConfigError::WeakSecret("SUBJECT_PEPPER"))?,
+        token_key: TokenKey::new(token_key).map_err(|_| ConfigError::WeakSecret("TOKEN_KEY"))?,
+    })
+}
+
+async fn secret(
+    ssm: &aws_sdk_ssm::Client,
+    value: &'static str,
+    parameter: &'static str,
+) -> Result<Vec<u8>, ConfigError> {
+    if let Some(secret) = optional(value) {
+        return Ok(secret.into_bytes());
+    }
+    let name = optional(parameter).ok_or(ConfigError::Missing(parameter))?;
+    let output = ssm
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|error| ConfigError::Parameter(parameter, error.code().unwrap_or("no error code").to_owned()))?;
+    output
+        .parameter
+        .and_then(|parameter| parameter.value)
+        .map(String::into_bytes)
+        .ok_or(ConfigError::Parameter(parameter, "no value".to_owned()))
+}
+
+/// The mailer of a function that sends no mail.
+struct NoMail;
+
+#[async_trait::async_trait]
+impl Mailer for NoMail {
+    async fn send(&self, _mail: &Mail) -> Result<MessageId, MailError> {
+        Err(MailError::Rejected(
+            "this function is not configured to send mail".to_owned(),
+        ))
+    }
 }
 
 /// Runs the Lambda runtime loop, serving the routes of `areas`.
@@ -92,9 +186,7 @@ pub fn api_request(event: ApiGatewayV2httpRequest) -> ApiRequest {
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
-        .filter_map(|(name, value)| {
-            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
-        })
+        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
         .collect()
 }
 
@@ -115,4 +207,67 @@ pub fn gateway_response(response: ApiResponse) -> ApiGatewayV2httpResponse {
     gateway.body = (!response.body.is_empty()).then_some(Body::Text(response.body));
     gateway.is_base64_encoded = false;
     gateway
+}
+
+/// Runs the runtime loop for SES notifications delivered by SNS: bounces
+/// and complaints suppress, transient bounces are counted. A record that
+/// cannot be stored fails the invocation, so SNS/Lambda retry it and, after
+/// that, it lands in the dead-letter queue: no report is lost.
+pub async fn serve_ses_feedback(app: App) -> Result<(), lambda_runtime::Error> {
+    let app = &app;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SnsEvent>| async move {
+        let (secrets, links) = (
+            app.secrets().map_err(|_| "the secrets are not configured")?,
+            Links::new(&app.settings.public_base_url),
+        );
+        let newsletter = Newsletter {
+            store: app.store.as_ref(),
+            mailer: app.mailer.as_ref(),
+            clock: app.clock.as_ref(),
+            register: &app.register,
+            secrets,
+            links: &links,
+        };
+        for record in &event.payload.records {
+            match privacy_aws::ses_feedback::parse(&record.sns.message) {
+                Ok(Some(feedback)) => newsletter.record_feedback(&feedback).await?,
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, message_id = %record.sns.message_id, "SNS message ignored"),
+            }
+        }
+        Ok::<(), lambda_runtime::Error>(())
+    }))
+    .await
+}
+
+/// How long before the Lambda deadline a batch job stops taking new work.
+const DEADLINE_MARGIN: SignedDuration = SignedDuration::from_secs(5);
+
+/// Runs the runtime loop for the scheduled outbox retry: sends queued mail
+/// until shortly before the invocation's deadline, and reports the counts.
+pub async fn serve_outbox_retry(app: App) -> Result<(), lambda_runtime::Error> {
+    let app = &app;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {
+            let deadline = Timestamp::from_millisecond(i64::try_from(event.context.deadline).unwrap_or(i64::MAX))
+                .unwrap_or(Timestamp::MAX)
+                - DEADLINE_MARGIN;
+            let outbox = Outbox {
+                store: app.store.as_ref(),
+                mailer: app.mailer.as_ref(),
+                clock: app.clock.as_ref(),
+                register: &app.register,
+            };
+            let report = outbox.retry(deadline).await?;
+            tracing::info!(
+                sent = report.sent,
+                still_queued = report.still_queued,
+                rejected = report.rejected,
+                skipped = report.skipped,
+                "outbox retried"
+            );
+            Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
+        },
+    ))
+    .await
 }

@@ -1,0 +1,16 @@
+//! Newsletter double opt-in (SPEC 3.2): `POST /newsletter/subscribe` (JSON or
+//! a plain form) and `GET /newsletter/confirm?token=`.
+
+use privacy_http::Area;
+use privacy_lambda::Needs;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let app = privacy_lambda::app_from_env(Needs {
+        secrets: true,
+        mail: true,
+    })
+    .await?;
+    privacy_lambda::serve_http(app, &[Area::Newsletter]).await
+}

@@ -1,0 +1,1048 @@
+//! Mail: what the product sends, the port it sends through, and the MIME
+//! message every adapter hands over.
+//!
+//! The use cases decide *what* to send and build a [`Mail`]; a [`Mailer`]
+//! delivers it. The sender address is configuration of the adapter, not part
+//! of the mail. Adapters: `privacy_aws::ses::SesMailer` (SES `SendRawEmail`),
+//! [`FileOutbox`] (the local server: one `.eml` file per mail) and
+//! [`RecordingMailer`] (use-case tests).
+//!
+//! # Templates and escaping
+//!
+//! Anything a person typed (a name, a correction) that goes into the HTML part
+//! must pass through [`escape_html`]. The text part needs no escaping: it is
+//! plain text, and [`compose`] normalises its line breaks to CRLF and encodes
+//! it as quoted-printable, so no content can end the part or add a header.
+//! Headers are built only by [`compose`], which strips line breaks and other
+//! control characters from the subject and refuses (omits) an unsafe
+//! `List-Unsubscribe` URL; [`Mail::check`], which every adapter calls before
+//! sending, turns such a URL into [`MailError::Rejected`].
+
+use std::collections::VecDeque;
+use std::fmt::{self, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use jiff::Timestamp;
+
+use crate::clock::{Clock, SystemClock};
+use crate::email::EmailAddress;
+
+/// One message to one person.
+///
+/// `Debug` shows no content (the recipient, subject and body may all hold
+/// personal data), only lengths.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Mail {
+    pub to: EmailAddress,
+    pub subject: String,
+    /// The text/plain part. Plain text: needs no escaping.
+    pub text: String,
+    /// The text/html part. Every interpolated value must be [`escape_html`]ed.
+    pub html: String,
+    /// The one-click unsubscribe URL (RFC 8058): `https://…`, or `http://` on
+    /// a loopback host for the local server. When set, the message carries
+    /// `List-Unsubscribe` and `List-Unsubscribe-Post`.
+    pub list_unsubscribe: Option<String>,
+}
+
+impl Mail {
+    /// Whether this mail can be sent at all: a permanent problem of the mail
+    /// itself is [`MailError::Rejected`], which no retry can cure.
+    ///
+    /// - the `List-Unsubscribe` URL must be a safe header value (see
+    ///   [`unsubscribe_url_problem`]);
+    /// - the recipient must be ASCII (SES does not deliver to internationalised
+    ///   local parts).
+    pub fn check(&self) -> Result<(), MailError> {
+        if let Some(url) = &self.list_unsubscribe {
+            if let Some(problem) = unsubscribe_url_problem(url) {
+                return Err(MailError::Rejected(format!("invalid List-Unsubscribe URL: {problem}")));
+            }
+        }
+        if !self.to.as_str().is_ascii() {
+            return Err(MailError::Rejected("the recipient address is not ASCII".to_owned()));
+        }
+        Ok(())
+    }
+
+    /// How many http(s) links the text part holds (what the outbox logs).
+    pub fn links(&self) -> usize {
+        self.text.matches("https://").count() + self.text.matches("http://").count()
+    }
+}
+
+impl fmt::Debug for Mail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mail")
+            .field("to", &self.to)
+            .field("subject_len", &self.subject.len())
+            .field("text_len", &self.text.len())
+            .field("html_len", &self.html.len())
+            .field("list_unsubscribe", &self.list_unsubscribe.is_some())
+            .finish()
+    }
+}
+
+/// The identifier the mail service gave a sent message (SES's `MessageId`,
+/// the outbox's file name, the recorder's sequence number).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MessageId(pub String);
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Why a mail was not sent. The messages never hold personal data (no
+/// address, no subject): only a reason or a service's error code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    /// Permanent: sending this mail again will fail again (unverified sender,
+    /// invalid recipient, unknown configuration set, an unsafe header value).
+    #[error("mail rejected: {0}")]
+    Rejected(String),
+    /// Transient: the service is throttling, failing or unreachable; retry later.
+    #[error("mail service unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl MailError {
+    /// Whether retrying the same mail later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, MailError::Unavailable(_))
+    }
+}
+
+/// The port the use cases send mail through.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, mail: &Mail) -> Result<MessageId, MailError>;
+}
+
+/// Escapes text for HTML element content and quoted attribute values:
+/// `&`, `<`, `>`, `"` and `'`.
+///
+/// The text part needs no escaping (it is not interpreted); [`compose`]
+/// normalises its line breaks.
+pub fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            _ => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// Normalises `\r\n` and lone `\r` to `\n` (what [`compose`] does to both
+/// parts before writing them with CRLF line ends).
+pub fn normalise_line_breaks(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// Longest URL that keeps the `List-Unsubscribe` line within RFC 5322's 998.
+const MAX_UNSUBSCRIBE_URL: usize = 900;
+
+/// What makes a `List-Unsubscribe` URL unfit for the header, if anything:
+/// it must be `https://host…` (or `http://` on localhost, 127.0.0.1 or
+/// `[::1]`, for the local server), at most 900 characters, and hold only
+/// visible ASCII other than `<`, `>`, `"` and `,` (so it can neither break
+/// the header nor leave its angle brackets).
+pub fn unsubscribe_url_problem(url: &str) -> Option<&'static str> {
+    if url.len() > MAX_UNSUBSCRIBE_URL {
+        return Some("too long");
+    }
+    if !url
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b'<' | b'>' | b'"' | b','))
+    {
+        return Some("holds characters not allowed in the header");
+    }
+    let lower = url.to_ascii_lowercase();
+    let (rest, secure) = if let Some(rest) = lower.strip_prefix("https://") {
+        (rest, true)
+    } else if let Some(rest) = lower.strip_prefix("http://") {
+        (rest, false)
+    } else {
+        return Some("not an https URL");
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') {
+        return Some("no host");
+    }
+    if !secure {
+        let host = match authority.strip_prefix('[') {
+            Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+            None => authority.split(':').next().unwrap_or_default(),
+        };
+        if !matches!(host, "localhost" | "127.0.0.1" | "::1") {
+            return Some("not an https URL");
+        }
+    }
+    None
+}
+
+/// RFC 5322's recommended line length (without CRLF).
+const LINE: usize = 78;
+
+/// The whole RFC 5322 message for `mail`: a `multipart/alternative` with a
+/// UTF-8 text/plain and text/html part, both quoted-printable, every line
+/// CRLF-terminated and at most 78 characters (a List-Unsubscribe URL longer
+/// than fits stays on one line, within 998).
+///
+/// `from` is the configured sender (`addr@domain` or `Name <addr@domain>`);
+/// `message_id_domain` the right-hand side of the `Message-ID`; `date` the
+/// `Date` header. Line breaks and control characters are removed from every
+/// header value; an unsafe `list_unsubscribe` URL is left out (the adapters
+/// refuse such a mail before composing it: [`Mail::check`]).
+pub fn compose(from: &str, mail: &Mail, message_id_domain: &str, date: Timestamp) -> Vec<u8> {
+    let boundary = format!("=_privacy_{}", uuid::Uuid::new_v4().simple());
+    let mut message = String::new();
+    push_header(&mut message, "Date", &[format_date(date)]);
+    push_header(&mut message, "From", &mailbox_tokens(from));
+    push_header(&mut message, "To", &[mail.to.as_str().to_owned()]);
+    push_header(&mut message, "Subject", &unstructured_tokens("Subject", &mail.subject));
+    push_header(
+        &mut message,
+        "Message-ID",
+        &[format!(
+            "<{}@{}>",
+            uuid::Uuid::new_v4().simple(),
+            message_id_host(message_id_domain)
+        )],
+    );
+    if let Some(url) = &mail.list_unsubscribe {
+        if unsubscribe_url_problem(url).is_none() {
+            push_header(&mut message, "List-Unsubscribe", &[format!("<{url}>")]);
+            push_header(
+                &mut message,
+                "List-Unsubscribe-Post",
+                &["List-Unsubscribe=One-Click".to_owned()],
+            );
+        }
+    }
+    push_header(&mut message, "MIME-Version", &["1.0".to_owned()]);
+    push_header(
+        &mut message,
+        "Content-Type",
+        &["multipart/alternative;".to_owned(), format!("boundary=\"{boundary}\"")],
+    );
+    message.push_str("\r\n");
+    for (subtype, body) in [("plain", &mail.text), ("html", &mail.html)] {
+        message.push_str("--");
+        message.push_str(&boundary);
+        message.push_str("\r\n");
+        message.push_str("Content-Type: text/");
+        message.push_str(subtype);
+        message.push_str("; charset=utf-8\r\n");
+        message.push_str("Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+        message.push_str(&quoted_printable(body));
+        message.push_str("\r\n");
+    }
+    message.push_str("--");
+    message.push_str(&boundary);
+    message.push_str("--\r\n");
+    message.into_bytes()
+}
+
+fn format_date(date: Timestamp) -> String {
+    strftime(date, "%a, %d %b %Y %H:%M:%S +0000")
+        // Only years RFC 5322 cannot express (before year 0) get here.
+        .unwrap_or_else(|| "Thu, 01 Jan 1970 00:00:00 +0000".to_owned())
+}
+
+/// `Timestamp::strftime` in UTC without the panic of `to_string` on failure.
+fn strftime(at: Timestamp, format: &str) -> Option<String> {
+    let mut text = String::new();
+    write!(text, "{}", at.strftime(format)).ok()?;
+    Some(text)
+}
+
+/// A header value as it may appear in a header: control characters (CR, LF,
+/// TAB, …) become spaces, runs of white space one space, ends trimmed.
+fn header_text(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn message_id_host(domain: &str) -> String {
+    let host: String = domain
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+        .collect();
+    if host.is_empty() {
+        "localhost".to_owned()
+    } else {
+        host
+    }
+}
+
+/// Appends `Name: token token…`, folded before a token wherever the line
+/// would pass 78 characters (a single token longer than that stays whole).
+fn push_header(message: &mut String, name: &str, tokens: &[String]) {
+    message.push_str(name);
+    message.push(':');
+    let mut line = name.len() + 1;
+    for token in tokens {
+        // Folding right after the colon is allowed too, and keeps a long
+        // single value (a List-Unsubscribe URL) within 78 where it can.
+        if line + 1 + token.len() > LINE && line > 0 {
+            message.push_str("\r\n");
+            line = 0;
+        }
+        message.push(' ');
+        message.push_str(token);
+        line += 1 + token.len();
+    }
+    message.push_str("\r\n");
+}
+
+/// An unstructured header value (the subject) as foldable tokens: its words
+/// when it is printable ASCII that fits, otherwise RFC 2047 encoded-words.
+fn unstructured_tokens(name: &str, value: &str) -> Vec<String> {
+    let text = header_text(value);
+    let words: Vec<String> = text.split(' ').map(str::to_owned).collect();
+    let plain = text.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && !text.contains("=?")
+        && words
+            .iter()
+            .enumerate()
+            .all(|(index, word)| word.len() + if index == 0 { name.len() + 2 } else { 1 } <= LINE);
+    if plain {
+        words
+    } else {
+        encoded_words(&text)
+    }
+}
+
+/// `=?UTF-8?B?…?=` words of at most 42 bytes of text each (68 characters:
+/// a first one fits after `Subject: ` within 78), split on character
+/// boundaries. Decoders join adjacent encoded-words without the space.
+fn encoded_words(text: &str) -> Vec<String> {
+    const CHUNK: usize = 42;
+    let mut words = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let mut end = (start + CHUNK).min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&text[start..end]);
+        words.push(format!("=?UTF-8?B?{encoded}?="));
+        start = end;
+    }
+    if words.is_empty() {
+        words.push(String::new());
+    }
+    words
+}
+
+/// The configured sender as tokens: `addr`, or `display-name <addr>` with the
+/// name quoted (ASCII) or encoded (non-ASCII).
+fn mailbox_tokens(from: &str) -> Vec<String> {
+    let from = header_text(from);
+    let Some((name, rest)) = from.split_once('<') else {
+        return vec![from];
+    };
+    // Whatever follows the closing bracket is not part of the mailbox.
+    let address: String = rest
+        .split('>')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let name = name.trim();
+    let name = match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+        Some(quoted) => quoted.replace("\\\"", "\"").replace("\\\\", "\\"),
+        None => name.to_owned(),
+    };
+    let name = name.trim();
+    let mut tokens = if name.is_empty() {
+        Vec::new()
+    } else if name.is_ascii() && !name.contains("=?") {
+        let quoted = name.replace('\\', "\\\\").replace('"', "\\\"");
+        vec![format!("\"{quoted}\"")]
+    } else {
+        encoded_words(name)
+    };
+    tokens.push(format!("<{address}>"));
+    tokens
+}
+
+/// Quoted-printable (RFC 2045 §6.7) of `text` with its line breaks
+/// normalised to CRLF hard breaks and encoded lines of at most 76
+/// characters. `=` and a leading `.` are always encoded, so the output never
+/// contains `=_` (the boundary prefix) nor a line an SMTP hop could alter.
+fn quoted_printable(text: &str) -> String {
+    let text = normalise_line_breaks(text);
+    let mut encoded = String::with_capacity(text.len() + text.len() / 8);
+    for (index, line) in text.split('\n').enumerate() {
+        if index > 0 {
+            encoded.push_str("\r\n");
+        }
+        let bytes = line.as_bytes();
+        let mut length = 0;
+        for (position, &byte) in bytes.iter().enumerate() {
+            let last = position + 1 == bytes.len();
+            let piece = |at_start: bool| -> Option<u8> {
+                let literal = match byte {
+                    b' ' | b'\t' => !last,
+                    b'=' => false,
+                    b'.' => !at_start,
+                    33..=126 => true,
+                    _ => false,
+                };
+                literal.then_some(byte)
+            };
+            let mut literal = piece(length == 0);
+            let width = if literal.is_some() { 1 } else { 3 };
+            if length + width > 75 {
+                encoded.push_str("=\r\n");
+                length = 0;
+                literal = piece(true);
+            }
+            match literal {
+                Some(byte) => {
+                    encoded.push(char::from(byte));
+                    length += 1;
+                }
+                None => {
+                    let _ = write!(encoded, "={byte:02X}");
+                    length += 3;
+                }
+            }
+        }
+    }
+    encoded
+}
+
+/// A [`Mailer`] for the local server: writes each message, as sent, to
+/// `<n>-<timestamp>.eml` in a directory, and logs only the file name and the
+/// number of links (never the address).
+pub struct FileOutbox {
+    dir: PathBuf,
+    from: String,
+    message_id_domain: String,
+    next: Arc<AtomicU64>,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for FileOutbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileOutbox")
+            .field("dir", &self.dir)
+            .field("next", &self.next.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl FileOutbox {
+    /// Creates `dir` if needed; numbering continues after the files already there.
+    pub fn open(
+        dir: impl Into<PathBuf>,
+        from: impl Into<String>,
+        message_id_domain: impl Into<String>,
+    ) -> std::io::Result<Self> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir)?;
+        let mut last = 0;
+        for entry in std::fs::read_dir(&dir)? {
+            let name = entry?.file_name();
+            let number = name
+                .to_str()
+                .filter(|name| name.ends_with(".eml"))
+                .and_then(|name| name.split('-').next())
+                .and_then(|number| number.parse::<u64>().ok());
+            last = last.max(number.unwrap_or(0));
+        }
+        Ok(Self {
+            dir,
+            from: from.into(),
+            message_id_domain: message_id_domain.into(),
+            next: Arc::new(AtomicU64::new(last + 1)),
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// Dates messages and names files by `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+#[async_trait]
+impl Mailer for FileOutbox {
+    async fn send(&self, mail: &Mail) -> Result<MessageId, MailError> {
+        mail.check()?;
+        let now = self.clock.now();
+        let message = compose(&self.from, mail, &self.message_id_domain, now);
+        let stamp = strftime(now, "%Y%m%dT%H%M%SZ").unwrap_or_else(|| now.as_second().to_string());
+        let dir = self.dir.clone();
+        let next = Arc::clone(&self.next);
+        let written = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+            loop {
+                let name = format!("{:06}-{stamp}.eml", next.fetch_add(1, Ordering::Relaxed));
+                let opened = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(dir.join(&name));
+                match opened {
+                    Ok(mut file) => {
+                        std::io::Write::write_all(&mut file, &message)?;
+                        return Ok(name);
+                    }
+                    // Another process writes to the same outbox: take the next number.
+                    Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                    Err(error) => return Err(error),
+                }
+            }
+        })
+        .await;
+        match written {
+            Ok(Ok(file)) => {
+                tracing::info!(file = %file, links = mail.links(), "mail written to the outbox");
+                Ok(MessageId(file))
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(kind = %error.kind(), "the outbox could not write a mail");
+                Err(MailError::Unavailable(format!("outbox write failed: {}", error.kind())))
+            }
+            Err(_) => Err(MailError::Unavailable("outbox writer stopped".to_owned())),
+        }
+    }
+}
+
+/// A [`Mailer`] for use-case tests: keeps every mail it accepted, and can be
+/// told to fail the next sends.
+#[derive(Debug, Default)]
+pub struct RecordingMailer {
+    state: Mutex<Recording>,
+}
+
+#[derive(Debug, Default)]
+struct Recording {
+    sent: Vec<Mail>,
+    failures: VecDeque<MailError>,
+    attempts: usize,
+}
+
+impl RecordingMailer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The next `count` sends fail with [`MailError::Unavailable`] (as a
+    /// throttled or unreachable service would), after which sends succeed.
+    pub fn fail_next(&self, count: usize) {
+        self.queue_failures(count, MailError::Unavailable("simulated outage".to_owned()));
+    }
+
+    /// The next `count` sends fail with [`MailError::Rejected`].
+    pub fn reject_next(&self, count: usize) {
+        self.queue_failures(count, MailError::Rejected("simulated rejection".to_owned()));
+    }
+
+    fn queue_failures(&self, count: usize, error: MailError) {
+        self.lock().failures.extend(std::iter::repeat_n(error, count));
+    }
+
+    /// Every mail sent successfully, oldest first.
+    pub fn sent(&self) -> Vec<Mail> {
+        self.lock().sent.clone()
+    }
+
+    /// The mails sent to `to` (compared as addresses are: case-insensitively).
+    pub fn sent_to(&self, to: &EmailAddress) -> Vec<Mail> {
+        let wanted = to.comparison_form();
+        self.lock()
+            .sent
+            .iter()
+            .filter(|mail| mail.to.comparison_form() == wanted)
+            .cloned()
+            .collect()
+    }
+
+    /// How many times `send` was called, failed calls included.
+    pub fn attempts(&self) -> usize {
+        self.lock().attempts
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Recording> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl Mailer for RecordingMailer {
+    async fn send(&self, mail: &Mail) -> Result<MessageId, MailError> {
+        let mut state = self.lock();
+        state.attempts += 1;
+        mail.check()?;
+        if let Some(error) = state.failures.pop_front() {
+            return Err(error);
+        }
+        state.sent.push(mail.clone());
+        Ok(MessageId(format!("recorded-{}", state.sent.len())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(raw: &str) -> EmailAddress {
+        EmailAddress::parse("email", raw).unwrap()
+    }
+
+    fn mail() -> Mail {
+        Mail {
+            to: address("ada@example.com"),
+            subject: "Confirm your subscription".to_owned(),
+            text: "Hello Ada,\nconfirm: https://privacy.example.com/c?token=abc\n".to_owned(),
+            html: "<p>Hello Ada,</p>\n<p><a href=\"https://privacy.example.com/c?token=abc\">Confirm</a></p>"
+                .to_owned(),
+            list_unsubscribe: None,
+        }
+    }
+
+    fn date() -> Timestamp {
+        "2025-07-01T12:34:56Z".parse().unwrap()
+    }
+
+    fn compose_text(mail: &Mail) -> String {
+        String::from_utf8(compose(
+            "Example Privacy <privacy@example.com>",
+            mail,
+            "mail.example.com",
+            date(),
+        ))
+        .unwrap()
+    }
+
+    /// A just-enough MIME reader for these tests.
+    struct Parsed {
+        headers: Vec<(String, String)>,
+        parts: Vec<(Vec<(String, String)>, String)>,
+    }
+
+    fn split_headers(block: &str) -> Vec<(String, String)> {
+        let unfolded = block.replace("\r\n ", " ").replace("\r\n\t", " ");
+        unfolded
+            .split("\r\n")
+            .filter(|line| !line.is_empty())
+            .map(|line| {
+                let (name, value) = line.split_once(':').expect("a header line");
+                (name.to_owned(), value.trim().to_owned())
+            })
+            .collect()
+    }
+
+    fn header<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+        headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    fn decode_qp(encoded: &str) -> String {
+        let joined = encoded.replace("=\r\n", "");
+        let bytes = joined.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'=' {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    fn decode_words(value: &str) -> String {
+        value
+            .split(' ')
+            .map(|word| {
+                let inner = word
+                    .strip_prefix("=?UTF-8?B?")
+                    .and_then(|w| w.strip_suffix("?="))
+                    .expect("an encoded-word");
+                String::from_utf8(base64::engine::general_purpose::STANDARD.decode(inner).unwrap()).unwrap()
+            })
+            .collect()
+    }
+
+    fn parse(raw: &str) -> Parsed {
+        let (head, body) = raw.split_once("\r\n\r\n").expect("headers end");
+        let headers = split_headers(&format!("{head}\r\n"));
+        let content_type = header(&headers, "Content-Type")[0];
+        let boundary = content_type
+            .split("boundary=\"")
+            .nth(1)
+            .and_then(|rest| rest.strip_suffix('"'))
+            .expect("a boundary");
+        let delimiter = format!("\r\n--{boundary}");
+        let body = format!("\r\n{body}");
+        let (_, rest) = body.split_once(&delimiter).expect("a first part");
+        let (inner, after) = rest.split_once(&format!("{delimiter}--")).expect("a closing delimiter");
+        assert_eq!(after, "\r\n", "nothing after the closing delimiter");
+        let parts = inner
+            .split(&delimiter)
+            .map(|part| {
+                let part = part.strip_prefix("\r\n").expect("CRLF after delimiter");
+                let (head, content) = part.split_once("\r\n\r\n").expect("part headers end");
+                let headers = split_headers(&format!("{head}\r\n"));
+                assert_eq!(header(&headers, "Content-Transfer-Encoding"), ["quoted-printable"]);
+                (headers, decode_qp(content))
+            })
+            .collect();
+        Parsed { headers, parts }
+    }
+
+    fn assert_wire_format(raw: &str) {
+        assert!(raw.is_ascii(), "the message is 7-bit");
+        for line in raw.strip_suffix("\r\n").unwrap().split("\r\n") {
+            assert!(!line.contains('\r') && !line.contains('\n'), "bare CR or LF: {line:?}");
+            assert!(line.len() <= LINE, "line of {} characters: {line:?}", line.len());
+        }
+    }
+
+    #[test]
+    fn a_message_has_both_parts_and_the_required_headers() {
+        let raw = compose_text(&mail());
+        assert_wire_format(&raw);
+        let parsed = parse(&raw);
+        assert_eq!(header(&parsed.headers, "Date"), ["Tue, 01 Jul 2025 12:34:56 +0000"]);
+        assert_eq!(
+            header(&parsed.headers, "From"),
+            ["\"Example Privacy\" <privacy@example.com>"]
+        );
+        assert_eq!(header(&parsed.headers, "To"), ["ada@example.com"]);
+        assert_eq!(header(&parsed.headers, "Subject"), ["Confirm your subscription"]);
+        assert_eq!(header(&parsed.headers, "MIME-Version"), ["1.0"]);
+        let message_id = header(&parsed.headers, "Message-ID")[0];
+        assert!(message_id.starts_with('<') && message_id.ends_with("@mail.example.com>"));
+        assert!(header(&parsed.headers, "Content-Type")[0].starts_with("multipart/alternative;"));
+        assert!(header(&parsed.headers, "List-Unsubscribe").is_empty());
+        assert!(header(&parsed.headers, "List-Unsubscribe-Post").is_empty());
+
+        assert_eq!(parsed.parts.len(), 2);
+        let (text_headers, text) = &parsed.parts[0];
+        assert_eq!(header(text_headers, "Content-Type"), ["text/plain; charset=utf-8"]);
+        assert_eq!(
+            text,
+            "Hello Ada,\r\nconfirm: https://privacy.example.com/c?token=abc\r\n"
+        );
+        let (html_headers, html) = &parsed.parts[1];
+        assert_eq!(header(html_headers, "Content-Type"), ["text/html; charset=utf-8"]);
+        assert_eq!(html, &mail().html.replace('\n', "\r\n"));
+    }
+
+    #[test]
+    fn message_ids_and_boundaries_differ_between_messages() {
+        let first = parse(&compose_text(&mail()));
+        let second = parse(&compose_text(&mail()));
+        assert_ne!(
+            header(&first.headers, "Message-ID"),
+            header(&second.headers, "Message-ID")
+        );
+        assert_ne!(
+            header(&first.headers, "Content-Type"),
+            header(&second.headers, "Content-Type")
+        );
+    }
+
+    #[test]
+    fn rfc_8058_headers_are_present_when_an_unsubscribe_url_is_set() {
+        let mut mail = mail();
+        mail.list_unsubscribe = Some("https://privacy.example.com/newsletter/unsubscribe?token=t0k3n".to_owned());
+        let raw = compose_text(&mail);
+        assert_wire_format(&raw);
+        let parsed = parse(&raw);
+        assert_eq!(
+            header(&parsed.headers, "List-Unsubscribe"),
+            ["<https://privacy.example.com/newsletter/unsubscribe?token=t0k3n>"]
+        );
+        assert_eq!(
+            header(&parsed.headers, "List-Unsubscribe-Post"),
+            ["List-Unsubscribe=One-Click"]
+        );
+    }
+
+    #[test]
+    fn a_non_ascii_subject_is_encoded_and_round_trips() {
+        let mut mail = mail();
+        mail.subject = "Bekräfta din prenumeration på nyhetsbrevet från Exempel AB – välkommen! 🎉".to_owned();
+        let raw = compose_text(&mail);
+        assert_wire_format(&raw);
+        let parsed = parse(&raw);
+        let subject = header(&parsed.headers, "Subject")[0];
+        assert!(subject.starts_with("=?UTF-8?B?"));
+        assert_eq!(decode_words(subject), mail.subject);
+    }
+
+    #[test]
+    fn a_long_ascii_subject_is_folded_and_one_that_looks_encoded_is_encoded() {
+        let mut mail = mail();
+        mail.subject = "word ".repeat(40).trim_end().to_owned();
+        let raw = compose_text(&mail);
+        assert_wire_format(&raw);
+        assert_eq!(header(&parse(&raw).headers, "Subject"), [mail.subject.as_str()]);
+
+        mail.subject = "=?UTF-8?B?PHNjcmlwdD4=?=".to_owned();
+        let subject = header(&parse(&compose_text(&mail)).headers, "Subject")[0].to_owned();
+        assert_eq!(decode_words(&subject), mail.subject);
+    }
+
+    #[test]
+    fn a_subject_cannot_inject_headers() {
+        let mut mail = mail();
+        mail.subject = "Hello\r\nBcc: x@y\r\n\r\n<script>alert(1)</script>\nX-Evil: 1\rY".to_owned();
+        let raw = compose_text(&mail);
+        assert_wire_format(&raw);
+        let parsed = parse(&raw);
+        assert!(header(&parsed.headers, "Bcc").is_empty());
+        assert!(header(&parsed.headers, "X-Evil").is_empty());
+        assert_eq!(
+            header(&parsed.headers, "Subject"),
+            ["Hello Bcc: x@y <script>alert(1)</script> X-Evil: 1 Y"]
+        );
+        let names: Vec<&str> = parsed.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Date",
+                "From",
+                "To",
+                "Subject",
+                "Message-ID",
+                "MIME-Version",
+                "Content-Type"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unsubscribe_url_cannot_inject_headers() {
+        let mut mail = mail();
+        for url in [
+            "https://privacy.example.com/u?t=1\r\nBcc: x@y",
+            "https://privacy.example.com/u?t=1>, <mailto:x@y",
+            "https://privacy.example.com/u?t=<script>",
+        ] {
+            mail.list_unsubscribe = Some(url.to_owned());
+            let raw = compose_text(&mail);
+            assert_wire_format(&raw);
+            let parsed = parse(&raw);
+            assert!(header(&parsed.headers, "Bcc").is_empty(), "{url:?}");
+            assert!(header(&parsed.headers, "List-Unsubscribe").is_empty(), "{url:?}");
+            assert!(!raw.contains("x@y") && !raw.contains("<script>"), "{url:?}");
+            assert!(matches!(mail.check(), Err(MailError::Rejected(_))), "{url:?}");
+        }
+    }
+
+    #[test]
+    fn a_name_in_the_body_cannot_inject_markup_or_headers() {
+        let name = "<script>alert(1)</script>\r\nBcc: x@y";
+        let mut mail = mail();
+        mail.text = format!("Hello {name},\nwelcome.");
+        mail.html = format!("<p>Hello {},</p>", escape_html(name));
+        let raw = compose_text(&mail);
+        assert_wire_format(&raw);
+        let parsed = parse(&raw);
+        assert!(header(&parsed.headers, "Bcc").is_empty());
+        assert_eq!(parsed.parts.len(), 2, "the body did not end the part");
+        assert_eq!(
+            parsed.parts[0].1,
+            "Hello <script>alert(1)</script>\r\nBcc: x@y,\r\nwelcome."
+        );
+        let html = &parsed.parts[1].1;
+        assert!(!html.contains("<script"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    }
+
+    #[test]
+    fn escape_html_escapes_the_five_characters() {
+        assert_eq!(
+            escape_html(r#"<a href="x" onclick='y'>Tom & Jerry</a>"#),
+            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;Tom &amp; Jerry&lt;/a&gt;"
+        );
+        assert_eq!(escape_html("Åsa Öberg"), "Åsa Öberg");
+    }
+
+    #[test]
+    fn line_breaks_are_normalised() {
+        assert_eq!(normalise_line_breaks("a\r\nb\rc\nd"), "a\nb\nc\nd");
+    }
+
+    #[test]
+    fn quoted_printable_round_trips_awkward_text() {
+        let long = "x".repeat(200);
+        for text in [
+            String::new(),
+            "trailing space \nand tab\t\n".to_owned(),
+            ".leading dot\n.\n=equals= and =_boundary-like".to_owned(),
+            "räksmörgås 🎉 ".repeat(30),
+            long,
+            "a\r\nb\rc".to_owned(),
+        ] {
+            let encoded = quoted_printable(&text);
+            assert!(encoded.is_ascii());
+            assert!(!encoded.contains("=_"));
+            for line in encoded.split("\r\n") {
+                assert!(line.len() <= 76, "{line:?}");
+                assert!(!line.ends_with(' ') && !line.ends_with('\t'), "{line:?}");
+                assert!(!line.starts_with('.'), "{line:?}");
+            }
+            assert_eq!(decode_qp(&encoded), normalise_line_breaks(&text).replace('\n', "\r\n"));
+        }
+    }
+
+    #[test]
+    fn a_display_name_is_quoted_or_encoded() {
+        let raw = String::from_utf8(compose("privacy@example.com", &mail(), "x.example", date())).unwrap();
+        assert_eq!(header(&parse(&raw).headers, "From"), ["privacy@example.com"]);
+
+        let raw = String::from_utf8(compose(
+            "Exempel \"AB\" <privacy@example.com>",
+            &mail(),
+            "x.example",
+            date(),
+        ))
+        .unwrap();
+        assert_eq!(
+            header(&parse(&raw).headers, "From"),
+            [r#""Exempel \"AB\"" <privacy@example.com>"#]
+        );
+
+        let raw = String::from_utf8(compose(
+            "Integritet på Exempel <privacy@example.com>\r\nBcc: x@y",
+            &mail(),
+            "x.example",
+            date(),
+        ))
+        .unwrap();
+        assert_wire_format(&raw);
+        let parsed = parse(&raw);
+        assert!(header(&parsed.headers, "Bcc").is_empty());
+        let from = header(&parsed.headers, "From")[0];
+        let (name, address) = from.rsplit_once(' ').unwrap();
+        assert_eq!(decode_words(name), "Integritet på Exempel");
+        assert_eq!(address, "<privacy@example.com>");
+    }
+
+    #[test]
+    fn unsubscribe_urls_must_be_https_or_local() {
+        for ok in [
+            "https://privacy.example.com/newsletter/unsubscribe?token=abc",
+            "HTTPS://privacy.example.com",
+            "http://localhost:3000/newsletter/unsubscribe?token=abc",
+            "http://127.0.0.1:8080/u",
+            "http://[::1]:8080/u",
+        ] {
+            assert_eq!(unsubscribe_url_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "http://privacy.example.com/u",
+            "http://localhost.evil.example/u",
+            "mailto:unsubscribe@example.com",
+            "https://",
+            "https://user@evil.example/u",
+            "https://privacy.example.com/u?t=a b",
+            "https://privacy.example.com/u?t=ä",
+            &format!("https://privacy.example.com/{}", "a".repeat(900)),
+        ] {
+            assert!(unsubscribe_url_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn debug_shows_no_content() {
+        let shown = format!("{:?}", mail());
+        assert!(!shown.contains("ada") && !shown.contains("Confirm") && !shown.contains("Hello"));
+    }
+
+    #[tokio::test]
+    async fn the_recorder_keeps_mails_and_fails_when_told() {
+        let mailer = RecordingMailer::new();
+        mailer.fail_next(2);
+        for _ in 0..2 {
+            let error = mailer.send(&mail()).await.unwrap_err();
+            assert!(error.is_transient());
+        }
+        assert!(mailer.sent().is_empty());
+        let id = mailer.send(&mail()).await.unwrap();
+        assert_eq!(id, MessageId("recorded-1".to_owned()));
+        mailer.reject_next(1);
+        assert!(!mailer.send(&mail()).await.unwrap_err().is_transient());
+        assert_eq!(mailer.attempts(), 4);
+        assert_eq!(mailer.sent(), vec![mail()]);
+        assert_eq!(mailer.sent_to(&address("ADA@Example.com")).len(), 1);
+        assert!(mailer.sent_to(&address("bob@example.com")).is_empty());
+
+        let mut bad = mail();
+        bad.list_unsubscribe = Some("http://evil.example/u".to_owned());
+        assert!(matches!(mailer.send(&bad).await, Err(MailError::Rejected(_))));
+        assert_eq!(mailer.sent().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_outbox_writes_numbered_files_and_continues_the_numbering() {
+        let dir = std::env::temp_dir().join(format!("outbox-test-{}", uuid::Uuid::new_v4()));
+        let clock = Arc::new(crate::clock::FixedClock::new(date()));
+        let outbox = FileOutbox::open(&dir, "privacy@example.com", "mail.example.com")
+            .unwrap()
+            .with_clock(clock.clone());
+        let mut unsubscribing = mail();
+        unsubscribing.list_unsubscribe = Some("https://privacy.example.com/u?t=1".to_owned());
+        let first = outbox.send(&mail()).await.unwrap();
+        let second = outbox.send(&unsubscribing).await.unwrap();
+        assert_eq!(first.0, "000001-20250701T123456Z.eml");
+        assert_eq!(second.0, "000002-20250701T123456Z.eml");
+
+        let reopened = FileOutbox::open(&dir, "privacy@example.com", "mail.example.com")
+            .unwrap()
+            .with_clock(clock);
+        assert_eq!(reopened.send(&mail()).await.unwrap().0, "000003-20250701T123456Z.eml");
+
+        let raw = std::fs::read_to_string(dir.join(&second.0)).unwrap();
+        let parsed = parse(&raw);
+        assert_eq!(header(&parsed.headers, "To"), ["ada@example.com"]);
+        assert_eq!(
+            header(&parsed.headers, "List-Unsubscribe"),
+            ["<https://privacy.example.com/u?t=1>"]
+        );
+        assert_eq!(parsed.parts.len(), 2);
+
+        let mut bad = mail();
+        bad.list_unsubscribe = Some("javascript:alert(1)".to_owned());
+        assert!(matches!(outbox.send(&bad).await, Err(MailError::Rejected(_))));
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 3);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,252 @@
+//! The durable outbox: a mail the product promised is stored before it is
+//! sent, and stays stored until the mail service has taken it.
+//!
+//! [`Outbox::deliver`] writes the mail as an outbox entry, tries to send it at
+//! once, and on success replaces the entry by a mail-log record that keeps no
+//! content (recipient key, template, status). A mail that could not be sent
+//! stays in the outbox; [`Outbox::retry`] (a scheduled task) sends it later.
+//! Entries are claimed with a conditional write before sending, so two runs
+//! never send the same mail twice at once.
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::email::EmailAddress;
+use crate::mail::{Mail, MailError, Mailer};
+use crate::register::{CategoryId, Register};
+use crate::store::{Cursor, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
+use crate::subject::SubjectKey;
+
+const OUTBOX_PARTITION: &str = "OUTBOX";
+const OUTBOX_ENTITY: &str = "mail_outbox";
+const LOG_ENTITY: &str = "mail_log";
+/// How long a claim keeps other senders off an entry.
+const CLAIM: SignedDuration = SignedDuration::from_secs(120);
+
+/// What happened to a mail handed to the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// The mail service took it.
+    Sent,
+    /// It is stored and will be retried.
+    Queued,
+    /// The mail service refused it for good (logged, not retried).
+    Rejected,
+}
+
+/// A stored, not yet sent mail.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct OutboxEntry {
+    mail_id: Uuid,
+    template: String,
+    to: String,
+    subject_line: String,
+    text: String,
+    html: String,
+    list_unsubscribe: Option<String>,
+    queued_at: Timestamp,
+    attempts: u32,
+    claimed_until: Option<Timestamp>,
+    last_error: Option<String>,
+}
+
+/// What is kept of a mail once it has left: no address, no content.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MailLogEntry {
+    pub mail_id: Uuid,
+    pub template: String,
+    pub status: String,
+    pub queued_at: Timestamp,
+    pub finished_at: Timestamp,
+    pub attempts: u32,
+    pub message_id: Option<String>,
+}
+
+/// Counts of one retry run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RetryReport {
+    pub sent: usize,
+    pub still_queued: usize,
+    pub rejected: usize,
+    pub skipped: usize,
+}
+
+pub struct Outbox<'a> {
+    pub store: &'a dyn RecordStore,
+    pub mailer: &'a dyn Mailer,
+    pub clock: &'a dyn Clock,
+    pub register: &'a Register,
+}
+
+fn attributes<T: Serialize>(value: &T) -> Map<String, Value> {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(fields)) => fields,
+        _ => unreachable!("outbox records serialise to JSON objects"),
+    }
+}
+
+impl Outbox<'_> {
+    /// Stores the mail, then tries to send it. `Err` only when the mail could
+    /// not even be stored: then nothing was promised.
+    pub async fn deliver(&self, mail: Mail, template: &str, subject: &SubjectKey) -> Result<Delivery, StoreError> {
+        let now = self.clock.now();
+        let entry = OutboxEntry {
+            mail_id: Uuid::new_v4(),
+            template: template.to_owned(),
+            to: mail.to.as_str().to_owned(),
+            subject_line: mail.subject.clone(),
+            text: mail.text.clone(),
+            html: mail.html.clone(),
+            list_unsubscribe: mail.list_unsubscribe.clone(),
+            queued_at: now,
+            attempts: 0,
+            claimed_until: Some(now + CLAIM),
+            last_error: None,
+        };
+        let record = self.entry_record(&entry, subject, 1);
+        crate::store::put(self.store, record.clone(), Precondition::Absent).await?;
+        Ok(self.attempt(entry, record, mail).await)
+    }
+
+    /// Sends what is queued, oldest first, until `deadline` (a Lambda's time budget).
+    pub async fn retry(&self, deadline: Timestamp) -> Result<RetryReport, StoreError> {
+        let mut report = RetryReport::default();
+        let query = Query::Partition {
+            partition: OUTBOX_PARTITION.to_owned(),
+            sort_prefix: String::new(),
+        };
+        let mut cursor: Option<Cursor> = None;
+        loop {
+            let page = self.store.query(&query, 25, cursor).await?;
+            for record in page.records {
+                let now = self.clock.now();
+                if now >= deadline {
+                    return Ok(report);
+                }
+                if record.is_expired(now) {
+                    continue;
+                }
+                let Ok(mut entry) = serde_json::from_value::<OutboxEntry>(Value::Object(record.attributes.clone()))
+                else {
+                    tracing::error!(key = %record.key.sort, "an outbox entry is unreadable; it is left for its expiry");
+                    report.skipped += 1;
+                    continue;
+                };
+                if entry.claimed_until.is_some_and(|until| until > now) {
+                    report.skipped += 1;
+                    continue;
+                }
+                entry.claimed_until = Some(now + CLAIM);
+                let Some(subject) = record.subject.clone() else {
+                    report.skipped += 1;
+                    continue;
+                };
+                let claimed = self.entry_record(&entry, &subject, record.version + 1);
+                match crate::store::put(self.store, claimed.clone(), Precondition::Version(record.version)).await {
+                    Ok(()) => {}
+                    Err(StoreError::Conflict) => {
+                        report.skipped += 1;
+                        continue;
+                    }
+                    Err(error) => return Err(error),
+                }
+                let Ok(to) = EmailAddress::parse("to", &entry.to) else {
+                    report.skipped += 1;
+                    continue;
+                };
+                let mail = Mail {
+                    to,
+                    subject: entry.subject_line.clone(),
+                    text: entry.text.clone(),
+                    html: entry.html.clone(),
+                    list_unsubscribe: entry.list_unsubscribe.clone(),
+                };
+                match self.attempt(entry, claimed, mail).await {
+                    Delivery::Sent => report.sent += 1,
+                    Delivery::Queued => report.still_queued += 1,
+                    Delivery::Rejected => report.rejected += 1,
+                }
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(report),
+            }
+        }
+    }
+
+    /// Sends once and records the outcome. A failure to record a sent mail
+    /// leaves the entry claimed; it would be sent again after the claim, which
+    /// is the lesser harm than losing it.
+    async fn attempt(&self, mut entry: OutboxEntry, stored: Record, mail: Mail) -> Delivery {
+        let subject = stored.subject.clone();
+        entry.attempts += 1;
+        let outcome = self.mailer.send(&mail).await;
+        let now = self.clock.now();
+        let (delivery, status, message_id) = match &outcome {
+            Ok(id) => (Delivery::Sent, "sent", Some(id.0.clone())),
+            Err(MailError::Rejected(_)) => (Delivery::Rejected, "rejected", None),
+            Err(MailError::Unavailable(_)) => (Delivery::Queued, "queued", None),
+        };
+        if let Err(error) = &outcome {
+            tracing::warn!(template = %entry.template, mail_id = %entry.mail_id, %error, "mail not sent");
+        }
+        let writes = if delivery == Delivery::Queued {
+            entry.claimed_until = None;
+            entry.last_error = outcome.err().map(|error| error.to_string());
+            let Some(subject) = &subject else { return delivery };
+            vec![Write::Put {
+                record: self.entry_record(&entry, subject, stored.version + 1),
+                precondition: Precondition::Version(stored.version),
+            }]
+        } else {
+            let log = MailLogEntry {
+                mail_id: entry.mail_id,
+                template: entry.template.clone(),
+                status: status.to_owned(),
+                queued_at: entry.queued_at,
+                finished_at: now,
+                attempts: entry.attempts,
+                message_id,
+            };
+            let mut record = Record::new(
+                RecordKey::new(
+                    format!("MAILLOG#{}", subject.as_ref().map_or("unknown", |s| s.as_str())),
+                    format!("{}#{}", now, entry.mail_id),
+                ),
+                LOG_ENTITY,
+            );
+            record.subject = subject.clone();
+            record.attributes = attributes(&log);
+            self.register.stamp(&mut record, CategoryId::MailLog, entry.queued_at);
+            vec![
+                Write::Delete {
+                    key: stored.key.clone(),
+                    precondition: Precondition::Version(stored.version),
+                },
+                Write::Put {
+                    record,
+                    precondition: Precondition::Absent,
+                },
+            ]
+        };
+        if let Err(error) = self.store.write(writes).await {
+            tracing::error!(mail_id = %entry.mail_id, %error, "the outcome of a mail could not be recorded");
+        }
+        delivery
+    }
+
+    fn entry_record(&self, entry: &OutboxEntry, subject: &SubjectKey, version: u64) -> Record {
+        let mut record = Record::new(
+            RecordKey::new(OUTBOX_PARTITION, format!("{}#{}", entry.queued_at, entry.mail_id)),
+            OUTBOX_ENTITY,
+        );
+        record.subject = Some(subject.clone());
+        record.version = version;
+        record.attributes = attributes(entry);
+        self.register.stamp(&mut record, CategoryId::MailLog, entry.queued_at);
+        record
+    }
+}

@@ -1,0 +1,160 @@
+//! Tokens in links: stateless signed unsubscribe tokens and random
+//! single-use tokens stored only as a hash.
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+
+use crate::subject::{Pepper, SubjectKey, WeakSecret};
+
+/// The product's two secrets, from configuration (SSM Parameter Store in AWS).
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    /// Turns addresses into subject keys.
+    pub pepper: Pepper,
+    /// Signs unsubscribe links.
+    pub token_key: TokenKey,
+}
+
+/// The key that signs unsubscribe tokens. Never logged.
+#[derive(Clone)]
+pub struct TokenKey(Vec<u8>);
+
+impl TokenKey {
+    /// The key must hold at least 32 bytes of secret material.
+    pub fn new(secret: impl Into<Vec<u8>>) -> Result<Self, WeakSecret> {
+        let secret = secret.into();
+        if secret.len() < 32 {
+            return Err(WeakSecret);
+        }
+        Ok(Self(secret))
+    }
+
+    fn mac(&self, purpose: &str, subject: &SubjectKey, list: &str) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(subject.as_str().as_bytes());
+        mac.update(b"\0");
+        mac.update(list.as_bytes());
+        mac
+    }
+
+    /// A token that unsubscribes `subject` from `list`, forever valid, bound
+    /// to both: `v1.<subject key>.<list>.<HMAC>`.
+    pub fn unsubscribe_token(&self, subject: &SubjectKey, list: &str) -> String {
+        let tag = self.mac("unsubscribe", subject, list).finalize().into_bytes();
+        format!("v1.{}.{list}.{}", subject.as_str(), URL_SAFE_NO_PAD.encode(tag))
+    }
+
+    /// The subject and list of a genuine unsubscribe token, checked in constant time.
+    pub fn verify_unsubscribe_token(&self, token: &str) -> Option<(SubjectKey, String)> {
+        let mut parts = token.split('.');
+        let (Some("v1"), Some(subject), Some(list), Some(tag), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let subject = SubjectKey::try_from(subject.to_owned()).ok()?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        self.mac("unsubscribe", &subject, list).verify_slice(&tag).ok()?;
+        Some((subject, list.to_owned()))
+    }
+}
+
+impl fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenKey(<redacted>)")
+    }
+}
+
+/// A random single-use token (confirmation, verification links). Only its
+/// [`OneTimeToken::digest`] is stored.
+pub struct OneTimeToken(String);
+
+impl OneTimeToken {
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// The token as it goes into a link.
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+
+    pub fn digest(&self) -> String {
+        token_digest(&self.0)
+    }
+}
+
+impl fmt::Debug for OneTimeToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OneTimeToken(<redacted>)")
+    }
+}
+
+/// SHA-256 of a presented token, hex: what a stored token is looked up by.
+pub fn token_digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(byte: u8) -> TokenKey {
+        TokenKey::new(vec![byte; 32]).unwrap()
+    }
+
+    fn subject(c: char) -> SubjectKey {
+        SubjectKey::try_from(c.to_string().repeat(64)).unwrap()
+    }
+
+    #[test]
+    fn a_genuine_unsubscribe_token_verifies() {
+        let token = key(1).unsubscribe_token(&subject('a'), "news");
+        assert_eq!(
+            key(1).verify_unsubscribe_token(&token),
+            Some((subject('a'), "news".to_owned()))
+        );
+    }
+
+    #[test]
+    fn forged_moved_or_altered_tokens_do_not_verify() {
+        let token = key(1).unsubscribe_token(&subject('a'), "news");
+        assert_eq!(key(2).verify_unsubscribe_token(&token), None, "another key");
+        let moved = token.replace(&"a".repeat(64), &"b".repeat(64));
+        assert_eq!(
+            key(1).verify_unsubscribe_token(&moved),
+            None,
+            "moved to another subject"
+        );
+        let other_list = token.replace(".news.", ".offers.");
+        assert_eq!(
+            key(1).verify_unsubscribe_token(&other_list),
+            None,
+            "moved to another list"
+        );
+        let mut altered = token.clone();
+        altered.pop();
+        altered.push(if token.ends_with('A') { 'B' } else { 'A' });
+        assert_eq!(key(1).verify_unsubscribe_token(&altered), None, "altered tag");
+        for garbage in ["", "v1", "v2.x.news.y", &format!("{token}.extra")] {
+            assert_eq!(key(1).verify_unsubscribe_token(garbage), None, "{garbage:?}");
+        }
+    }
+
+    #[test]
+    fn one_time_tokens_are_random_and_stored_as_a_digest() {
+        let (a, b) = (OneTimeToken::generate(), OneTimeToken::generate());
+        assert_ne!(a.reveal(), b.reveal());
+        assert_eq!(a.reveal().len(), 43);
+        assert_eq!(a.digest(), token_digest(a.reveal()));
+        assert!(!a.digest().contains(a.reveal()));
+    }
+}

@@ -1,0 +1,52 @@
+//! The few HTML pages the API itself serves (links in mails land here).
+
+use privacy_domain::mail::escape_html;
+
+use crate::message::ApiResponse;
+
+/// A small self-contained page. `title` and `paragraphs` are escaped here;
+/// `extra_html` is trusted markup built by the caller from escaped parts.
+pub fn page(status: u16, title: &str, paragraphs: &[&str], extra_html: &str) -> ApiResponse {
+    let body: String = paragraphs
+        .iter()
+        .map(|paragraph| format!("<p>{}</p>", escape_html(paragraph)))
+        .collect();
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"robots\" content=\"noindex\"><title>{title}</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.5}}\
+         button{{font-size:1rem;padding:.6rem 1.2rem;cursor:pointer}}</style></head>\
+         <body><main><h1>{title}</h1>{body}{extra_html}</main></body></html>\n",
+        title = escape_html(title),
+    );
+    let mut response = ApiResponse::empty(status);
+    response.body = html;
+    response.set_header("content-type", "text/html; charset=utf-8");
+    response.set_header("cache-control", "no-store");
+    // The URL holds a token: it must not leak to other sites through Referer.
+    response.set_header("referrer-policy", "no-referrer");
+    response.set_header(
+        "content-security-policy",
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    );
+    response
+}
+
+pub fn invalid_link() -> ApiResponse {
+    page(
+        400,
+        "This link is not valid",
+        &["The link may have expired, been used already, or been copied incompletely. Nothing was changed."],
+        "",
+    )
+}
+
+pub fn server_error() -> ApiResponse {
+    page(
+        500,
+        "Something went wrong",
+        &["Something went wrong on our side and nothing was changed. Please try the link again later."],
+        "",
+    )
+}

@@ -1,0 +1,154 @@
+//! SPEC 3.2: newsletter sign-up, confirmation and one-click unsubscribe.
+
+use privacy_domain::consent::ConsentId;
+use privacy_domain::email::EmailAddress;
+use privacy_domain::mail::escape_html;
+use privacy_domain::newsletter::{ListId, Newsletter, NewsletterError, SignUp};
+use privacy_domain::person::PersonName;
+use privacy_domain::FieldError;
+use serde_json::{json, Map, Value};
+
+use crate::fields::{optional_text, refuse_unknown, required_text};
+use crate::html::{invalid_link, page, server_error};
+use crate::message::BodyFormat;
+use crate::{ApiError, ApiRequest, ApiResponse, App, Route};
+
+const SIGN_UP_FIELDS: &[&str] = &["email", "name", "consent_id", "list"];
+
+pub async fn handle(app: &App, route: &Route, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let secrets = app.secrets()?;
+    let links = app.links(request);
+    let newsletter = Newsletter {
+        store: app.store.as_ref(),
+        mailer: app.mailer.as_ref(),
+        clock: app.clock.as_ref(),
+        register: &app.register,
+        secrets,
+        links: &links,
+    };
+    match (route.method, route.path) {
+        ("POST", "/newsletter/subscribe") => subscribe(app, &newsletter, request).await,
+        ("GET", "/newsletter/confirm") => Ok(confirm(&newsletter, request).await),
+        ("GET", "/newsletter/unsubscribe") => Ok(unsubscribe_page(&newsletter, request)),
+        ("POST", "/newsletter/unsubscribe") => Ok(unsubscribe(&newsletter, request).await),
+        _ => unreachable!("ROUTES lists only the newsletter routes above for these areas"),
+    }
+}
+
+/// The same answer whatever the address's state: new, pending, confirmed,
+/// unsubscribed or suppressed (no enumeration).
+async fn subscribe(app: &App, newsletter: &Newsletter<'_>, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let (fields, format) = request.form_or_json()?;
+    let sign_up = match sign_up(&fields, format, request) {
+        Ok(sign_up) => sign_up,
+        Err(error) if format == BodyFormat::Form => return Ok(form_error(&error)),
+        Err(error) => return Err(error.into()),
+    };
+    match newsletter.sign_up(sign_up).await {
+        Ok(_) => {}
+        Err(error) if format == BodyFormat::Form => {
+            ApiError::internal(&error);
+            return Ok(server_error());
+        }
+        Err(error) => return Err(ApiError::internal(&error)),
+    }
+    Ok(match format {
+        BodyFormat::Json => ApiResponse::json(202, &json!({"status": "pending_confirmation"})),
+        BodyFormat::Form => ApiResponse::see_other(&app.settings.newsletter_thank_you_url),
+    })
+}
+
+fn sign_up(fields: &Map<String, Value>, format: BodyFormat, request: &ApiRequest) -> Result<SignUp, FieldError> {
+    if format == BodyFormat::Json {
+        refuse_unknown(fields, SIGN_UP_FIELDS, "a newsletter sign-up")?;
+    }
+    Ok(SignUp {
+        email: EmailAddress::parse("email", required_text(fields, "email")?)?,
+        name: optional_text(fields, "name")?
+            .map(|raw| PersonName::parse("name", raw))
+            .transpose()?,
+        list: optional_text(fields, "list")?
+            .map(|raw| ListId::parse("list", raw))
+            .transpose()?
+            .unwrap_or_else(ListId::default_list),
+        consent_id: optional_text(fields, "consent_id")?
+            .map(|raw| ConsentId::parse("consent_id", raw))
+            .transpose()?,
+        channel: match format {
+            BodyFormat::Json => "api",
+            BodyFormat::Form => "form",
+        },
+        ip: request.source_ip,
+    })
+}
+
+/// A plain form with a bad field: a page that says which, and a way back.
+fn form_error(error: &FieldError) -> ApiResponse {
+    let field = error.field.as_deref().unwrap_or("form");
+    page(
+        400,
+        "Please check the form",
+        &[&format!("{field}: {}", error.message)],
+        "<p><a href=\"javascript:history.back()\">Back to the form</a></p>",
+    )
+}
+
+fn token(request: &ApiRequest) -> &str {
+    request.query_param("token").unwrap_or_default()
+}
+
+async fn confirm(newsletter: &Newsletter<'_>, request: &ApiRequest) -> ApiResponse {
+    match newsletter.confirm(token(request), request.source_ip).await {
+        Ok(()) => page(
+            200,
+            "You are subscribed",
+            &["Thank you for confirming. Every newsletter has a link to unsubscribe with one click."],
+            "",
+        ),
+        Err(NewsletterError::InvalidToken) => invalid_link(),
+        Err(error) => {
+            ApiError::internal(&error);
+            server_error()
+        }
+    }
+}
+
+/// Mail scanners follow GET links, so GET changes nothing: it shows one button.
+fn unsubscribe_page(newsletter: &Newsletter<'_>, request: &ApiRequest) -> ApiResponse {
+    let token = token(request);
+    if newsletter.check_unsubscribe_token(token).is_err() {
+        return invalid_link();
+    }
+    let action = format!("/newsletter/unsubscribe?token={}", escape_html(token));
+    let form = format!(
+        "<form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
+         <button type=\"submit\">Unsubscribe</button></form>"
+    );
+    page(
+        200,
+        "Unsubscribe from the newsletter",
+        &["One click and you will get no more newsletters."],
+        &form,
+    )
+}
+
+/// RFC 8058 one-click (`List-Unsubscribe=One-Click`), an empty body or the
+/// page's form: all the same.
+async fn unsubscribe(newsletter: &Newsletter<'_>, request: &ApiRequest) -> ApiResponse {
+    if request.check_size().is_err() {
+        return page(413, "Request too large", &["The request was too large."], "");
+    }
+    match newsletter.unsubscribe(token(request)).await {
+        Ok(()) => page(
+            200,
+            "You are unsubscribed",
+            &["You will get no more newsletters. If you change your mind, sign up again on our website."],
+            "",
+        ),
+        Err(NewsletterError::InvalidToken) => invalid_link(),
+        Err(error) => {
+            ApiError::internal(&error);
+            server_error()
+        }
+    }
+}

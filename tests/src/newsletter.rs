@@ -1,0 +1,150 @@
+//! The newsletter functions against the emulator, and reading back what they did.
+
+use mail_parser::MessageParser;
+use privacy_aws::dynamodb::DynamoRecordStore;
+use privacy_domain::clock::SystemClock;
+use privacy_domain::email::EmailAddress;
+use privacy_domain::mail::RecordingMailer;
+use privacy_domain::newsletter::{Links, ListId, Newsletter, Subscription, Suppression};
+use privacy_domain::register::Register;
+use privacy_domain::subject::{Pepper, SubjectKey};
+use privacy_domain::tokens::{Secrets, TokenKey};
+
+use crate::function::Function;
+
+pub const PEPPER: &str = "test-subject-pepper-0123456789abcdef012345";
+pub const TOKEN_KEY: &str = "test-token-key-0123456789abcdef0123456789";
+pub const PUBLIC_BASE_URL: &str = "https://privacy.example.com";
+pub const WEBSITE: &str = "https://www.example.com";
+
+pub fn secrets() -> Secrets {
+    Secrets {
+        pepper: Pepper::new(PEPPER).expect("a long pepper"),
+        token_key: TokenKey::new(TOKEN_KEY).expect("a long key"),
+    }
+}
+
+pub fn subject_of(address: &str) -> SubjectKey {
+    SubjectKey::derive(
+        &secrets().pepper,
+        &EmailAddress::parse("email", address).expect("an address"),
+    )
+}
+
+/// A fresh address no other test uses.
+pub fn unique_address(tag: &str) -> String {
+    format!("{tag}-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// A table, a verified sender, and the environment the mail-sending functions need.
+pub struct Deployment {
+    pub table: String,
+    pub sender: String,
+}
+
+impl Deployment {
+    pub async fn new() -> Self {
+        let table = crate::aws::create_table(&crate::aws::dynamodb().await).await;
+        let sender = format!("privacy@{}.example", uuid::Uuid::new_v4().simple());
+        crate::ses::verify_sender(&crate::ses::client().await, &sender).await;
+        Self { table, sender }
+    }
+
+    pub fn environment(&self) -> Vec<(&str, &str)> {
+        vec![
+            ("SENDER_ADDRESS", self.sender.as_str()),
+            ("SUBJECT_PEPPER", PEPPER),
+            ("TOKEN_KEY", TOKEN_KEY),
+            ("PUBLIC_BASE_URL", PUBLIC_BASE_URL),
+            ("ALLOWED_ORIGINS", WEBSITE),
+            ("NEWSLETTER_THANK_YOU_URL", "https://www.example.com/newsletter/thanks"),
+        ]
+    }
+
+    pub async fn start(&self, binary: &str, extra: &[(&str, &str)]) -> Function {
+        let mut env = self.environment();
+        env.extend_from_slice(extra);
+        Function::start(binary, &self.table, &env).await
+    }
+
+    /// The subscription and suppression of `address`, read through the DynamoDB adapter.
+    pub async fn state(&self, address: &str) -> (Option<Subscription>, Option<Suppression>) {
+        let store = DynamoRecordStore::new(crate::aws::dynamodb().await, &self.table);
+        let register = Register::standard().expect("the standard register");
+        let secrets = secrets();
+        let links = Links::new(PUBLIC_BASE_URL);
+        let mailer = RecordingMailer::new();
+        let newsletter = Newsletter {
+            store: &store,
+            mailer: &mailer,
+            clock: &SystemClock,
+            register: &register,
+            secrets: &secrets,
+            links: &links,
+        };
+        let subject = subject_of(address);
+        (
+            newsletter
+                .subscription(&subject, &ListId::default_list())
+                .await
+                .expect("read the subscription"),
+            newsletter.suppression(&subject).await.expect("read the suppression"),
+        )
+    }
+}
+
+/// A mail read back from the emulator.
+pub struct SentMail {
+    pub raw: String,
+    pub text: String,
+    pub html: String,
+    pub list_unsubscribe: Option<String>,
+    pub list_unsubscribe_post: Option<String>,
+}
+
+impl SentMail {
+    /// The token of the first link in the text part that starts with `prefix`.
+    pub fn token(&self, prefix: &str) -> Option<String> {
+        let start = self.text.find(prefix)? + prefix.len();
+        let rest = &self.text[start..];
+        let token = rest.strip_prefix("?token=")?;
+        Some(token.split_whitespace().next()?.to_owned())
+    }
+
+    /// The token of the `List-Unsubscribe` URL.
+    pub fn unsubscribe_token(&self) -> Option<String> {
+        let url = self
+            .list_unsubscribe
+            .as_deref()?
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>');
+        Some(url.split_once("?token=")?.1.to_owned())
+    }
+}
+
+/// Every mail the emulator sent to `address`, oldest first, parsed as MIME.
+pub async fn mails_to(address: &str) -> Vec<SentMail> {
+    crate::ses::sent_raw_message_entries()
+        .await
+        .into_iter()
+        .filter(|message| message.destinations.iter().any(|to| to == address))
+        .map(|message| {
+            let parsed = MessageParser::default()
+                .parse(message.raw_data.as_bytes())
+                .expect("a sent mail parses as MIME");
+            let header = |name: &str| {
+                parsed
+                    .header_raw(name)
+                    .map(|value| value.split_whitespace().collect::<Vec<_>>().join(" "))
+            };
+            SentMail {
+                text: parsed.body_text(0).map(|text| text.into_owned()).unwrap_or_default(),
+                html: parsed.body_html(0).map(|html| html.into_owned()).unwrap_or_default(),
+                list_unsubscribe: header("List-Unsubscribe"),
+                list_unsubscribe_post: header("List-Unsubscribe-Post"),
+                raw: message.raw_data,
+            }
+        })
+        .collect()
+}
