@@ -167,3 +167,15 @@ pub fn ses_notification(kind: &str, bounce_type: &str, address: &str) -> Value {
     event["Records"][0]["Sns"]["Message"] = json!(notification.to_string());
     event
 }
+
+/// The event as API Gateway passes it on after its JWT authoriser accepted a
+/// token with subject `sub`.
+pub fn with_jwt(mut event: Value, sub: &str) -> Value {
+    event["requestContext"]["authorizer"] = json!({
+        "jwt": {
+            "claims": {"sub": sub, "iss": "https://auth.example.com/", "aud": "privacy-admin", "scope": "privacy-team"},
+            "scopes": null
+        }
+    });
+    event
+}

@@ -11,7 +11,7 @@
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -22,6 +22,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use privacy_domain::clock::SystemClock;
+use privacy_domain::email::EmailAddress;
 use privacy_domain::mail::{FileOutbox, Mail, MailError, Mailer, MessageId};
 use privacy_domain::memory::MemoryStore;
 use privacy_domain::register::Register;
@@ -30,7 +31,17 @@ use privacy_domain::tokens::{OneTimeToken, Secrets, TokenKey};
 use privacy_http::{ApiRequest, ApiResponse, App, Area, Settings};
 use tokio::net::TcpListener;
 
-const ALL_AREAS: &[Area] = &[Area::Consent, Area::Newsletter, Area::Unsubscribe];
+const ALL_AREAS: &[Area] = &[
+    Area::Consent,
+    Area::Newsletter,
+    Area::Unsubscribe,
+    Area::Requests,
+    Area::Register,
+    Area::Admin,
+];
+/// The bearer token of the admin routes (`ADMIN_TOKEN`, random when unset):
+/// the local stand-in for API Gateway's JWT authoriser.
+static ADMIN_TOKEN: OnceLock<String> = OnceLock::new();
 /// Bodies are read up to this size; the API itself refuses more than 16 KiB with 413.
 const READ_LIMIT: usize = 1024 * 1024;
 
@@ -53,6 +64,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if settings.public_base_url.is_empty() {
         settings.public_base_url = own_origin.clone();
     }
+    if settings.privacy_team_address.is_none() {
+        settings.privacy_team_address = EmailAddress::parse("PRIVACY_TEAM_ADDRESS", "privacy-team@example.com").ok();
+    }
+    let admin_token = ADMIN_TOKEN.get_or_init(|| String::from_utf8_lossy(&secret("ADMIN_TOKEN")).into_owned());
     let outbox_dir = std::env::var("OUTBOX_DIR").unwrap_or_else(|_| ".local-outbox".to_owned());
     let outbox = FileOutbox::open(&outbox_dir, "Privacy <privacy@example.com>", "example.com")?;
     let app = Arc::new(App {
@@ -67,6 +82,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         settings,
     });
     println!("Mail is written to {outbox_dir}/ and its links printed here.");
+    println!("Admin API: Authorization: Bearer {admin_token}");
     tracing::info!("privacy backend listening on {own_origin}");
     println!("Serving every route on {own_origin} (in-memory store; stop with Ctrl-C)");
     loop {
@@ -111,6 +127,7 @@ async fn serve(
             .iter()
             .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
             .collect(),
+        principal: admin_principal(parts.headers.get("authorization").and_then(|value| value.to_str().ok())),
         body,
         source_ip: Some(peer.ip()),
     };
@@ -131,6 +148,16 @@ fn plain(status: StatusCode) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = status;
     response
+}
+
+/// `local-admin` when the request carries the admin bearer token (compared
+/// in constant time).
+fn admin_principal(authorization: Option<&str>) -> Option<String> {
+    let presented = authorization?.strip_prefix("Bearer ")?.as_bytes();
+    let expected = ADMIN_TOKEN.get()?.as_bytes();
+    let same = presented.len() == expected.len()
+        && presented.iter().zip(expected).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0;
+    same.then(|| "local-admin".to_owned())
 }
 
 /// A secret from the environment, or a random one for this run.

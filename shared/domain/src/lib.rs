@@ -8,7 +8,10 @@
 pub mod clock;
 pub mod consent;
 pub mod deadline;
+pub mod dsr;
 pub mod email;
+pub mod fulfilment;
+pub mod holds;
 pub mod mail;
 pub mod memory;
 pub mod network;
@@ -16,6 +19,7 @@ pub mod newsletter;
 pub mod outbox;
 pub mod person;
 pub mod register;
+pub mod retention;
 pub mod store;
 pub mod subject;
 pub mod tokens;

@@ -204,6 +204,9 @@ pub enum NewsletterError {
     InvalidToken,
     #[error("the subscription changed concurrently too many times")]
     Contended,
+    /// The person opted out: only their own double opt-in can lift it.
+    #[error("the address is suppressed")]
+    Suppressed,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("a stored newsletter record is corrupt: {0}")]
@@ -230,6 +233,14 @@ impl Links {
 
     pub fn newsletter_unsubscribe(&self, token: &str) -> String {
         format!("{}/newsletter/unsubscribe?token={token}", self.base)
+    }
+
+    pub fn request_verification(&self, token: &str) -> String {
+        format!("{}/dsr/verify?token={token}", self.base)
+    }
+
+    pub fn request_status(&self, request_id: &str, token: &str) -> String {
+        format!("{}/dsr/{request_id}?token={token}", self.base)
     }
 }
 
@@ -560,6 +571,67 @@ impl Newsletter<'_> {
                         ?reason,
                         "newsletter subscription ended and address suppressed"
                     );
+                    return Ok(());
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(NewsletterError::Contended)
+    }
+
+    /// A customer subscribed by the privacy team on legitimate interest (no
+    /// double opt-in), unless they opted out before.
+    pub async fn subscribe_customer(
+        &self,
+        email: &EmailAddress,
+        name: Option<PersonName>,
+        list: &ListId,
+    ) -> Result<(), NewsletterError> {
+        let subject = self.subject_of(email);
+        if self.suppression(&subject).await?.is_some() {
+            return Err(NewsletterError::Suppressed);
+        }
+        let key = subscription_key(&subject, list);
+        for _ in 0..ATTEMPTS {
+            let now = self.clock.now();
+            let stored = self.store.get(&key).await?;
+            let existing: Option<Subscription> =
+                stored.as_ref().filter(|r| !r.is_expired(now)).map(parse).transpose()?;
+            if existing
+                .as_ref()
+                .is_some_and(|s| s.status == SubscriptionStatus::Confirmed)
+            {
+                return Ok(());
+            }
+            let mut events = existing.as_ref().map(|s| s.events.clone()).unwrap_or_default();
+            let mut event = SubscriptionEvent::new("subscribed_by_team", now);
+            event.basis = Some(LawfulBasis::LegitimateInterest);
+            push_event(&mut events, event);
+            let subscription = Subscription {
+                list: list.clone(),
+                email: email.as_str().to_owned(),
+                name: name.clone().or_else(|| existing.as_ref().and_then(|s| s.name.clone())),
+                status: SubscriptionStatus::Confirmed,
+                basis: LawfulBasis::LegitimateInterest,
+                token_digest: None,
+                confirmed_at: Some(now),
+                unsubscribed_at: None,
+                confirmation_mails: existing
+                    .as_ref()
+                    .map(|s| s.confirmation_mails.clone())
+                    .unwrap_or_default(),
+                transient_bounces: existing.as_ref().map_or(0, |s| s.transient_bounces),
+                events,
+            };
+            let (version, precondition) = match &stored {
+                Some(record) => (record.version + 1, Precondition::Version(record.version)),
+                None => (1, Precondition::Absent),
+            };
+            let record = self.subscription_record(&subject, &subscription, version);
+            match crate::store::put(self.store, record, precondition).await {
+                Ok(()) => {
+                    tracing::info!(subject = subject.short(), "customer subscribed on legitimate interest");
                     return Ok(());
                 }
                 Err(StoreError::Conflict) => continue,

@@ -91,8 +91,19 @@ fn attributes<T: Serialize>(value: &T) -> Map<String, Value> {
 impl Outbox<'_> {
     /// Stores the mail, then tries to send it. `Err` only when the mail could
     /// not even be stored: then nothing was promised.
+    ///
+    /// A person who restricted processing gets no mail but what their own
+    /// requests need (templates named `dsr_…`).
     pub async fn deliver(&self, mail: Mail, template: &str, subject: &SubjectKey) -> Result<Delivery, StoreError> {
         let now = self.clock.now();
+        if !template.starts_with("dsr_") && crate::fulfilment::is_restricted(self.store, subject, now).await? {
+            tracing::info!(
+                template,
+                subject = subject.short(),
+                "mail not sent: processing is restricted"
+            );
+            return Ok(Delivery::Rejected);
+        }
         let entry = OutboxEntry {
             mail_id: Uuid::new_v4(),
             template: template.to_owned(),

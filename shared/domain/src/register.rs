@@ -265,6 +265,14 @@ impl Register {
         }
     }
 
+    /// When a record of `id` whose minimisation event (e.g. closing) happened
+    /// at `event_at` must shed the fields its category's minimisation names.
+    /// `None` for a category that sheds nothing before it expires.
+    pub fn minimisation_due(&self, id: CategoryId, event_at: Timestamp) -> Option<Timestamp> {
+        let rule = self.category(id).minimise.as_ref()?;
+        Some(self.add(event_at, &rule.period))
+    }
+
     /// Writes the record's expiry (TTL) and the day it falls due for the sweep.
     /// The expiry is rounded up to a whole second (the TTL attribute's unit),
     /// so that nothing expires early.
@@ -347,6 +355,29 @@ mod tests {
         assert_eq!(
             register.consent_renewal(at("2027-01-31T11:00:00Z")),
             at("2027-02-28T11:00:00Z")
+        );
+    }
+
+    #[test]
+    fn closed_requests_shed_address_and_name_thirty_days_after_closing() {
+        let register = Register::standard().unwrap();
+        assert_eq!(
+            register.minimisation_due(CategoryId::RequestsClosed, at("2026-03-01T09:00:00Z")),
+            Some(at("2026-03-31T08:00:00Z")),
+            "30 calendar days in Stockholm (summer time began on 29 March)"
+        );
+        assert_eq!(
+            register
+                .category(CategoryId::RequestsClosed)
+                .minimise
+                .as_ref()
+                .unwrap()
+                .remove,
+            ["email", "name"]
+        );
+        assert_eq!(
+            register.minimisation_due(CategoryId::MailLog, at("2026-03-01T09:00:00Z")),
+            None
         );
     }
 

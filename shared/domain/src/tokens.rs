@@ -65,6 +65,27 @@ impl TokenKey {
     }
 }
 
+impl TokenKey {
+    /// The token of a data-subject request's status link: bound to the
+    /// request id, valid as long as the request exists.
+    pub fn request_status_token(&self, request_id: &str) -> String {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
+        mac.update(b"request-status\0");
+        mac.update(request_id.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    pub fn verify_request_status_token(&self, request_id: &str, token: &str) -> bool {
+        let Ok(tag) = URL_SAFE_NO_PAD.decode(token) else {
+            return false;
+        };
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
+        mac.update(b"request-status\0");
+        mac.update(request_id.as_bytes());
+        mac.verify_slice(&tag).is_ok()
+    }
+}
+
 impl fmt::Debug for TokenKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TokenKey(<redacted>)")
@@ -147,6 +168,15 @@ mod tests {
         for garbage in ["", "v1", "v2.x.news.y", &format!("{token}.extra")] {
             assert_eq!(key(1).verify_unsubscribe_token(garbage), None, "{garbage:?}");
         }
+    }
+
+    #[test]
+    fn request_status_tokens_are_bound_to_the_request() {
+        let token = key(1).request_status_token("request-a");
+        assert!(key(1).verify_request_status_token("request-a", &token));
+        assert!(!key(1).verify_request_status_token("request-b", &token));
+        assert!(!key(2).verify_request_status_token("request-a", &token));
+        assert!(!key(1).verify_request_status_token("request-a", "garbage!"));
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! one implementation of every route, and [`ROUTES`] lists them all (the same
 //! set as template.yaml's, which a test checks).
 
+mod admin;
 mod consent;
+mod dsr;
 mod error;
 mod fields;
 mod html;
@@ -15,6 +17,7 @@ mod newsletter;
 use std::sync::Arc;
 
 use privacy_domain::clock::Clock;
+use privacy_domain::email::EmailAddress;
 use privacy_domain::mail::Mailer;
 use privacy_domain::newsletter::Links;
 use privacy_domain::register::Register;
@@ -92,6 +95,10 @@ pub struct Settings {
     /// Where a plain HTML newsletter form is sent after a sign-up
     /// (`NEWSLETTER_THANK_YOU_URL`, default `/`).
     pub newsletter_thank_you_url: String,
+    /// Where a plain HTML request form is sent (`DSR_THANK_YOU_URL`, default `/`).
+    pub dsr_thank_you_url: String,
+    /// Where every verified request is announced (`PRIVACY_TEAM_ADDRESS`).
+    pub privacy_team_address: Option<EmailAddress>,
 }
 
 impl Settings {
@@ -112,6 +119,11 @@ impl Settings {
             newsletter_thank_you_url: var("NEWSLETTER_THANK_YOU_URL")
                 .filter(|url| !url.is_empty())
                 .unwrap_or_else(|| "/".to_owned()),
+            dsr_thank_you_url: var("DSR_THANK_YOU_URL")
+                .filter(|url| !url.is_empty())
+                .unwrap_or_else(|| "/".to_owned()),
+            privacy_team_address: var("PRIVACY_TEAM_ADDRESS")
+                .and_then(|address| EmailAddress::parse("PRIVACY_TEAM_ADDRESS", &address).ok()),
         }
     }
 }
@@ -122,6 +134,9 @@ pub enum Area {
     Consent,
     Newsletter,
     Unsubscribe,
+    Requests,
+    Register,
+    Admin,
 }
 
 impl Area {
@@ -131,6 +146,8 @@ impl Area {
             Area::Consent => "consent-capture",
             Area::Newsletter => "newsletter-subscribe",
             Area::Unsubscribe => "newsletter-unsubscribe",
+            Area::Requests | Area::Register => "dsr-intake",
+            Area::Admin => "dsr-admin",
         }
     }
 }
@@ -157,6 +174,17 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/newsletter/confirm", Area::Newsletter),
     route("GET", "/newsletter/unsubscribe", Area::Unsubscribe),
     route("POST", "/newsletter/unsubscribe", Area::Unsubscribe),
+    route("POST", "/dsr", Area::Requests),
+    route("GET", "/dsr/verify", Area::Requests),
+    route("GET", "/dsr/{request_id}", Area::Requests),
+    route("GET", "/privacy/register", Area::Register),
+    route("GET", "/admin/dsr", Area::Admin),
+    route("POST", "/admin/dsr/{request_id}/extend", Area::Admin),
+    route("POST", "/admin/dsr/{request_id}/complete", Area::Admin),
+    route("POST", "/admin/dsr/{request_id}/reject", Area::Admin),
+    route("POST", "/admin/holds", Area::Admin),
+    route("DELETE", "/admin/holds/{hold_id}", Area::Admin),
+    route("POST", "/admin/newsletter/subscribers", Area::Admin),
 ];
 
 /// Path parameters of a matched route, in pattern order.
@@ -203,6 +231,9 @@ pub async fn handle(app: &App, areas: &[Area], request: ApiRequest) -> ApiRespon
         .is_none_or(|origin| app.allows_origin(origin, &request));
     let mut response = if request.method == "OPTIONS" {
         preflight(origin_allowed)
+    } else if (request.path == "/admin" || request.path.starts_with("/admin/")) && request.principal.is_none() {
+        // Without valid credentials nothing else is said, not even whether the route exists.
+        ApiError::new(401, "unauthorized", "Valid credentials are required.").into()
     } else if !origin_allowed && request.method != "GET" {
         ApiError::new(403, "origin_not_allowed", "This origin may not call the API.").into()
     } else {
@@ -231,6 +262,9 @@ async fn dispatch(app: &App, areas: &[Area], request: &ApiRequest) -> ApiRespons
     let result = match route.area {
         Area::Consent => consent::handle(app, route, params, request).await,
         Area::Newsletter | Area::Unsubscribe => newsletter::handle(app, route, request).await,
+        Area::Requests => dsr::handle(app, route, params, request).await,
+        Area::Register => Ok(ApiResponse::json(200, app.register.document())),
+        Area::Admin => admin::handle(app, route, params, request).await,
     };
     let response = result.unwrap_or_else(ApiResponse::from);
     tracing::info!(
@@ -248,7 +282,7 @@ fn preflight(origin_allowed: bool) -> ApiResponse {
     }
     let mut response = ApiResponse::empty(204);
     response.set_header("access-control-allow-methods", "GET, POST, DELETE, OPTIONS");
-    response.set_header("access-control-allow-headers", "content-type, sec-gpc");
+    response.set_header("access-control-allow-headers", "authorization, content-type, sec-gpc");
     response.set_header("access-control-max-age", "600");
     response
 }

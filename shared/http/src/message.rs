@@ -22,6 +22,9 @@ pub struct ApiRequest {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub source_ip: Option<IpAddr>,
+    /// Who the authoriser let through (the JWT `sub` in AWS, the local
+    /// admin token on the local server); `None` for anonymous requests.
+    pub principal: Option<String>,
 }
 
 impl ApiRequest {

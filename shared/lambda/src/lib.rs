@@ -180,6 +180,14 @@ pub fn api_request(event: ApiGatewayV2httpRequest) -> ApiRequest {
             .source_ip
             .as_deref()
             .and_then(|ip| ip.parse().ok()),
+        // API Gateway's JWT authoriser has checked the token before the event
+        // reaches the function; the claims are only present when it did.
+        principal: event
+            .request_context
+            .authorizer
+            .as_ref()
+            .and_then(|authorizer| authorizer.jwt.as_ref())
+            .and_then(|jwt| jwt.claims.get("sub").cloned()),
     }
 }
 

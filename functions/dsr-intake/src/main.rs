@@ -1,0 +1,17 @@
+//! Data subject requests (SPEC 3.3): `POST /dsr`, `GET /dsr/verify?token=`,
+//! `GET /dsr/{id}?token=`; and the register of processing (SPEC 3.4):
+//! `GET /privacy/register`.
+
+use privacy_http::Area;
+use privacy_lambda::Needs;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let app = privacy_lambda::app_from_env(Needs {
+        secrets: true,
+        mail: true,
+    })
+    .await?;
+    privacy_lambda::serve_http(app, &[Area::Requests, Area::Register]).await
+}

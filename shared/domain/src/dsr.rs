@@ -1,0 +1,849 @@
+//! Data subject requests (GDPR Art. 12–22, CCPA/CPRA): intake, verification
+//! by a mailed link, law-aware deadlines, and the privacy team's queue.
+//!
+//! Records:
+//! - `DSR#<request_id>` / `REQUEST`: the [`DataSubjectRequest`] with its events.
+//! - `DSR_QUEUE` / `<due_on>#<request_id>`: the queue entry (no personal
+//!   data), soonest due first, for the team and the deadline digest.
+//! - `TOKEN#<sha256(token)>` / `TOKEN`: finds the request a verification link
+//!   is for. Single-use.
+//!
+//! Fulfilment (what each type does once verified) is in [`crate::fulfilment`].
+
+use std::fmt;
+use std::net::IpAddr;
+
+use jiff::civil::Date;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::consent::ConsentId;
+use crate::deadline::{Deadline, ExtensionRefused, Jurisdiction};
+use crate::email::EmailAddress;
+use crate::mail::{escape_html, Mail, Mailer};
+use crate::network::truncated_network;
+use crate::newsletter::Links;
+use crate::outbox::Outbox;
+use crate::person::PersonName;
+use crate::register::{CategoryId, Register};
+use crate::store::{self, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
+use crate::subject::SubjectKey;
+use crate::tokens::{token_digest, OneTimeToken, Secrets};
+use crate::FieldError;
+
+pub const REQUEST_ENTITY: &str = "dsr_request";
+pub const QUEUE_ENTITY: &str = "dsr_queue_entry";
+const TOKEN_ENTITY: &str = "dsr_verification_token";
+pub const QUEUE_PARTITION: &str = "DSR_QUEUE";
+const ATTEMPTS: usize = 5;
+pub const MAX_DETAILS: usize = 2000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestType {
+    Access,
+    Portability,
+    Rectification,
+    Erasure,
+    Restriction,
+    Objection,
+    Source,
+    CcpaKnow,
+    CcpaDelete,
+    CcpaCorrect,
+    CcpaOptOut,
+}
+
+impl RequestType {
+    pub const ALL: [RequestType; 11] = [
+        Self::Access,
+        Self::Portability,
+        Self::Rectification,
+        Self::Erasure,
+        Self::Restriction,
+        Self::Objection,
+        Self::Source,
+        Self::CcpaKnow,
+        Self::CcpaDelete,
+        Self::CcpaCorrect,
+        Self::CcpaOptOut,
+    ];
+
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == raw)
+            .ok_or_else(|| FieldError::new(field, "unknown_request_type", "This is not a type of request we know."))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Access => "access",
+            Self::Portability => "portability",
+            Self::Rectification => "rectification",
+            Self::Erasure => "erasure",
+            Self::Restriction => "restriction",
+            Self::Objection => "objection",
+            Self::Source => "source",
+            Self::CcpaKnow => "ccpa_know",
+            Self::CcpaDelete => "ccpa_delete",
+            Self::CcpaCorrect => "ccpa_correct",
+            Self::CcpaOptOut => "ccpa_opt_out",
+        }
+    }
+
+    /// Objection to marketing and the CCPA opt-out act at once, without
+    /// verification: they disclose nothing and only reduce processing
+    /// (11 CCR § 7026 forbids demanding verification for an opt-out).
+    pub fn acts_at_once(self) -> bool {
+        matches!(self, Self::Objection | Self::CcpaOptOut)
+    }
+
+    pub fn default_jurisdiction(self) -> Jurisdiction {
+        match self {
+            Self::CcpaKnow | Self::CcpaDelete | Self::CcpaCorrect | Self::CcpaOptOut => Jurisdiction::Ccpa,
+            _ => Jurisdiction::Gdpr,
+        }
+    }
+
+    /// What the request is called in mails and pages.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Access => "access to your personal data",
+            Self::Portability => "a copy of your data to take elsewhere (portability)",
+            Self::Rectification | Self::CcpaCorrect => "correction of your personal data",
+            Self::Erasure | Self::CcpaDelete => "erasure of your personal data",
+            Self::Restriction => "restriction of processing",
+            Self::Objection => "objection to processing",
+            Self::Source => "information on where your data came from",
+            Self::CcpaKnow => "the right to know",
+            Self::CcpaOptOut => "opt-out of sale and sharing",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    AwaitingVerification,
+    Verified,
+    InProgress,
+    AwaitingTeam,
+    Completed,
+    Rejected,
+}
+
+impl RequestStatus {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        serde_json::from_value(Value::String(raw.to_owned()))
+            .map_err(|_| FieldError::invalid(field, "Not a request status."))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AwaitingVerification => "awaiting_verification",
+            Self::Verified => "verified",
+            Self::InProgress => "in_progress",
+            Self::AwaitingTeam => "awaiting_team",
+            Self::Completed => "completed",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    pub fn is_closed(self) -> bool {
+        matches!(self, Self::Completed | Self::Rejected)
+    }
+}
+
+/// Corrections a rectification request asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Corrections {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<PersonName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// One step in a request's life. `note` never holds personal data beyond
+/// what the team itself wrote as a reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestEvent {
+    pub event: String,
+    pub at: Timestamp,
+    pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl RequestEvent {
+    pub fn new(event: &str, at: Timestamp, by: &str, note: Option<String>) -> Self {
+        Self {
+            event: event.to_owned(),
+            at,
+            by: by.to_owned(),
+            note,
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataSubjectRequest {
+    pub request_id: String,
+    #[serde(rename = "type")]
+    pub request_type: RequestType,
+    pub status: RequestStatus,
+    pub jurisdiction: Jurisdiction,
+    /// Removed 30 days after closing (register: requests, closed), or at once
+    /// after an erasure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<PersonName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrections: Option<Corrections>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_id: Option<ConsentId>,
+    pub channel: String,
+    pub received_at: Timestamp,
+    pub received_on: Date,
+    pub due_on: Date,
+    pub extended: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_digest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<Timestamp>,
+    pub events: Vec<RequestEvent>,
+}
+
+impl fmt::Debug for DataSubjectRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DataSubjectRequest")
+            .field("request_id", &self.request_id)
+            .field("type", &self.request_type)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DataSubjectRequest {
+    pub fn deadline(&self) -> Deadline {
+        Deadline::on(self.jurisdiction, self.received_on, self.extended)
+    }
+
+    fn push(&mut self, event: RequestEvent) {
+        self.events.push(event);
+    }
+}
+
+/// The queue's view of a request: no personal data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueEntry {
+    pub request_id: String,
+    #[serde(rename = "type")]
+    pub request_type: RequestType,
+    pub status: RequestStatus,
+    pub jurisdiction: Jurisdiction,
+    pub received_at: Timestamp,
+    pub due_on: Date,
+}
+
+/// A request as received from the website or the API, validated.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub request_type: RequestType,
+    pub email: EmailAddress,
+    pub name: Option<PersonName>,
+    pub jurisdiction: Option<Jurisdiction>,
+    pub details: Option<String>,
+    pub corrections: Option<Corrections>,
+    pub consent_id: Option<ConsentId>,
+    /// `form` or `api`.
+    pub channel: &'static str,
+    pub ip: Option<IpAddr>,
+}
+
+/// Free text a requester may add: at most 2000 characters.
+pub fn parse_details(field: &str, raw: &str) -> Result<Option<String>, FieldError> {
+    let details = raw.trim();
+    if details.chars().count() > MAX_DETAILS {
+        return Err(FieldError::invalid(field, "Details are at most 2000 characters."));
+    }
+    Ok((!details.is_empty()).then(|| details.to_owned()))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DsrError {
+    #[error("the link is not valid")]
+    InvalidToken,
+    #[error("no such request")]
+    NotFound,
+    #[error("the request is closed")]
+    Closed,
+    #[error(transparent)]
+    Extension(#[from] ExtensionRefused),
+    #[error("the request changed concurrently too many times")]
+    Contended,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("a stored request record is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub fn request_key(request_id: &str) -> RecordKey {
+    RecordKey::new(format!("DSR#{request_id}"), "REQUEST")
+}
+
+fn queue_key(due_on: Date, request_id: &str) -> RecordKey {
+    RecordKey::new(QUEUE_PARTITION, format!("{due_on}#{request_id}"))
+}
+
+fn token_key(digest: &str) -> RecordKey {
+    RecordKey::new(format!("TOKEN#{digest}"), "TOKEN")
+}
+
+pub(crate) fn to_attributes<T: Serialize>(value: &T) -> Map<String, Value> {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(fields)) => fields,
+        _ => unreachable!("request records serialise to JSON objects"),
+    }
+}
+
+pub(crate) fn parse_request(record: &Record) -> Result<DataSubjectRequest, DsrError> {
+    serde_json::from_value(Value::Object(record.attributes.clone()))
+        .map_err(|error| DsrError::Corrupt(error.to_string()))
+}
+
+/// What the answer to a submission says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submitted {
+    pub request_id: String,
+    pub status: RequestStatus,
+}
+
+/// The data-subject-request use cases.
+pub struct Requests<'a> {
+    pub store: &'a dyn RecordStore,
+    pub mailer: &'a dyn Mailer,
+    pub clock: &'a dyn Clock,
+    pub register: &'a Register,
+    pub secrets: &'a Secrets,
+    pub links: &'a Links,
+    /// Where every verified request is announced (`PRIVACY_TEAM_ADDRESS`).
+    pub privacy_team: Option<&'a EmailAddress>,
+}
+
+impl Requests<'_> {
+    pub(crate) fn outbox(&self) -> Outbox<'_> {
+        Outbox {
+            store: self.store,
+            mailer: self.mailer,
+            clock: self.clock,
+            register: self.register,
+        }
+    }
+
+    pub fn subject_of(&self, email: &EmailAddress) -> SubjectKey {
+        SubjectKey::derive(&self.secrets.pepper, email)
+    }
+
+    /// Stores the request (durably, before anything is answered), then either
+    /// acts at once (objection to marketing, CCPA opt-out) or mails the
+    /// verification link.
+    pub async fn submit(&self, submission: Submission) -> Result<Submitted, DsrError> {
+        let now = self.clock.now();
+        let subject = self.subject_of(&submission.email);
+        let jurisdiction = submission
+            .jurisdiction
+            .unwrap_or_else(|| submission.request_type.default_jurisdiction());
+        let deadline = Deadline::for_request(jurisdiction, now, self.register.time_zone());
+        let request_id = Uuid::new_v4().to_string();
+        let mut received = RequestEvent::new("received", now, "requester", None);
+        received.note = submission
+            .ip
+            .map(|ip| format!("channel {}, network {}", submission.channel, truncated_network(ip)));
+        let mut request = DataSubjectRequest {
+            request_id: request_id.clone(),
+            request_type: submission.request_type,
+            status: RequestStatus::AwaitingVerification,
+            jurisdiction,
+            email: Some(submission.email.as_str().to_owned()),
+            name: submission.name.clone(),
+            details: submission.details.clone(),
+            corrections: submission.corrections.clone(),
+            consent_id: submission.consent_id,
+            channel: submission.channel.to_owned(),
+            received_at: now,
+            received_on: deadline.received_on,
+            due_on: deadline.due_on,
+            extended: false,
+            verification_digest: None,
+            closed_at: None,
+            events: vec![received],
+        };
+        if submission.request_type.acts_at_once() {
+            self.write_new(&subject, &request, None).await?;
+            let fulfilment = self.fulfilment();
+            fulfilment.opt_out_of_marketing(&subject, &mut request).await?;
+            request.status = RequestStatus::Completed;
+            request.closed_at = Some(self.clock.now());
+            request.push(RequestEvent::new("completed", self.clock.now(), "system", None));
+            self.save(&subject, &request, 1).await?;
+            tracing::info!(request_id = %request_id, kind = request.request_type.as_str(), "request acted on at once");
+            return Ok(Submitted {
+                request_id,
+                status: request.status,
+            });
+        }
+        let token = OneTimeToken::generate();
+        request.verification_digest = Some(token.digest());
+        self.write_new(&subject, &request, Some(&token)).await?;
+        let mail = self.verification_mail(&submission.email, &request, &token);
+        self.outbox().deliver(mail, "dsr_verification", &subject).await?;
+        tracing::info!(request_id = %request_id, kind = request.request_type.as_str(), "request received; verification mailed");
+        Ok(Submitted {
+            request_id,
+            status: RequestStatus::AwaitingVerification,
+        })
+    }
+
+    /// The link from the verification mail: the requester controls the
+    /// address. Acknowledges with the due date and a status link, tells the
+    /// team, and fulfils what the product can fulfil.
+    pub async fn verify(&self, token: &str) -> Result<DataSubjectRequest, DsrError> {
+        let digest = token_digest(token);
+        let now = self.clock.now();
+        let token_record = self
+            .store
+            .get(&token_key(&digest))
+            .await?
+            .filter(|record| !record.is_expired(now) && record.entity == TOKEN_ENTITY)
+            .ok_or(DsrError::InvalidToken)?;
+        let request_id = token_record
+            .attributes
+            .get("request_id")
+            .and_then(Value::as_str)
+            .ok_or(DsrError::InvalidToken)?
+            .to_owned();
+        let stored = self.live_request(&request_id).await?.ok_or(DsrError::InvalidToken)?;
+        let mut request = parse_request(&stored)?;
+        if request.status != RequestStatus::AwaitingVerification
+            || request.verification_digest.as_deref() != Some(digest.as_str())
+        {
+            return Err(DsrError::InvalidToken);
+        }
+        let subject = stored.subject.clone().ok_or(DsrError::InvalidToken)?;
+        request.status = RequestStatus::Verified;
+        request.verification_digest = None;
+        request.push(RequestEvent::new("verified", now, "requester", None));
+        // Verified requests are kept until they close: no expiry.
+        let mut record = self.request_record(&subject, &request, stored.version + 1);
+        record.expires_at = None;
+        record.due = None;
+        let writes = vec![
+            Write::Put {
+                record,
+                precondition: Precondition::Version(stored.version),
+            },
+            Write::Delete {
+                key: token_record.key.clone(),
+                precondition: Precondition::Present,
+            },
+            Write::Put {
+                record: self.queue_record(&request),
+                precondition: Precondition::None,
+            },
+        ];
+        match self.store.write(writes).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => return Err(DsrError::InvalidToken),
+            Err(error) => return Err(error.into()),
+        }
+        let version = stored.version + 1;
+        tracing::info!(request_id = %request.request_id, "request verified");
+        let address = request
+            .email
+            .as_deref()
+            .and_then(|email| EmailAddress::parse("email", email).ok());
+        if let Some(address) = &address {
+            let mail = self.acknowledgement_mail(address, &request);
+            self.outbox().deliver(mail, "dsr_acknowledgement", &subject).await?;
+        }
+        if let Some(team) = self.privacy_team {
+            let mail = self.team_mail(team, &request);
+            self.outbox().deliver(mail, "dsr_team_notice", &subject).await?;
+        }
+        self.fulfilment().fulfil(&subject, request, version).await
+    }
+
+    /// The requester's view of the request, for the status link's token.
+    pub async fn status(&self, request_id: &str, token: &str) -> Result<DataSubjectRequest, DsrError> {
+        if !self.secrets.token_key.verify_request_status_token(request_id, token) {
+            return Err(DsrError::NotFound);
+        }
+        let stored = self.live_request(request_id).await?.ok_or(DsrError::NotFound)?;
+        parse_request(&stored)
+    }
+
+    /// The team's queue: soonest due first, optionally by status and due date.
+    pub async fn queue(
+        &self,
+        status: Option<RequestStatus>,
+        due_before: Option<Date>,
+    ) -> Result<Vec<QueueEntry>, DsrError> {
+        let query = Query::Partition {
+            partition: QUEUE_PARTITION.to_owned(),
+            sort_prefix: String::new(),
+        };
+        let now = self.clock.now();
+        store::query_all(self.store, &query)
+            .await?
+            .into_iter()
+            .filter(|record| !record.is_expired(now))
+            .map(|record| {
+                serde_json::from_value::<QueueEntry>(Value::Object(record.attributes))
+                    .map_err(|error| DsrError::Corrupt(error.to_string()))
+            })
+            .filter(|entry| match entry {
+                Ok(entry) => {
+                    status.is_none_or(|status| entry.status == status)
+                        && due_before.is_none_or(|before| entry.due_on < before)
+                }
+                Err(_) => true,
+            })
+            .collect()
+    }
+
+    /// Extends the deadline (GDPR: two more months; CCPA: 45 more days), with
+    /// a notice and the reasons mailed before the first deadline passes.
+    pub async fn extend(&self, request_id: &str, reason: &str) -> Result<DataSubjectRequest, DsrError> {
+        self.decide(request_id, "extended", reason, |request, now, register| {
+            let extended = request.deadline().extend(now, register.time_zone())?;
+            request.due_on = extended.due_on;
+            request.extended = true;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn complete(&self, request_id: &str, note: &str) -> Result<DataSubjectRequest, DsrError> {
+        self.decide(request_id, "completed", note, |request, now, _| {
+            request.status = RequestStatus::Completed;
+            request.closed_at = Some(now);
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn reject(&self, request_id: &str, reason: &str) -> Result<DataSubjectRequest, DsrError> {
+        self.decide(request_id, "rejected", reason, |request, now, _| {
+            request.status = RequestStatus::Rejected;
+            request.closed_at = Some(now);
+            Ok(())
+        })
+        .await
+    }
+
+    /// A decision of the privacy team: changes the request, appends an event,
+    /// mails the requester.
+    async fn decide(
+        &self,
+        request_id: &str,
+        event: &str,
+        text: &str,
+        change: impl Fn(&mut DataSubjectRequest, Timestamp, &Register) -> Result<(), DsrError>,
+    ) -> Result<DataSubjectRequest, DsrError> {
+        for _ in 0..ATTEMPTS {
+            let now = self.clock.now();
+            let stored = self.live_request(request_id).await?.ok_or(DsrError::NotFound)?;
+            let mut request = parse_request(&stored)?;
+            if request.status.is_closed() {
+                return Err(DsrError::Closed);
+            }
+            if request.status == RequestStatus::AwaitingVerification {
+                return Err(DsrError::NotFound);
+            }
+            let old_due = request.due_on;
+            change(&mut request, now, self.register)?;
+            request.push(RequestEvent::new(event, now, "privacy_team", Some(text.to_owned())));
+            let subject = stored
+                .subject
+                .clone()
+                .ok_or_else(|| DsrError::Corrupt("a request without subject".into()))?;
+            match self.save_with_queue(&subject, &request, stored.version, old_due).await {
+                Ok(()) => {}
+                Err(DsrError::Store(StoreError::Conflict)) => continue,
+                Err(error) => return Err(error),
+            }
+            if let Some(address) = request
+                .email
+                .as_deref()
+                .and_then(|email| EmailAddress::parse("email", email).ok())
+            {
+                let mail = self.decision_mail(&address, &request, event, text);
+                self.outbox().deliver(mail, &format!("dsr_{event}"), &subject).await?;
+            }
+            tracing::info!(request_id, event, "request decided by the privacy team");
+            return Ok(request);
+        }
+        Err(DsrError::Contended)
+    }
+
+    pub(crate) async fn live_request(&self, request_id: &str) -> Result<Option<Record>, StoreError> {
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .get(&request_key(request_id))
+            .await?
+            .filter(|record| !record.is_expired(now)))
+    }
+
+    async fn write_new(
+        &self,
+        subject: &SubjectKey,
+        request: &DataSubjectRequest,
+        token: Option<&OneTimeToken>,
+    ) -> Result<(), StoreError> {
+        let mut record = self.request_record(subject, request, 1);
+        self.register
+            .stamp(&mut record, CategoryId::RequestsUnverified, request.received_at);
+        let mut writes = vec![
+            Write::Put {
+                record,
+                precondition: Precondition::Absent,
+            },
+            Write::Put {
+                record: self.queue_record(request),
+                precondition: Precondition::None,
+            },
+        ];
+        if let Some(token) = token {
+            let mut token_record = Record::new(token_key(&token.digest()), TOKEN_ENTITY);
+            token_record.subject = Some(subject.clone());
+            token_record.attributes = to_attributes(&serde_json::json!({"request_id": request.request_id}));
+            self.register
+                .stamp(&mut token_record, CategoryId::RequestsUnverified, request.received_at);
+            writes.push(Write::Put {
+                record: token_record,
+                precondition: Precondition::Absent,
+            });
+        }
+        self.store.write(writes).await
+    }
+
+    /// Saves a request whose due date did not change.
+    pub(crate) async fn save(
+        &self,
+        subject: &SubjectKey,
+        request: &DataSubjectRequest,
+        version: u64,
+    ) -> Result<(), DsrError> {
+        self.save_with_queue(subject, request, version, request.due_on).await
+    }
+
+    /// Saves the request and its queue entry together (the entry moves when
+    /// an extension moves the due date). Closed requests are stamped with the
+    /// register's retention and minimisation.
+    async fn save_with_queue(
+        &self,
+        subject: &SubjectKey,
+        request: &DataSubjectRequest,
+        version: u64,
+        old_due: Date,
+    ) -> Result<(), DsrError> {
+        let mut record = self.request_record(subject, request, version + 1);
+        let mut queue = self.queue_record(request);
+        match (request.status, request.closed_at) {
+            (status, Some(closed_at)) if status.is_closed() => {
+                self.register.stamp(&mut record, CategoryId::RequestsClosed, closed_at);
+                queue.expires_at = record.expires_at;
+                if let Some(minimise_at) = self.register.minimisation_due(CategoryId::RequestsClosed, closed_at) {
+                    record.due = Some(minimise_at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date());
+                }
+            }
+            (RequestStatus::AwaitingVerification, _) => {
+                self.register
+                    .stamp(&mut record, CategoryId::RequestsUnverified, request.received_at);
+            }
+            _ => {}
+        }
+        let mut writes = vec![
+            Write::Put {
+                record,
+                precondition: Precondition::Version(version),
+            },
+            Write::Put {
+                record: queue,
+                precondition: Precondition::None,
+            },
+        ];
+        if old_due != request.due_on {
+            writes.push(Write::Delete {
+                key: queue_key(old_due, &request.request_id),
+                precondition: Precondition::None,
+            });
+        }
+        self.store.write(writes).await.map_err(DsrError::from)
+    }
+
+    pub(crate) fn request_record(&self, subject: &SubjectKey, request: &DataSubjectRequest, version: u64) -> Record {
+        let mut record = Record::new(request_key(&request.request_id), REQUEST_ENTITY);
+        record.subject = Some(subject.clone());
+        record.version = version;
+        record.attributes = to_attributes(request);
+        record
+    }
+
+    fn queue_record(&self, request: &DataSubjectRequest) -> Record {
+        let entry = QueueEntry {
+            request_id: request.request_id.clone(),
+            request_type: request.request_type,
+            status: request.status,
+            jurisdiction: request.jurisdiction,
+            received_at: request.received_at,
+            due_on: request.due_on,
+        };
+        let mut record = Record::new(queue_key(request.due_on, &request.request_id), QUEUE_ENTITY);
+        record.attributes = to_attributes(&entry);
+        if request.status == RequestStatus::AwaitingVerification {
+            // Goes with the unverified request.
+            self.register
+                .stamp(&mut record, CategoryId::RequestsUnverified, request.received_at);
+        }
+        record
+    }
+
+    pub(crate) fn fulfilment(&self) -> crate::fulfilment::Fulfilment<'_> {
+        crate::fulfilment::Fulfilment { requests: self }
+    }
+
+    fn company(&self) -> &str {
+        &self.register.document().controller.name
+    }
+
+    fn verification_mail(&self, to: &EmailAddress, request: &DataSubjectRequest, token: &OneTimeToken) -> Mail {
+        let link = self.links.request_verification(token.reveal());
+        let what = request.request_type.title();
+        let company = self.company();
+        Mail {
+            to: to.clone(),
+            subject: format!("Confirm your privacy request to {company}"),
+            text: format!(
+                "We received a request for {what} for this address.\n\n\
+                 To protect your data, we act only once you confirm that the address is yours:\n\n{link}\n\n\
+                 The link works for 30 days. If you did not make this request, ignore this mail: nothing will happen.\n"
+            ),
+            html: format!(
+                "<!doctype html><html><body><p>We received a request for {what} for this address.</p>\
+                 <p>To protect your data, we act only once you confirm that the address is yours:</p>\
+                 <p><a href=\"{link}\">Confirm my request</a></p>\
+                 <p>The link works for 30 days. If you did not make this request, ignore this mail: nothing will happen.</p>\
+                 </body></html>",
+                what = escape_html(what),
+                link = escape_html(&link),
+            ),
+            list_unsubscribe: None,
+        }
+    }
+
+    fn status_link(&self, request: &DataSubjectRequest) -> String {
+        let token = self.secrets.token_key.request_status_token(&request.request_id);
+        self.links.request_status(&request.request_id, &token)
+    }
+
+    fn acknowledgement_mail(&self, to: &EmailAddress, request: &DataSubjectRequest) -> Mail {
+        let what = request.request_type.title();
+        let due = request.due_on;
+        let status = self.status_link(request);
+        Mail {
+            to: to.clone(),
+            subject: format!("We have your privacy request ({})", request.request_type.as_str()),
+            text: format!(
+                "Thank you for confirming. Your request for {what} (reference {id}) was received on {received}.\n\n\
+                 We will answer by {due} at the latest. You can follow it here:\n\n{status}\n",
+                id = request.request_id,
+                received = request.received_on,
+            ),
+            html: format!(
+                "<!doctype html><html><body><p>Thank you for confirming. Your request for {what} (reference {id}) was received on {received}.</p>\
+                 <p>We will answer by <strong>{due}</strong> at the latest. <a href=\"{status}\">Follow your request</a>.</p></body></html>",
+                what = escape_html(what),
+                id = escape_html(&request.request_id),
+                received = request.received_on,
+                status = escape_html(&status),
+            ),
+            list_unsubscribe: None,
+        }
+    }
+
+    fn team_mail(&self, to: &EmailAddress, request: &DataSubjectRequest) -> Mail {
+        let text = format!(
+            "A {kind} request ({jurisdiction}) was verified.\n\nReference: {id}\nRequester: {email}\nReceived: {received}\nDue: {due}\nDetails: {details}\n",
+            kind = request.request_type.as_str(),
+            jurisdiction = request.jurisdiction.as_str(),
+            id = request.request_id,
+            email = request.email.as_deref().unwrap_or("(removed)"),
+            received = request.received_on,
+            due = request.due_on,
+            details = request.details.as_deref().unwrap_or("(none)"),
+        );
+        Mail {
+            to: to.clone(),
+            subject: format!(
+                "Privacy request {} due {}",
+                request.request_type.as_str(),
+                request.due_on
+            ),
+            html: format!(
+                "<!doctype html><html><body><pre>{}</pre></body></html>",
+                escape_html(&text)
+            ),
+            text,
+            list_unsubscribe: None,
+        }
+    }
+
+    fn decision_mail(&self, to: &EmailAddress, request: &DataSubjectRequest, event: &str, text: &str) -> Mail {
+        let what = request.request_type.title();
+        let authority = &self.register.document().supervisory_authority;
+        let (subject, body) = match event {
+            "extended" => (
+                "We need more time for your privacy request".to_owned(),
+                format!(
+                    "We need more time to answer your request for {what} (reference {id}). The new deadline is {due}.\n\nWhy: {text}\n",
+                    id = request.request_id,
+                    due = request.due_on,
+                ),
+            ),
+            "rejected" => (
+                "Your privacy request was declined".to_owned(),
+                format!(
+                    "We cannot grant your request for {what} (reference {id}).\n\nWhy: {text}\n\n{right} ({url})\n",
+                    id = request.request_id,
+                    right = authority.right,
+                    url = authority.url,
+                ),
+            ),
+            _ => (
+                "Your privacy request is complete".to_owned(),
+                format!("Your request for {what} (reference {id}) is complete.\n\n{text}\n", id = request.request_id),
+            ),
+        };
+        let status = self.status_link(request);
+        let text = format!("{body}\nFollow your request: {status}\n");
+        Mail {
+            to: to.clone(),
+            subject,
+            html: format!(
+                "<!doctype html><html><body><pre>{}</pre></body></html>",
+                escape_html(&text)
+            ),
+            text,
+            list_unsubscribe: None,
+        }
+    }
+}

@@ -1,0 +1,487 @@
+//! What the product does for a verified request, where it holds the data.
+//! Everything about the person is found with one (paginated) Query on the
+//! subject index.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde_json::{json, Value};
+
+use crate::consent::{ClientContext, ConsentDecision, ConsentId, ConsentLedger, ConsentSource, ConsentState};
+use crate::dsr::{
+    parse_request, request_key, DataSubjectRequest, DsrError, RequestEvent, RequestStatus, RequestType, Requests,
+    REQUEST_ENTITY,
+};
+use crate::email::EmailAddress;
+use crate::holds::{holds_among, LegalHold, HOLD_ENTITY};
+use crate::mail::{escape_html, Mail};
+use crate::newsletter::{ListId, Newsletter, Subscription, SuppressionReason, LISTS};
+use crate::register::CategoryId;
+use crate::retention::category_of;
+use crate::store::{self, Precondition, Query, Record, RecordKey, StoreError, Write};
+use crate::subject::SubjectKey;
+
+pub const RESTRICTION_ENTITY: &str = "processing_restriction";
+
+pub fn restriction_key(subject: &SubjectKey) -> RecordKey {
+    RecordKey::new(format!("RESTRICTION#{}", subject.as_str()), "RESTRICTION")
+}
+
+pub struct Fulfilment<'a> {
+    pub(crate) requests: &'a Requests<'a>,
+}
+
+/// What an erasure did with one kind of record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErasureLine {
+    pub what: String,
+    pub count: usize,
+    /// `None` when erased; why it was kept otherwise.
+    pub kept_because: Option<String>,
+}
+
+impl Fulfilment<'_> {
+    fn newsletter(&self) -> Newsletter<'_> {
+        let requests = self.requests;
+        Newsletter {
+            store: requests.store,
+            mailer: requests.mailer,
+            clock: requests.clock,
+            register: requests.register,
+            secrets: requests.secrets,
+            links: requests.links,
+        }
+    }
+
+    async fn subject_records(&self, subject: &SubjectKey) -> Result<Vec<Record>, StoreError> {
+        let now = self.requests.clock.now();
+        Ok(store::query_all(self.requests.store, &Query::Subject(subject.clone()))
+            .await?
+            .into_iter()
+            .filter(|record| !record.is_expired(now))
+            .collect())
+    }
+
+    /// Runs the automatic part of a verified request and records each step.
+    pub async fn fulfil(
+        &self,
+        subject: &SubjectKey,
+        mut request: DataSubjectRequest,
+        version: u64,
+    ) -> Result<DataSubjectRequest, DsrError> {
+        let now = self.requests.clock.now();
+        request.status = RequestStatus::InProgress;
+        request
+            .events
+            .push(RequestEvent::new("in_progress", now, "system", None));
+        let address = request
+            .email
+            .as_deref()
+            .and_then(|email| EmailAddress::parse("email", email).ok());
+        match request.request_type {
+            RequestType::Access | RequestType::Portability | RequestType::Source | RequestType::CcpaKnow => {
+                let export = self.export(subject, &request).await?;
+                if let Some(address) = &address {
+                    let mail = self.export_mail(address, &request, &export);
+                    self.requests.outbox().deliver(mail, "dsr_export", subject).await?;
+                }
+                self.close(&mut request, "export_sent", None);
+            }
+            RequestType::Erasure | RequestType::CcpaDelete => {
+                let lines = self.erase(subject, &request).await?;
+                if let Some(address) = &address {
+                    let mail = self.erasure_mail(address, &request, &lines);
+                    self.requests.outbox().deliver(mail, "dsr_erasure", subject).await?;
+                }
+                let erased: usize = lines
+                    .iter()
+                    .filter(|line| line.kept_because.is_none())
+                    .map(|l| l.count)
+                    .sum();
+                self.close(&mut request, "erased", Some(format!("{erased} records erased")));
+                // The record of the request is kept to demonstrate compliance, without the address or name.
+                request.email = None;
+                request.name = None;
+            }
+            RequestType::Rectification | RequestType::CcpaCorrect => {
+                let corrected = self.rectify(subject, &request).await?;
+                if let Some(address) = &address {
+                    let mail = self.simple_mail(
+                        address,
+                        "Your data was corrected",
+                        &format!(
+                            "We corrected: {}. Reference {}.",
+                            corrected.join(", "),
+                            request.request_id
+                        ),
+                    );
+                    self.requests.outbox().deliver(mail, "dsr_rectified", subject).await?;
+                }
+                let note = if corrected.is_empty() {
+                    "nothing held to correct".to_owned()
+                } else {
+                    corrected.join(", ")
+                };
+                self.close(&mut request, "rectified", Some(note));
+            }
+            RequestType::Restriction | RequestType::Objection => {
+                self.restrict(subject, &request).await?;
+                request.status = RequestStatus::AwaitingTeam;
+                request.events.push(RequestEvent::new(
+                    "restricted",
+                    self.requests.clock.now(),
+                    "system",
+                    None,
+                ));
+            }
+            RequestType::CcpaOptOut => {
+                self.opt_out_of_marketing(subject, &mut request).await?;
+                self.close(&mut request, "completed", None);
+            }
+        }
+        self.requests.save(subject, &request, version).await?;
+        tracing::info!(request_id = %request.request_id, status = request.status.as_str(), "request fulfilment recorded");
+        Ok(request)
+    }
+
+    fn close(&self, request: &mut DataSubjectRequest, event: &str, note: Option<String>) {
+        let now = self.requests.clock.now();
+        request.events.push(RequestEvent::new(event, now, "system", note));
+        request.status = RequestStatus::Completed;
+        request.closed_at = Some(now);
+        request.events.push(RequestEvent::new("completed", now, "system", None));
+    }
+
+    /// Every record about the person as structured JSON, with the
+    /// supplementary information of GDPR Art. 15(1)(a)–(h) from the register.
+    pub async fn export(&self, subject: &SubjectKey, request: &DataSubjectRequest) -> Result<Value, StoreError> {
+        let register = self.requests.register;
+        let records = self.subject_records(subject).await?;
+        let mut categories: Vec<CategoryId> = Vec::new();
+        let personal_data: Vec<Value> = records
+            .iter()
+            .map(|record| {
+                let category = category_of(record);
+                if let Some(category) = category.filter(|c| !categories.contains(c)) {
+                    categories.push(category);
+                }
+                json!({"entity": record.entity, "category": category, "record": record.attributes})
+            })
+            .collect();
+        let described: Vec<_> = categories.iter().map(|id| register.category(*id)).collect();
+        let document = register.document();
+        Ok(json!({
+            "request": {"request_id": request.request_id, "type": request.request_type.as_str(),
+                        "received_at": request.received_at, "generated_at": self.requests.clock.now()},
+            "controller": document.controller,
+            "personal_data": personal_data,
+            "article_15": {
+                "a_purposes": described.iter().map(|c| json!({"category": c.id, "purpose": c.purpose, "lawful_basis": c.lawful_basis})).collect::<Vec<_>>(),
+                "b_categories": described.iter().map(|c| json!({"category": c.id, "name": c.name, "personal_data": c.personal_data})).collect::<Vec<_>>(),
+                "c_recipients": {"recipients": document.recipients, "transfers": document.transfers},
+                "d_retention": described.iter().map(|c| json!({"category": c.id, "retention": c.retention_text})).collect::<Vec<_>>(),
+                "e_rights": document.rights,
+                "f_complaint": document.supervisory_authority,
+                "g_source": described.iter().map(|c| json!({"category": c.id, "source": c.source})).collect::<Vec<_>>(),
+                "h_automated_decision_making": document.automated_decision_making,
+            },
+            "ccpa": document.ccpa,
+        }))
+    }
+
+    /// Erases every record about the person except what a legal hold covers,
+    /// the suppression entry (which keeps an opt-out honoured and holds no
+    /// address) and the records of requests (kept without address and name).
+    pub async fn erase(
+        &self,
+        subject: &SubjectKey,
+        request: &DataSubjectRequest,
+    ) -> Result<Vec<ErasureLine>, DsrError> {
+        let now = self.requests.clock.now();
+        let records = self.subject_records(subject).await?;
+        let holds: Vec<LegalHold> = holds_among(&records, now);
+        let mut lines: BTreeMap<(String, Option<String>), usize> = BTreeMap::new();
+        let mut doomed = Vec::new();
+        let mut minimise = Vec::new();
+        for record in &records {
+            let category = category_of(record);
+            let name = category.map_or_else(
+                || record.entity.clone(),
+                |c| self.requests.register.category(c).name.clone(),
+            );
+            let kept = if record.entity == HOLD_ENTITY {
+                Some("a legal hold in force on your data".to_owned())
+            } else if let Some(hold) = holds.iter().find(|hold| category.is_some_and(|c| hold.covers(c, now))) {
+                Some(format!("legal hold until {}: {}", hold.until, hold.reason))
+            } else if record.entity == "suppression" {
+                Some("so that we never mail you again; it holds only a keyed hash, not your address".to_owned())
+            } else if record.entity == RESTRICTION_ENTITY {
+                Some("your restriction of processing stays in force".to_owned())
+            } else if record.entity == REQUEST_ENTITY {
+                if record.key != request_key(&request.request_id) {
+                    minimise.push(record.clone());
+                }
+                Some("we must be able to show how we handled your requests (GDPR Art. 5(2); 11 CCR § 7101); kept without your address or name".to_owned())
+            } else {
+                None
+            };
+            if kept.is_none() {
+                doomed.push(record.key.clone());
+            }
+            *lines.entry((name, kept)).or_default() += 1;
+        }
+        self.requests.store.delete_all(&doomed).await?;
+        for record in minimise {
+            let mut earlier = parse_request(&record)?;
+            earlier.email = None;
+            earlier.name = None;
+            let mut rewritten = record.clone();
+            rewritten.version += 1;
+            rewritten.attributes = crate::dsr::to_attributes(&earlier);
+            match store::put(self.requests.store, rewritten, Precondition::Version(record.version)).await {
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        tracing::info!(request_id = %request.request_id, erased = doomed.len(), "erasure carried out");
+        Ok(lines
+            .into_iter()
+            .map(|((what, kept_because), count)| ErasureLine {
+                what,
+                count,
+                kept_because,
+            })
+            .collect())
+    }
+
+    /// Applies corrections to what the product holds: the name and address of
+    /// newsletter subscriptions. Returns the fields corrected.
+    async fn rectify(&self, subject: &SubjectKey, request: &DataSubjectRequest) -> Result<Vec<String>, DsrError> {
+        let Some(corrections) = &request.corrections else {
+            return Ok(Vec::new());
+        };
+        let new_address = corrections
+            .email
+            .as_deref()
+            .and_then(|email| EmailAddress::parse("corrections.email", email).ok());
+        let mut corrected = Vec::new();
+        for record in self.subject_records(subject).await? {
+            if record.entity != "newsletter_subscription" {
+                continue;
+            }
+            let mut subscription: Subscription = serde_json::from_value(Value::Object(record.attributes.clone()))
+                .map_err(|error| DsrError::Corrupt(error.to_string()))?;
+            if let Some(name) = &corrections.name {
+                subscription.name = Some(name.clone());
+                push_once(&mut corrected, "subscriber name");
+            }
+            let mut moved = record.clone();
+            moved.version += 1;
+            let mut writes = Vec::new();
+            if let Some(address) = &new_address {
+                // A new address is a new subject key: the subscription moves with it.
+                let new_subject = self.requests.subject_of(address);
+                subscription.email = address.as_str().to_owned();
+                moved.key = RecordKey::new(format!("NEWSLETTER#{}", new_subject.as_str()), record.key.sort.clone());
+                moved.subject = Some(new_subject);
+                moved.version = 1;
+                writes.push(Write::Delete {
+                    key: record.key.clone(),
+                    precondition: Precondition::Version(record.version),
+                });
+                push_once(&mut corrected, "subscriber address");
+            }
+            moved.attributes = crate::dsr::to_attributes(&subscription);
+            let precondition = if new_address.is_some() {
+                Precondition::Absent
+            } else {
+                Precondition::Version(record.version)
+            };
+            writes.push(Write::Put {
+                record: moved,
+                precondition,
+            });
+            self.requests.store.write(writes).await?;
+        }
+        Ok(corrected)
+    }
+
+    /// Flags the person restricted: no mail but what their requests need.
+    async fn restrict(&self, subject: &SubjectKey, request: &DataSubjectRequest) -> Result<(), StoreError> {
+        let mut record = Record::new(restriction_key(subject), RESTRICTION_ENTITY);
+        record.subject = Some(subject.clone());
+        record.attributes = crate::dsr::to_attributes(&json!({
+            "request_id": request.request_id, "since": self.requests.clock.now()
+        }));
+        store::put(self.requests.store, record, Precondition::None).await
+    }
+
+    /// Objection to marketing / CCPA opt-out: unsubscribe, suppress, and
+    /// record marketing consent false for every linked consent id.
+    pub async fn opt_out_of_marketing(
+        &self,
+        subject: &SubjectKey,
+        request: &mut DataSubjectRequest,
+    ) -> Result<(), DsrError> {
+        let newsletter = self.newsletter();
+        for list in LISTS {
+            newsletter
+                .end_subscription(
+                    subject,
+                    &ListId::parse("list", list).map_err(|e| DsrError::Corrupt(e.message))?,
+                    SuppressionReason::Objection,
+                )
+                .await
+                .map_err(|error| DsrError::Corrupt(error.to_string()))?;
+        }
+        let ledger = ConsentLedger {
+            store: self.requests.store,
+            clock: self.requests.clock,
+            register: self.requests.register,
+        };
+        let mut consent_ids: Vec<ConsentId> = self
+            .subject_records(subject)
+            .await?
+            .iter()
+            .filter(|record| record.entity == "consent_state")
+            .filter_map(|record| serde_json::from_value::<ConsentState>(Value::Object(record.attributes.clone())).ok())
+            .map(|state| state.consent_id)
+            .collect();
+        if let Some(id) = request.consent_id.filter(|id| !consent_ids.contains(id)) {
+            consent_ids.push(id);
+        }
+        let mut withdrawn = 0;
+        for consent_id in consent_ids {
+            let Ok(state) = ledger.current(consent_id).await else {
+                continue;
+            };
+            if !state.categories.marketing {
+                continue;
+            }
+            let mut categories = state.categories;
+            categories.marketing = false;
+            let decision = ConsentDecision {
+                consent_id: Some(consent_id),
+                policy_version: state.policy_version.clone(),
+                categories,
+                source: ConsentSource::Api,
+                language: None,
+                notice_sha256: None,
+            };
+            ledger
+                .record(decision, &ClientContext::default())
+                .await
+                .map_err(|error| DsrError::Corrupt(error.to_string()))?;
+            ledger
+                .link_subject(consent_id, subject)
+                .await
+                .map_err(|error| DsrError::Corrupt(error.to_string()))?;
+            withdrawn += 1;
+        }
+        request.events.push(RequestEvent::new(
+            "marketing_stopped",
+            self.requests.clock.now(),
+            "system",
+            Some(format!(
+                "unsubscribed and suppressed; marketing consent withdrawn on {withdrawn} consent ids"
+            )),
+        ));
+        Ok(())
+    }
+
+    fn simple_mail(&self, to: &EmailAddress, subject: &str, text: &str) -> Mail {
+        Mail {
+            to: to.clone(),
+            subject: subject.to_owned(),
+            text: format!("{text}\n"),
+            html: format!("<!doctype html><html><body><p>{}</p></body></html>", escape_html(text)),
+            list_unsubscribe: None,
+        }
+    }
+
+    fn export_mail(&self, to: &EmailAddress, request: &DataSubjectRequest, export: &Value) -> Mail {
+        let json = serde_json::to_string_pretty(export).unwrap_or_default();
+        let intro = format!(
+            "Here is everything we hold about you, as you asked (reference {}), with what the law says you should know \
+             about it: purposes, categories, recipients, retention, your rights, where the data came from, and automated \
+             decisions. The data is below as JSON, between the markers.",
+            request.request_id
+        );
+        Mail {
+            to: to.clone(),
+            subject: "Your personal data".to_owned(),
+            text: format!("{intro}\n\n{EXPORT_BEGIN}\n{json}\n{EXPORT_END}\n"),
+            html: format!(
+                "<!doctype html><html><body><p>{}</p><pre>{}</pre></body></html>",
+                escape_html(&intro),
+                escape_html(&json)
+            ),
+            list_unsubscribe: None,
+        }
+    }
+
+    fn erasure_mail(&self, to: &EmailAddress, request: &DataSubjectRequest, lines: &[ErasureLine]) -> Mail {
+        let erased: Vec<String> = lines
+            .iter()
+            .filter(|line| line.kept_because.is_none())
+            .map(|line| format!("- {} ({})", line.what, line.count))
+            .collect();
+        let kept: Vec<String> = lines
+            .iter()
+            .filter_map(|line| {
+                Some(format!(
+                    "- {} ({}): {}",
+                    line.what,
+                    line.count,
+                    line.kept_because.as_ref()?
+                ))
+            })
+            .collect();
+        let text = format!(
+            "Your data is erased (reference {}).\n\nErased:\n{}\n\nKept, and why (GDPR Art. 17(3)):\n{}\n",
+            request.request_id,
+            if erased.is_empty() {
+                "- nothing was held".to_owned()
+            } else {
+                erased.join("\n")
+            },
+            if kept.is_empty() {
+                "- nothing".to_owned()
+            } else {
+                kept.join("\n")
+            },
+        );
+        Mail {
+            to: to.clone(),
+            subject: "Your data is erased".to_owned(),
+            html: format!(
+                "<!doctype html><html><body><pre>{}</pre></body></html>",
+                escape_html(&text)
+            ),
+            text,
+            list_unsubscribe: None,
+        }
+    }
+}
+
+/// The markers around the JSON in an export mail's text part.
+pub const EXPORT_BEGIN: &str = "-----BEGIN PERSONAL DATA EXPORT-----";
+pub const EXPORT_END: &str = "-----END PERSONAL DATA EXPORT-----";
+
+fn push_once(list: &mut Vec<String>, item: &str) {
+    if !list.iter().any(|existing| existing == item) {
+        list.push(item.to_owned());
+    }
+}
+
+/// Whether a person's processing is restricted (no mail but what their requests need).
+pub async fn is_restricted(
+    store: &dyn store::RecordStore,
+    subject: &SubjectKey,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    Ok(store
+        .get(&restriction_key(subject))
+        .await?
+        .is_some_and(|record| !record.is_expired(now)))
+}

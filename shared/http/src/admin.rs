@@ -1,0 +1,174 @@
+//! SPEC 4: the privacy team's API. Every route is behind the authoriser
+//! (`lib.rs` answers 401 before routing when there is no principal).
+
+use jiff::Timestamp;
+use privacy_domain::dsr::{DsrError, RequestStatus};
+use privacy_domain::email::EmailAddress;
+use privacy_domain::holds::{parse_reason, LegalHolds};
+use privacy_domain::newsletter::{LawfulBasis, ListId, Newsletter, NewsletterError};
+use privacy_domain::person::PersonName;
+use privacy_domain::register::CategoryId;
+use privacy_domain::subject::SubjectKey;
+use privacy_domain::FieldError;
+use serde_json::{json, Map, Value};
+
+use crate::dsr::{requests, status_view};
+use crate::fields::{optional_text, refuse_unknown, required_text};
+use crate::{ApiError, ApiRequest, ApiResponse, App, PathParams, Route};
+
+pub async fn handle(
+    app: &App,
+    route: &Route,
+    params: &PathParams,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let links = app.links(request);
+    let requests = requests(app, &links)?;
+    let principal = request.principal.as_deref().unwrap_or_default();
+    match (route.method, route.path) {
+        ("GET", "/admin/dsr") => {
+            let status = request
+                .query_param("status")
+                .filter(|s| !s.is_empty())
+                .map(|raw| RequestStatus::parse("status", raw))
+                .transpose()?;
+            let due_before = request
+                .query_param("due_before")
+                .filter(|s| !s.is_empty())
+                .map(|raw| {
+                    raw.parse()
+                        .map_err(|_| FieldError::invalid("due_before", "A date like 2026-12-31."))
+                })
+                .transpose()?;
+            let queue = requests
+                .queue(status, due_before)
+                .await
+                .map_err(|error| ApiError::internal(&error))?;
+            let today = app
+                .clock
+                .now()
+                .to_zoned_datetime(app.register.time_zone().clone())
+                .date();
+            let entries: Vec<Value> = queue
+                .iter()
+                .map(|entry| {
+                    json!({"request_id": entry.request_id, "type": entry.request_type, "status": entry.status,
+                           "jurisdiction": entry.jurisdiction, "received_at": entry.received_at,
+                           "due_on": entry.due_on, "days_left": (entry.due_on - today).get_days()})
+                })
+                .collect();
+            Ok(ApiResponse::json(200, &json!({"requests": entries})))
+        }
+        (
+            "POST",
+            "/admin/dsr/{request_id}/extend" | "/admin/dsr/{request_id}/complete" | "/admin/dsr/{request_id}/reject",
+        ) => {
+            let id = params.get("request_id").unwrap_or_default();
+            let body = request.json_object()?;
+            let field = if route.path.ends_with("/complete") {
+                "note"
+            } else {
+                "reason"
+            };
+            refuse_unknown(&body, &[field], "this decision")?;
+            let text = parse_reason(field, required_text(&body, field)?)?;
+            let outcome = if route.path.ends_with("/extend") {
+                requests.extend(id, &text).await
+            } else if route.path.ends_with("/complete") {
+                requests.complete(id, &text).await
+            } else {
+                requests.reject(id, &text).await
+            };
+            tracing::info!(principal, request_id = id, route = route.path, "privacy team decision");
+            match outcome {
+                Ok(decided) => Ok(ApiResponse::json(200, &status_view(app, &decided))),
+                Err(DsrError::NotFound) => Err(ApiError::not_found(
+                    "request_not_found",
+                    "There is no verified request with this id.",
+                )),
+                Err(DsrError::Closed) => Err(ApiError::new(409, "request_closed", "The request is already closed.")),
+                Err(DsrError::Extension(refused)) => Err(ApiError::new(409, "extension_refused", refused.to_string())),
+                Err(error) => Err(ApiError::internal(&error)),
+            }
+        }
+        ("POST", "/admin/holds") => {
+            let body = request.json_object()?;
+            refuse_unknown(&body, &["email", "category", "until", "reason"], "a legal hold")?;
+            let subject = subject(app, &body)?;
+            let category: CategoryId =
+                serde_json::from_value(Value::String(required_text(&body, "category")?.to_owned()))
+                    .map_err(|_| FieldError::invalid("category", "A category of the register, e.g. `invoicing`."))?;
+            let until: Timestamp = required_text(&body, "until")?
+                .parse()
+                .map_err(|_| FieldError::invalid("until", "An RFC 3339 time, e.g. 2033-12-31T23:00:00Z."))?;
+            if until <= app.clock.now() {
+                return Err(FieldError::invalid("until", "A hold ends in the future.").into());
+            }
+            let reason = parse_reason("reason", required_text(&body, "reason")?)?;
+            let holds = LegalHolds {
+                store: app.store.as_ref(),
+                clock: app.clock.as_ref(),
+            };
+            let hold = holds
+                .place(&subject, category, until, reason)
+                .await
+                .map_err(|error| ApiError::internal(&error))?;
+            tracing::info!(principal, hold_id = %hold.hold_id, "legal hold placed by the privacy team");
+            Ok(ApiResponse::json(201, &hold))
+        }
+        ("DELETE", "/admin/holds/{hold_id}") => {
+            let id = params
+                .get("hold_id")
+                .and_then(|id| id.parse().ok())
+                .ok_or_else(|| FieldError::invalid("hold_id", "A hold id is a UUID."))?;
+            let holds = LegalHolds {
+                store: app.store.as_ref(),
+                clock: app.clock.as_ref(),
+            };
+            match holds.lift(id).await.map_err(|error| ApiError::internal(&error))? {
+                true => Ok(ApiResponse::empty(204)),
+                false => Err(ApiError::not_found("hold_not_found", "There is no such hold.")),
+            }
+        }
+        ("POST", "/admin/newsletter/subscribers") => {
+            let body = request.json_object()?;
+            refuse_unknown(&body, &["email", "name", "basis"], "a customer subscription")?;
+            if required_text(&body, "basis")? != "legitimate_interest" {
+                return Err(FieldError::invalid("basis", "Customers are subscribed on `legitimate_interest`.").into());
+            }
+            let email = EmailAddress::parse("email", required_text(&body, "email")?)?;
+            let name = optional_text(&body, "name")?
+                .map(|raw| PersonName::parse("name", raw))
+                .transpose()?;
+            let newsletter = Newsletter {
+                store: app.store.as_ref(),
+                mailer: app.mailer.as_ref(),
+                clock: app.clock.as_ref(),
+                register: &app.register,
+                secrets: app.secrets()?,
+                links: &links,
+            };
+            match newsletter
+                .subscribe_customer(&email, name, &ListId::default_list())
+                .await
+            {
+                Ok(()) => Ok(ApiResponse::json(
+                    201,
+                    &json!({"status": "confirmed", "basis": LawfulBasis::LegitimateInterest}),
+                )),
+                Err(NewsletterError::Suppressed) => Err(ApiError::new(
+                    409,
+                    "suppressed",
+                    "This person opted out; only their own new double opt-in can subscribe them again.",
+                )),
+                Err(error) => Err(ApiError::internal(&error)),
+            }
+        }
+        _ => unreachable!("ROUTES lists only the admin routes above for Area::Admin"),
+    }
+}
+
+fn subject(app: &App, body: &Map<String, Value>) -> Result<SubjectKey, ApiError> {
+    let email = EmailAddress::parse("email", required_text(body, "email")?)?;
+    Ok(SubjectKey::derive(&app.secrets()?.pepper, &email))
+}

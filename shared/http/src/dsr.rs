@@ -1,0 +1,228 @@
+//! SPEC 3.3: data subject requests — intake, verification, status.
+
+use privacy_domain::consent::ConsentId;
+use privacy_domain::deadline::Jurisdiction;
+use privacy_domain::dsr::{parse_details, Corrections, DataSubjectRequest, DsrError, RequestType, Requests};
+use privacy_domain::email::EmailAddress;
+use privacy_domain::person::PersonName;
+use privacy_domain::FieldError;
+use serde_json::{json, Map, Value};
+
+use crate::fields::{optional_text, refuse_unknown, required_text};
+use crate::html::{invalid_link, page, server_error};
+use crate::message::BodyFormat;
+use crate::{ApiError, ApiRequest, ApiResponse, App, PathParams, Route};
+
+const FIELDS: &[&str] = &[
+    "type",
+    "email",
+    "name",
+    "jurisdiction",
+    "details",
+    "corrections",
+    "consent_id",
+];
+
+pub fn requests<'a>(app: &'a App, links: &'a privacy_domain::newsletter::Links) -> Result<Requests<'a>, ApiError> {
+    Ok(Requests {
+        store: app.store.as_ref(),
+        mailer: app.mailer.as_ref(),
+        clock: app.clock.as_ref(),
+        register: &app.register,
+        secrets: app.secrets()?,
+        links,
+        privacy_team: app.settings.privacy_team_address.as_ref(),
+    })
+}
+
+pub async fn handle(
+    app: &App,
+    route: &Route,
+    params: &PathParams,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let links = app.links(request);
+    let requests = requests(app, &links)?;
+    match (route.method, route.path) {
+        ("POST", "/dsr") => submit(app, &requests, request).await,
+        ("GET", "/dsr/verify") => Ok(verify(&requests, request).await),
+        ("GET", "/dsr/{request_id}") => {
+            let id = params.get("request_id").unwrap_or_default();
+            let token = request.query_param("token").unwrap_or_default();
+            match requests.status(id, token).await {
+                Ok(found) => Ok(ApiResponse::json(200, &status_view(app, &found))),
+                Err(DsrError::NotFound) => Err(ApiError::not_found("request_not_found", "There is no such request.")),
+                Err(error) => Err(ApiError::internal(&error)),
+            }
+        }
+        _ => unreachable!("ROUTES lists only the request routes above for Area::Requests"),
+    }
+}
+
+/// What the requester sees of their request.
+pub fn status_view(app: &App, request: &DataSubjectRequest) -> Value {
+    let tz = app.register.time_zone();
+    let deadline = request.deadline();
+    json!({
+        "request_id": request.request_id,
+        "type": request.request_type.as_str(),
+        "status": request.status.as_str(),
+        "jurisdiction": request.jurisdiction,
+        "received_at": request.received_at,
+        "due_at": deadline.due_at(tz),
+        "due_on": request.due_on,
+        "days_left": deadline.days_left(app.clock.now(), tz),
+        "extended": request.extended,
+        "events": request.events,
+    })
+}
+
+async fn submit(app: &App, requests: &Requests<'_>, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let (fields, format) = request.form_or_json()?;
+    let submission = match submission(&fields, format, request) {
+        Ok(submission) => submission,
+        Err(error) if format == BodyFormat::Form => return Ok(form_error(&error)),
+        Err(error) => return Err(error.into()),
+    };
+    match requests.submit(submission).await {
+        Ok(submitted) => Ok(match format {
+            BodyFormat::Json => ApiResponse::json(
+                202,
+                &json!({"request_id": submitted.request_id, "status": submitted.status.as_str()}),
+            ),
+            BodyFormat::Form => ApiResponse::see_other(&app.settings.dsr_thank_you_url),
+        }),
+        Err(error) if format == BodyFormat::Form => {
+            ApiError::internal(&error);
+            Ok(server_error())
+        }
+        Err(error) => Err(ApiError::internal(&error)),
+    }
+}
+
+fn submission(
+    fields: &Map<String, Value>,
+    format: BodyFormat,
+    request: &ApiRequest,
+) -> Result<privacy_domain::dsr::Submission, FieldError> {
+    if format == BodyFormat::Json {
+        refuse_unknown(fields, FIELDS, "a request")?;
+    }
+    let request_type = RequestType::parse("type", required_text(fields, "type")?)?;
+    let jurisdiction = match optional_text(fields, "jurisdiction")? {
+        None => None,
+        Some("gdpr") => Some(Jurisdiction::Gdpr),
+        Some("ccpa") => Some(Jurisdiction::Ccpa),
+        Some(_) => {
+            return Err(FieldError::invalid(
+                "jurisdiction",
+                "The jurisdiction is `gdpr` or `ccpa`.",
+            ))
+        }
+    };
+    let corrections = corrections(fields)?;
+    let details = optional_text(fields, "details")?
+        .map(|raw| parse_details("details", raw))
+        .transpose()?
+        .flatten();
+    if matches!(request_type, RequestType::Rectification | RequestType::CcpaCorrect)
+        && corrections.is_none()
+        && details.is_none()
+    {
+        return Err(FieldError::new(
+            "corrections",
+            "corrections_required",
+            "Say what should be corrected: give corrections or details.",
+        ));
+    }
+    Ok(privacy_domain::dsr::Submission {
+        request_type,
+        email: EmailAddress::parse("email", required_text(fields, "email")?)?,
+        name: optional_text(fields, "name")?
+            .map(|raw| PersonName::parse("name", raw))
+            .transpose()?,
+        jurisdiction,
+        details,
+        corrections,
+        consent_id: optional_text(fields, "consent_id")?
+            .map(|raw| ConsentId::parse("consent_id", raw))
+            .transpose()?,
+        channel: match format {
+            BodyFormat::Json => "api",
+            BodyFormat::Form => "form",
+        },
+        ip: request.source_ip,
+    })
+}
+
+/// `{"name"?, "email"?}` in JSON; `corrections.name` / `corrections.email` in a form.
+fn corrections(fields: &Map<String, Value>) -> Result<Option<Corrections>, FieldError> {
+    let object = match fields.get("corrections") {
+        None | Some(Value::Null) => {
+            let mut flat = Map::new();
+            for name in ["name", "email"] {
+                if let Some(value) = fields.get(&format!("corrections.{name}")) {
+                    flat.insert(name.to_owned(), value.clone());
+                }
+            }
+            if flat.is_empty() {
+                return Ok(None);
+            }
+            flat
+        }
+        Some(Value::Object(object)) => object.clone(),
+        Some(_) => {
+            return Err(FieldError::invalid(
+                "corrections",
+                "Corrections are an object: {\"name\", \"email\"}.",
+            ))
+        }
+    };
+    refuse_unknown(&object, &["name", "email"], "corrections").map_err(|mut error| {
+        error.field = error.field.map(|field| format!("corrections.{field}"));
+        error
+    })?;
+    let corrections = Corrections {
+        name: optional_text(&object, "name")
+            .map_err(|_| FieldError::invalid("corrections.name", "A name is text."))?
+            .map(|raw| PersonName::parse("corrections.name", raw))
+            .transpose()?,
+        email: optional_text(&object, "email")
+            .map_err(|_| FieldError::invalid("corrections.email", "An address is text."))?
+            .map(|raw| EmailAddress::parse("corrections.email", raw).map(|email| email.as_str().to_owned()))
+            .transpose()?,
+    };
+    Ok((corrections.name.is_some() || corrections.email.is_some()).then_some(corrections))
+}
+
+fn form_error(error: &FieldError) -> ApiResponse {
+    let field = error.field.as_deref().unwrap_or("form");
+    page(
+        400,
+        "Please check the form",
+        &[&format!("{field}: {}", error.message)],
+        "<p><a href=\"javascript:history.back()\">Back to the form</a></p>",
+    )
+}
+
+async fn verify(requests: &Requests<'_>, request: &ApiRequest) -> ApiResponse {
+    match requests.verify(request.query_param("token").unwrap_or_default()).await {
+        Ok(verified) => {
+            let outcome = match verified.status.as_str() {
+                "completed" => "It has been carried out; a mail tells you what was done.",
+                _ => "Our privacy team is handling it; a mail tells you the deadline and how to follow it.",
+            };
+            page(
+                200,
+                "Your request is confirmed",
+                &["Thank you: we know the address is yours.", outcome],
+                "",
+            )
+        }
+        Err(DsrError::InvalidToken) => invalid_link(),
+        Err(error) => {
+            ApiError::internal(&error);
+            server_error()
+        }
+    }
+}
