@@ -328,7 +328,8 @@ fn to_attributes<T: Serialize>(value: &T) -> Map<String, Value> {
 }
 
 fn from_record<T: for<'de> Deserialize<'de>>(record: Record) -> Result<T, ConsentError> {
-    serde_json::from_value(Value::Object(record.attributes)).map_err(|error| ConsentError::Corrupt(error.to_string()))
+    serde_json::from_value(Value::Object(record.attributes))
+        .map_err(|error| ConsentError::Corrupt(crate::store::decode_failure(&error)))
 }
 
 /// The consent use cases.

@@ -315,7 +315,7 @@ pub(crate) fn to_attributes<T: Serialize>(value: &T) -> Map<String, Value> {
 
 pub(crate) fn parse_request(record: &Record) -> Result<DataSubjectRequest, DsrError> {
     serde_json::from_value(Value::Object(record.attributes.clone()))
-        .map_err(|error| DsrError::Corrupt(error.to_string()))
+        .map_err(|error| DsrError::Corrupt(crate::store::decode_failure(&error)))
 }
 
 /// What the answer to a submission says.
@@ -506,7 +506,7 @@ impl Requests<'_> {
             .filter(|record| !record.is_expired(now))
             .map(|record| {
                 serde_json::from_value::<QueueEntry>(Value::Object(record.attributes))
-                    .map_err(|error| DsrError::Corrupt(error.to_string()))
+                    .map_err(|error| DsrError::Corrupt(crate::store::decode_failure(&error)))
             })
             .filter(|entry| match entry {
                 Ok(entry) => {
@@ -845,5 +845,237 @@ impl Requests<'_> {
             text,
             list_unsubscribe: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::mail::RecordingMailer;
+    use crate::memory::MemoryStore;
+    use crate::newsletter::{Newsletter, SignUp, SignUpOutcome};
+    use crate::subject::Pepper;
+    use crate::tokens::TokenKey;
+
+    struct Fixture {
+        store: MemoryStore,
+        mailer: RecordingMailer,
+        clock: FixedClock,
+        register: Register,
+        secrets: Secrets,
+        links: Links,
+        team: EmailAddress,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            Self {
+                store: MemoryStore::new(),
+                mailer: RecordingMailer::new(),
+                // 23:30 UTC on 31 January is 1 February in Stockholm.
+                clock: FixedClock::new("2027-01-31T23:30:00Z".parse().unwrap()),
+                register: Register::standard().unwrap(),
+                secrets: Secrets {
+                    pepper: Pepper::new(vec![3; 32]).unwrap(),
+                    token_key: TokenKey::new(vec![4; 32]).unwrap(),
+                },
+                links: Links::new("https://privacy.example.com"),
+                team: EmailAddress::parse("team", "team@example.com").unwrap(),
+            }
+        }
+
+        fn requests(&self) -> Requests<'_> {
+            Requests {
+                store: &self.store,
+                mailer: &self.mailer,
+                clock: &self.clock,
+                register: &self.register,
+                secrets: &self.secrets,
+                links: &self.links,
+                privacy_team: Some(&self.team),
+            }
+        }
+
+        fn submission(&self, kind: RequestType) -> Submission {
+            Submission {
+                request_type: kind,
+                email: EmailAddress::parse("email", "ada@example.com").unwrap(),
+                name: None,
+                jurisdiction: None,
+                details: None,
+                corrections: None,
+                consent_id: None,
+                channel: "api",
+                ip: None,
+            }
+        }
+
+        fn verification_token(&self) -> String {
+            let mail = self
+                .mailer
+                .sent()
+                .into_iter()
+                .rev()
+                .find(|m| m.text.contains("/dsr/verify?token="))
+                .unwrap();
+            let start = mail.text.find("?token=").unwrap() + 7;
+            mail.text[start..].split_whitespace().next().unwrap().to_owned()
+        }
+    }
+
+    #[tokio::test]
+    async fn deadlines_run_from_receipt_on_the_controllers_calendar() {
+        let fixture = Fixture::new();
+        let submitted = fixture
+            .requests()
+            .submit(fixture.submission(RequestType::Access))
+            .await
+            .unwrap();
+        let record = fixture
+            .store
+            .get(&request_key(&submitted.request_id))
+            .await
+            .unwrap()
+            .unwrap();
+        let request = parse_request(&record).unwrap();
+        assert_eq!(request.received_on, jiff::civil::date(2027, 2, 1));
+        assert_eq!(request.due_on, jiff::civil::date(2027, 3, 1));
+        assert_eq!(
+            record.expires_at,
+            Some("2027-03-02T23:30:00Z".parse().unwrap()),
+            "unverified: 30 days"
+        );
+        let ccpa = fixture
+            .requests()
+            .submit(fixture.submission(RequestType::CcpaKnow))
+            .await
+            .unwrap();
+        let request = parse_request(
+            &fixture
+                .store
+                .get(&request_key(&ccpa.request_id))
+                .await
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (request.jurisdiction, request.due_on),
+            (Jurisdiction::Ccpa, jiff::civil::date(2027, 3, 18))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_verified_request_loses_its_expiry_and_a_closed_one_is_stamped_for_minimisation() {
+        let fixture = Fixture::new();
+        let submitted = fixture
+            .requests()
+            .submit(fixture.submission(RequestType::Restriction))
+            .await
+            .unwrap();
+        let verified = fixture.requests().verify(&fixture.verification_token()).await.unwrap();
+        assert_eq!(verified.status, RequestStatus::AwaitingTeam);
+        let record = fixture
+            .store
+            .get(&request_key(&submitted.request_id))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (record.expires_at, record.due),
+            (None, None),
+            "open requests are kept until they close"
+        );
+        fixture
+            .requests()
+            .complete(&submitted.request_id, "Restriction in place")
+            .await
+            .unwrap();
+        let record = fixture
+            .store
+            .get(&request_key(&submitted.request_id))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            record.expires_at,
+            Some("2030-01-31T23:30:00Z".parse().unwrap()),
+            "3 years after closing"
+        );
+        assert_eq!(
+            record.due,
+            Some(jiff::civil::date(2027, 3, 2)),
+            "the address goes 30 days after closing"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_restricted_person_gets_no_newsletter_mail_but_their_request_mail() {
+        let fixture = Fixture::new();
+        fixture
+            .requests()
+            .submit(fixture.submission(RequestType::Restriction))
+            .await
+            .unwrap();
+        fixture.requests().verify(&fixture.verification_token()).await.unwrap();
+        let sent_before = fixture.mailer.sent().len();
+        let newsletter = Newsletter {
+            store: &fixture.store,
+            mailer: &fixture.mailer,
+            clock: &fixture.clock,
+            register: &fixture.register,
+            secrets: &fixture.secrets,
+            links: &fixture.links,
+        };
+        let sign_up = SignUp {
+            email: EmailAddress::parse("email", "ada@example.com").unwrap(),
+            name: None,
+            list: crate::newsletter::ListId::default_list(),
+            consent_id: None,
+            channel: "api",
+            ip: None,
+        };
+        assert_eq!(
+            newsletter.sign_up(sign_up).await.unwrap(),
+            SignUpOutcome::ConfirmationRejected
+        );
+        assert_eq!(fixture.mailer.sent().len(), sent_before);
+        let id = fixture.requests().queue(None, None).await.unwrap()[0]
+            .request_id
+            .clone();
+        fixture.requests().complete(&id, "Restriction in place").await.unwrap();
+        assert_eq!(
+            fixture.mailer.sent().len(),
+            sent_before + 1,
+            "the request's own mail still goes out"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_extension_must_come_before_the_first_deadline() {
+        let fixture = Fixture::new();
+        let submitted = fixture
+            .requests()
+            .submit(fixture.submission(RequestType::Restriction))
+            .await
+            .unwrap();
+        fixture.requests().verify(&fixture.verification_token()).await.unwrap();
+        fixture.clock.set("2027-03-02T00:00:00Z".parse().unwrap());
+        let late = fixture.requests().extend(&submitted.request_id, "Too late").await;
+        assert!(
+            matches!(late, Err(DsrError::Extension(ExtensionRefused::TooLate { .. }))),
+            "{late:?}"
+        );
+        fixture.clock.set("2027-02-20T00:00:00Z".parse().unwrap());
+        let extended = fixture
+            .requests()
+            .extend(&submitted.request_id, "Several systems")
+            .await
+            .unwrap();
+        assert_eq!(extended.due_on, jiff::civil::date(2027, 5, 1));
+        let queue = fixture.requests().queue(None, None).await.unwrap();
+        assert_eq!(queue.len(), 1, "the queue entry moved with the due date");
+        assert_eq!(queue[0].due_on, jiff::civil::date(2027, 5, 1));
     }
 }

@@ -270,7 +270,7 @@ impl Fulfilment<'_> {
                 continue;
             }
             let mut subscription: Subscription = serde_json::from_value(Value::Object(record.attributes.clone()))
-                .map_err(|error| DsrError::Corrupt(error.to_string()))?;
+                .map_err(|error| DsrError::Corrupt(crate::store::decode_failure(&error)))?;
             if let Some(name) = &corrections.name {
                 subscription.name = Some(name.clone());
                 push_once(&mut corrected, "subscriber name");

@@ -277,7 +277,7 @@ fn to_attributes<T: Serialize>(value: &T) -> Map<String, Value> {
 
 fn parse<T: for<'de> Deserialize<'de>>(record: &Record) -> Result<T, NewsletterError> {
     serde_json::from_value(Value::Object(record.attributes.clone()))
-        .map_err(|error| NewsletterError::Corrupt(error.to_string()))
+        .map_err(|error| NewsletterError::Corrupt(crate::store::decode_failure(&error)))
 }
 
 impl Newsletter<'_> {

@@ -186,3 +186,9 @@ pub async fn query_all(store: &dyn RecordStore, query: &Query) -> Result<Vec<Rec
 pub async fn put(store: &dyn RecordStore, record: Record, precondition: Precondition) -> Result<(), StoreError> {
     store.write(vec![Write::Put { record, precondition }]).await
 }
+
+/// Why a stored record did not decode, without quoting any stored value
+/// (serde's messages may quote one, and values can be personal data).
+pub fn decode_failure(error: &serde_json::Error) -> String {
+    format!("a stored record does not decode ({:?} error)", error.classify())
+}
