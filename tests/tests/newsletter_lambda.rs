@@ -110,7 +110,7 @@ impl Newsletter {
 fn assert_page(response: &HttpResponse, status: u16, heading: &str) {
     assert_eq!(response.status, status, "{}", response.body);
     assert_eq!(response.header("content-type"), Some("text/html; charset=utf-8"));
-    assert_eq!(response.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(response.header("referrer-policy"), Some("same-origin"));
     assert!(
         response.body.contains(&format!("<h1>{heading}</h1>")),
         "{}",

@@ -31,6 +31,8 @@ use privacy_domain::tokens::{OneTimeToken, Secrets, TokenKey};
 use privacy_http::{ApiRequest, ApiResponse, App, Area, Settings};
 use tokio::net::TcpListener;
 
+mod site;
+
 const ALL_AREAS: &[Area] = &[
     Area::Consent,
     Area::Newsletter,
@@ -64,6 +66,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if settings.public_base_url.is_empty() {
         settings.public_base_url = own_origin.clone();
     }
+    // The demo site's thank-you pages, unless configured otherwise.
+    if std::env::var("NEWSLETTER_THANK_YOU_URL").is_err() {
+        settings.newsletter_thank_you_url = "/thanks/newsletter".to_owned();
+    }
+    if std::env::var("DSR_THANK_YOU_URL").is_err() {
+        settings.dsr_thank_you_url = "/thanks/request".to_owned();
+    }
     if settings.privacy_team_address.is_none() {
         settings.privacy_team_address = EmailAddress::parse("PRIVACY_TEAM_ADDRESS", "privacy-team@example.com").ok();
     }
@@ -81,15 +90,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }),
         settings,
     });
+    let site = Arc::new(site::Site::new(&outbox_dir));
     println!("Mail is written to {outbox_dir}/ and its links printed here.");
     println!("Admin API: Authorization: Bearer {admin_token}");
     tracing::info!("privacy backend listening on {own_origin}");
     println!("Serving every route on {own_origin} (in-memory store; stop with Ctrl-C)");
+    println!("Demo site: {own_origin}/   outbox: {own_origin}/outbox   request queue: {own_origin}/queue.html");
     loop {
         let (stream, peer) = listener.accept().await?;
         let app = Arc::clone(&app);
+        let site = Arc::clone(&site);
         tokio::spawn(async move {
-            let service = service_fn(move |request| serve(Arc::clone(&app), peer, request));
+            let service = service_fn(move |request| serve(Arc::clone(&app), Arc::clone(&site), peer, request));
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await
@@ -102,10 +114,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 async fn serve(
     app: Arc<App>,
+    site: Arc<site::Site>,
     peer: SocketAddr,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
+    // The demo site and the outbox page (GET and HEAD of their own paths); the rest is the API.
+    if let Some(page) = site.respond(&parts.method, parts.uri.path()).await {
+        return Ok(page);
+    }
     let body = match Limited::new(body, READ_LIMIT).collect().await {
         Ok(collected) => collected.to_bytes().to_vec(),
         Err(_) => return Ok(plain(StatusCode::PAYLOAD_TOO_LARGE)),

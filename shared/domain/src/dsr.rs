@@ -250,6 +250,8 @@ pub struct QueueEntry {
     pub jurisdiction: Jurisdiction,
     pub received_at: Timestamp,
     pub due_on: Date,
+    #[serde(default)]
+    pub extended: bool,
 }
 
 /// A request as received from the website or the API, validated.
@@ -706,6 +708,7 @@ impl Requests<'_> {
             jurisdiction: request.jurisdiction,
             received_at: request.received_at,
             due_on: request.due_on,
+            extended: request.extended,
         };
         let mut record = Record::new(queue_key(request.due_on, &request.request_id), QUEUE_ENTITY);
         record.attributes = to_attributes(&entry);

@@ -54,7 +54,8 @@ pub async fn handle(
                 .map(|entry| {
                     json!({"request_id": entry.request_id, "type": entry.request_type, "status": entry.status,
                            "jurisdiction": entry.jurisdiction, "received_at": entry.received_at,
-                           "due_on": entry.due_on, "days_left": (entry.due_on - today).get_days()})
+                           "due_on": entry.due_on, "extended": entry.extended,
+                           "days_left": (entry.due_on - today).get_days()})
                 })
                 .collect();
             Ok(ApiResponse::json(200, &json!({"requests": entries})))

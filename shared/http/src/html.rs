@@ -25,7 +25,9 @@ pub fn page(status: u16, title: &str, paragraphs: &[&str], extra_html: &str) -> 
     response.set_header("content-type", "text/html; charset=utf-8");
     response.set_header("cache-control", "no-store");
     // The URL holds a token: it must not leak to other sites through Referer.
-    response.set_header("referrer-policy", "no-referrer");
+    // (`no-referrer` would also make browsers send `Origin: null` on the
+    // unsubscribe button's post, which the origin check refuses.)
+    response.set_header("referrer-policy", "same-origin");
     response.set_header(
         "content-security-policy",
         "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
