@@ -7,4 +7,5 @@ pub mod function;
 pub mod lambda_emulator;
 pub mod newsletter;
 pub mod ses;
+pub mod sweep;
 pub mod template;

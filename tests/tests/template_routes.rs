@@ -9,6 +9,12 @@ use privacy_tests::newsletter::Deployment;
 use privacy_tests::{aws, template};
 use serde_json::json;
 
+/// What the retention sweep needs besides the shared test environment.
+const SWEEP_ENVIRONMENT: &[(&str, &str)] = &[
+    ("PRIVACY_TEAM_ADDRESS", "privacy-team@example.com"),
+    ("ALLOW_NOW_OVERRIDE", "true"),
+];
+
 #[test]
 fn the_template_deploys_exactly_the_routes_the_handlers_serve() {
     let deployed: BTreeSet<(String, String, String)> = template::functions()
@@ -78,6 +84,8 @@ fn expected_status(name: &str) -> Option<u16> {
         "admin-dsr-extend" | "admin-dsr-complete" | "admin-dsr-reject" | "admin-holds-delete" => Some(404),
         "admin-holds-post" | "admin-newsletter-subscribers" => Some(201),
         "ses-bounce-permanent" | "ses-bounce-transient" | "ses-complaint" | "mail-outbox-schedule" => None,
+        // The sweep's schedule, and its test-only "now" (ALLOW_NOW_OVERRIDE is set below).
+        "retention-sweep-schedule" | "retention-sweep-now" => None,
         other => panic!("events/{other}.json has no expected outcome in this test: add it"),
     }
 }
@@ -111,7 +119,18 @@ fn function_for(event: &serde_json::Value) -> String {
         return by_event_type("SNS");
     }
     if event["detail-type"] == "Scheduled Event" {
-        return by_event_type("Schedule");
+        // The rule's ARN names the function it belongs to (SAM: <Function><Event>).
+        let rule = event["resources"][0].as_str().unwrap_or_default();
+        return functions
+            .iter()
+            .find(|function| {
+                function.other_events.iter().any(|kind| kind == "Schedule") && rule.contains(&function.logical_id)
+            })
+            .map(|function| function.binary.clone())
+            .unwrap_or_else(|| by_event_type("Schedule"));
+    }
+    if event.get("now").is_some() {
+        return "retention-sweep".to_owned();
     }
     panic!("an event of unknown shape: {event}")
 }
@@ -135,7 +154,7 @@ async fn every_sample_event_passes_through_its_built_function() {
     assert!(names.len() >= 26, "a sample per route and trigger: {names:?}");
     for name in names {
         let event = sample(&name);
-        let function = deployment.start(&function_for(&event), &[]).await;
+        let function = deployment.start(&function_for(&event), SWEEP_ENVIRONMENT).await;
         match (expected_status(&name), function.invoke(event).await) {
             (Some(status), Invocation::Response(response)) => {
                 let response = HttpResponse::from_gateway(&response);
@@ -154,7 +173,7 @@ async fn every_sample_event_passes_through_its_built_function() {
 async fn a_malformed_event_is_a_lambda_error_for_every_function() {
     let deployment = Deployment::new().await;
     for function in template::functions() {
-        let process = deployment.start(&function.binary, &[]).await;
+        let process = deployment.start(&function.binary, SWEEP_ENVIRONMENT).await;
         match process.invoke(json!(["not", "an", "event"])).await {
             Invocation::Error { .. } => {}
             other => panic!("{}: a malformed event gave {other:?}", function.binary),

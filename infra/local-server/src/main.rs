@@ -32,6 +32,7 @@ use privacy_http::{ApiRequest, ApiResponse, App, Area, Settings};
 use tokio::net::TcpListener;
 
 mod site;
+mod sweep;
 
 const ALL_AREAS: &[Area] = &[
     Area::Consent,
@@ -127,6 +128,21 @@ async fn serve(
         Ok(collected) => collected.to_bytes().to_vec(),
         Err(_) => return Ok(plain(StatusCode::PAYLOAD_TOO_LARGE)),
     };
+    let principal = admin_principal(parts.headers.get("authorization").and_then(|value| value.to_str().ok()));
+    if parts.uri.path() == sweep::PATH && parts.method == hyper::Method::POST {
+        let response = match principal {
+            Some(_) => {
+                let now = parts.uri.query().and_then(|query| {
+                    form_urlencoded::parse(query.as_bytes())
+                        .find(|(name, _)| name == "now")
+                        .map(|(_, now)| now.into_owned())
+                });
+                sweep::run(&app, now.as_deref()).await
+            }
+            None => privacy_http::ApiError::new(401, "unauthorized", "Valid credentials are required.").into(),
+        };
+        return Ok(to_hyper(response));
+    }
     let api_request = ApiRequest {
         method: parts.method.as_str().to_owned(),
         path: parts.uri.path().to_owned(),
@@ -144,7 +160,7 @@ async fn serve(
             .iter()
             .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
             .collect(),
-        principal: admin_principal(parts.headers.get("authorization").and_then(|value| value.to_str().ok())),
+        principal,
         body,
         source_ip: Some(peer.ip()),
     };

@@ -179,7 +179,7 @@ impl Fulfilment<'_> {
                 "a_purposes": described.iter().map(|c| json!({"category": c.id, "purpose": c.purpose, "lawful_basis": c.lawful_basis})).collect::<Vec<_>>(),
                 "b_categories": described.iter().map(|c| json!({"category": c.id, "name": c.name, "personal_data": c.personal_data})).collect::<Vec<_>>(),
                 "c_recipients": {"recipients": document.recipients, "transfers": document.transfers},
-                "d_retention": described.iter().map(|c| json!({"category": c.id, "retention": c.retention_text})).collect::<Vec<_>>(),
+                "d_retention": described.iter().map(|c| json!({"category": c.id, "retention": c.retention_text, "rule": c.retention})).collect::<Vec<_>>(),
                 "e_rights": document.rights,
                 "f_complaint": document.supervisory_authority,
                 "g_source": described.iter().map(|c| json!({"category": c.id, "source": c.source})).collect::<Vec<_>>(),
@@ -484,4 +484,139 @@ pub async fn is_restricted(
         .get(&restriction_key(subject))
         .await?
         .is_some_and(|record| !record.is_expired(now)))
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::SignedDuration;
+
+    use super::*;
+    use crate::clock::{Clock, FixedClock};
+    use crate::dsr::Submission;
+    use crate::mail::RecordingMailer;
+    use crate::memory::MemoryStore;
+    use crate::newsletter::{Links, SignUp};
+    use crate::register::Register;
+    use crate::store::RecordStore;
+    use crate::subject::Pepper;
+    use crate::sweep::{PrivacyTeam, RetentionSweep};
+    use crate::tokens::{Secrets, TokenKey};
+
+    /// The register, the export's Art. 15 information and the sweep agree:
+    /// change a period in the register and both follow.
+    #[tokio::test]
+    async fn a_changed_retention_period_reaches_the_export_and_the_sweep() {
+        let mut document: Value = serde_json::from_str(include_str!("../register.json")).unwrap();
+        let pending = document["categories"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|category| category["id"] == "newsletter_pending")
+            .unwrap();
+        pending["retention"]["period"] = json!("P20D");
+        pending["retention_text"] = json!("20 days unless confirmed.");
+        let register = Register::from_json(&document.to_string()).unwrap();
+
+        let store = MemoryStore::new();
+        let mailer = RecordingMailer::new();
+        let clock = FixedClock::new("2026-03-01T12:00:00Z".parse().unwrap());
+        let secrets = Secrets {
+            pepper: Pepper::new(vec![5; 32]).unwrap(),
+            token_key: TokenKey::new(vec![6; 32]).unwrap(),
+        };
+        let links = Links::new("https://privacy.example.com");
+        let team = EmailAddress::parse("team", "team@example.com").unwrap();
+        let ada = EmailAddress::parse("email", "ada@example.com").unwrap();
+        let newsletter = Newsletter {
+            store: &store,
+            mailer: &mailer,
+            clock: &clock,
+            register: &register,
+            secrets: &secrets,
+            links: &links,
+        };
+        let sign_up = SignUp {
+            email: ada.clone(),
+            name: None,
+            list: ListId::default_list(),
+            consent_id: None,
+            channel: "api",
+            ip: None,
+        };
+        newsletter.sign_up(sign_up).await.unwrap();
+
+        // The export explains the pending sign-up with the changed rule.
+        let requests = Requests {
+            store: &store,
+            mailer: &mailer,
+            clock: &clock,
+            register: &register,
+            secrets: &secrets,
+            links: &links,
+            privacy_team: Some(&team),
+        };
+        let submission = Submission {
+            request_type: RequestType::Access,
+            email: ada.clone(),
+            name: None,
+            jurisdiction: None,
+            details: None,
+            corrections: None,
+            consent_id: None,
+            channel: "api",
+            ip: None,
+        };
+        let submitted = requests.submit(submission).await.unwrap();
+        let request = parse_request(&store.get(&request_key(&submitted.request_id)).await.unwrap().unwrap()).unwrap();
+        let export = requests
+            .fulfilment()
+            .export(&newsletter.subject_of(&ada), &request)
+            .await
+            .unwrap();
+        let retention = export["article_15"]["d_retention"].as_array().unwrap();
+        let pending = retention
+            .iter()
+            .find(|entry| entry["category"] == "newsletter_pending")
+            .unwrap();
+        assert_eq!(pending["rule"]["period"], "P20D");
+        assert_eq!(pending["retention"], "20 days unless confirmed.");
+
+        // The sweep deletes the sign-up after 20 days, not after the standard 7, and not a day early.
+        let privacy_team = PrivacyTeam {
+            subject: newsletter.subject_of(&team),
+            address: team.clone(),
+        };
+        let sweep = RetentionSweep {
+            store: &store,
+            mailer: &mailer,
+            clock: &clock,
+            register: &register,
+            privacy_team: &privacy_team,
+        };
+        let far = clock.now() + SignedDuration::from_hours(1);
+        sweep.run("2026-03-08T12:00:01Z".parse().unwrap(), far).await.unwrap();
+        assert!(
+            store
+                .snapshot()
+                .iter()
+                .any(|record| record.entity == "newsletter_subscription"),
+            "the standard 7 days no longer apply"
+        );
+        sweep.run("2026-03-21T11:59:59Z".parse().unwrap(), far).await.unwrap();
+        assert!(
+            store
+                .snapshot()
+                .iter()
+                .any(|record| record.entity == "newsletter_subscription"),
+            "not a second early"
+        );
+        sweep.run("2026-03-21T12:00:00Z".parse().unwrap(), far).await.unwrap();
+        assert!(
+            !store
+                .snapshot()
+                .iter()
+                .any(|record| record.entity == "newsletter_subscription"),
+            "gone at 20 days"
+        );
+    }
 }

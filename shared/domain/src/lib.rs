@@ -22,6 +22,7 @@ pub mod register;
 pub mod retention;
 pub mod store;
 pub mod subject;
+pub mod sweep;
 pub mod tokens;
 pub mod validation;
 

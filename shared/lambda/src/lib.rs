@@ -25,6 +25,8 @@ use privacy_domain::subject::Pepper;
 use privacy_domain::tokens::{Secrets, TokenKey};
 use privacy_http::{ApiRequest, ApiResponse, App, Area, Settings};
 
+pub mod sweep;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("the environment variable {0} is not set")]
