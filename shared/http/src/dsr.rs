@@ -9,7 +9,7 @@ use privacy_domain::FieldError;
 use serde_json::{json, Map, Value};
 
 use crate::fields::{optional_text, refuse_unknown, required_text};
-use crate::html::{invalid_link, page, server_error};
+use crate::html::{form_error, invalid_link, page, server_error};
 use crate::message::BodyFormat;
 use crate::{ApiError, ApiRequest, ApiResponse, App, PathParams, Route};
 
@@ -195,15 +195,6 @@ fn corrections(fields: &Map<String, Value>) -> Result<Option<Corrections>, Field
     Ok((corrections.name.is_some() || corrections.email.is_some()).then_some(corrections))
 }
 
-fn form_error(error: &FieldError) -> ApiResponse {
-    let field = error.field.as_deref().unwrap_or("form");
-    page(
-        400,
-        "Please check the form",
-        &[&format!("{field}: {}", error.message)],
-        "<p><a href=\"javascript:history.back()\">Back to the form</a></p>",
-    )
-}
 
 async fn verify(requests: &Requests<'_>, request: &ApiRequest) -> ApiResponse {
     match requests.verify(request.query_param("token").unwrap_or_default()).await {

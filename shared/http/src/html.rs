@@ -1,6 +1,7 @@
 //! The few HTML pages the API itself serves (links in mails land here).
 
 use privacy_domain::mail::escape_html;
+use privacy_domain::FieldError;
 
 use crate::message::ApiResponse;
 
@@ -50,5 +51,16 @@ pub fn server_error() -> ApiResponse {
         "Something went wrong",
         &["Something went wrong on our side and nothing was changed. Please try the link again later."],
         "",
+    )
+}
+
+/// A plain form (no JavaScript) with a bad field: a page that says which, and a way back.
+pub fn form_error(error: &FieldError) -> ApiResponse {
+    let field = error.field.as_deref().unwrap_or("form");
+    page(
+        400,
+        "Please check the form",
+        &[&format!("{field}: {}", error.message)],
+        "<p><a href=\"javascript:history.back()\">Back to the form</a></p>",
     )
 }

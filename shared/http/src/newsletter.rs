@@ -9,7 +9,7 @@ use privacy_domain::FieldError;
 use serde_json::{json, Map, Value};
 
 use crate::fields::{optional_text, refuse_unknown, required_text};
-use crate::html::{invalid_link, page, server_error};
+use crate::html::{form_error, invalid_link, page, server_error};
 use crate::message::BodyFormat;
 use crate::{ApiError, ApiRequest, ApiResponse, App, Route};
 
@@ -82,16 +82,6 @@ fn sign_up(fields: &Map<String, Value>, format: BodyFormat, request: &ApiRequest
     })
 }
 
-/// A plain form with a bad field: a page that says which, and a way back.
-fn form_error(error: &FieldError) -> ApiResponse {
-    let field = error.field.as_deref().unwrap_or("form");
-    page(
-        400,
-        "Please check the form",
-        &[&format!("{field}: {}", error.message)],
-        "<p><a href=\"javascript:history.back()\">Back to the form</a></p>",
-    )
-}
 
 fn token(request: &ApiRequest) -> &str {
     request.query_param("token").unwrap_or_default()
