@@ -626,7 +626,9 @@ impl Requests<'_> {
         if let Some(token) = token {
             let mut token_record = Record::new(token_key(&token.digest()), TOKEN_ENTITY);
             token_record.subject = Some(subject.clone());
-            token_record.attributes = to_attributes(&serde_json::json!({"request_id": request.request_id}));
+            token_record.attributes = to_attributes(
+                &serde_json::json!({"request_id": request.request_id, "received_at": request.received_at}),
+            );
             self.register
                 .stamp(&mut token_record, CategoryId::RequestsUnverified, request.received_at);
             writes.push(Write::Put {

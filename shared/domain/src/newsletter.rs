@@ -146,6 +146,9 @@ pub struct Subscription {
     pub status: SubscriptionStatus,
     pub basis: LawfulBasis,
     pub token_digest: Option<String>,
+    /// The latest sign-up: when a pending subscription's 7 days started.
+    #[serde(default)]
+    pub signed_up_at: Option<Timestamp>,
     pub confirmed_at: Option<Timestamp>,
     pub unsubscribed_at: Option<Timestamp>,
     /// When confirmation mails were sent in the last 24 hours.
@@ -388,6 +391,7 @@ impl Newsletter<'_> {
                 status: SubscriptionStatus::Pending,
                 basis: LawfulBasis::Consent,
                 token_digest: Some(token.digest()),
+                signed_up_at: Some(now),
                 confirmed_at: None,
                 unsubscribed_at: existing.as_ref().and_then(|s| s.unsubscribed_at),
                 confirmation_mails,
@@ -402,7 +406,7 @@ impl Newsletter<'_> {
             self.register.stamp(&mut record, CategoryId::NewsletterPending, now);
             let mut token_record = Record::new(token_key(&token.digest()), TOKEN_ENTITY);
             token_record.subject = Some(subject.clone());
-            token_record.attributes = to_attributes(&serde_json::json!({"list": sign_up.list, "issued_at": now}));
+            token_record.attributes = to_attributes(&serde_json::json!({"list": sign_up.list, "signed_up_at": now}));
             self.register
                 .stamp(&mut token_record, CategoryId::NewsletterPending, now);
             let writes = vec![
@@ -615,6 +619,7 @@ impl Newsletter<'_> {
                 status: SubscriptionStatus::Confirmed,
                 basis: LawfulBasis::LegitimateInterest,
                 token_digest: None,
+                signed_up_at: existing.as_ref().and_then(|s| s.signed_up_at),
                 confirmed_at: Some(now),
                 unsubscribed_at: None,
                 confirmation_mails: existing
