@@ -195,7 +195,6 @@ fn corrections(fields: &Map<String, Value>) -> Result<Option<Corrections>, Field
     Ok((corrections.name.is_some() || corrections.email.is_some()).then_some(corrections))
 }
 
-
 async fn verify(requests: &Requests<'_>, request: &ApiRequest) -> ApiResponse {
     match requests.verify(request.query_param("token").unwrap_or_default()).await {
         Ok(verified) => {

@@ -82,7 +82,6 @@ fn sign_up(fields: &Map<String, Value>, format: BodyFormat, request: &ApiRequest
     })
 }
 
-
 fn token(request: &ApiRequest) -> &str {
     request.query_param("token").unwrap_or_default()
 }
