@@ -6,6 +6,7 @@ pub mod events;
 pub mod function;
 pub mod lambda_emulator;
 pub mod newsletter;
+pub mod openapi;
 pub mod ses;
 pub mod sweep;
 pub mod template;
