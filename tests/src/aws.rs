@@ -188,3 +188,21 @@ pub async fn scan_text(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec<St
         }
     }
 }
+
+/// Moves the expiry of the token record a link points at into the past, as
+/// if its time had run out before TTL deleted it.
+pub async fn expire_token(table: &str, token: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let digest = privacy_domain::tokens::token_digest(token);
+    dynamodb()
+        .await
+        .update_item()
+        .table_name(table)
+        .key("PK", AttributeValue::S(format!("TOKEN#{digest}")))
+        .key("SK", AttributeValue::S("TOKEN".into()))
+        .update_expression("SET expires_at = :past")
+        .expression_attribute_values(":past", AttributeValue::N("1700000000".into()))
+        .send()
+        .await
+        .expect("expire the token record");
+}

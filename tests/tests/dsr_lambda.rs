@@ -374,20 +374,7 @@ async fn nothing_is_disclosed_or_changed_before_verification_and_bad_tokens_get_
         assert!(page.body.contains("This link is not valid"));
     }
     // Expired: the verification token's expiry has passed.
-    let digest = privacy_domain::tokens::token_digest(&verification[1]);
-    client
-        .update_item()
-        .table_name(&backend.deployment.table)
-        .key(
-            "PK",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("TOKEN#{digest}")),
-        )
-        .key("SK", aws_sdk_dynamodb::types::AttributeValue::S("TOKEN".into()))
-        .update_expression("SET expires_at = :past")
-        .expression_attribute_values(":past", aws_sdk_dynamodb::types::AttributeValue::N("1700000000".into()))
-        .send()
-        .await
-        .unwrap();
+    privacy_tests::aws::expire_token(&backend.deployment.table, &verification[1]).await;
     assert_eq!(
         backend.intake.http(verify(&verification[1])).await.status,
         400,

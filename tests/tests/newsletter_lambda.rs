@@ -280,18 +280,7 @@ async fn forged_altered_expired_and_replayed_tokens_get_400_and_change_nothing()
     );
 
     // Expired: the token record's expiry has passed (TTL may not have deleted it yet).
-    let client = privacy_tests::aws::dynamodb().await;
-    let token_digest = privacy_domain::tokens::token_digest(&token);
-    client
-        .update_item()
-        .table_name(&newsletter.deployment.table)
-        .key("PK", AttributeValue::S(format!("TOKEN#{token_digest}")))
-        .key("SK", AttributeValue::S("TOKEN".into()))
-        .update_expression("SET expires_at = :past")
-        .expression_attribute_values(":past", AttributeValue::N("1700000000".into()))
-        .send()
-        .await
-        .unwrap();
+    privacy_tests::aws::expire_token(&newsletter.deployment.table, &token).await;
     assert_page(
         &newsletter.subscribe.http(confirm(&token)).await,
         400,

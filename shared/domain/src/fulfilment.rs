@@ -594,29 +594,17 @@ mod tests {
             privacy_team: &privacy_team,
         };
         let far = clock.now() + SignedDuration::from_hours(1);
+        let signed_up = || {
+            store
+                .snapshot()
+                .iter()
+                .any(|record| record.entity == "newsletter_subscription")
+        };
         sweep.run("2026-03-08T12:00:01Z".parse().unwrap(), far).await.unwrap();
-        assert!(
-            store
-                .snapshot()
-                .iter()
-                .any(|record| record.entity == "newsletter_subscription"),
-            "the standard 7 days no longer apply"
-        );
+        assert!(signed_up(), "the standard 7 days no longer apply");
         sweep.run("2026-03-21T11:59:59Z".parse().unwrap(), far).await.unwrap();
-        assert!(
-            store
-                .snapshot()
-                .iter()
-                .any(|record| record.entity == "newsletter_subscription"),
-            "not a second early"
-        );
+        assert!(signed_up(), "not a second early");
         sweep.run("2026-03-21T12:00:00Z".parse().unwrap(), far).await.unwrap();
-        assert!(
-            !store
-                .snapshot()
-                .iter()
-                .any(|record| record.entity == "newsletter_subscription"),
-            "gone at 20 days"
-        );
+        assert!(!signed_up(), "gone at 20 days");
     }
 }
