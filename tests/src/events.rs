@@ -169,13 +169,18 @@ pub fn ses_notification(kind: &str, bounce_type: &str, address: &str) -> Value {
 }
 
 /// The event as API Gateway passes it on after its JWT authoriser accepted a
-/// token with subject `sub`.
-pub fn with_jwt(mut event: Value, sub: &str) -> Value {
-    event["requestContext"]["authorizer"] = json!({
-        "jwt": {
-            "claims": {"sub": sub, "iss": "https://auth.example.com/", "aud": "privacy-admin", "scope": "privacy-team"},
-            "scopes": null
-        }
-    });
+/// token with subject `sub` and the privacy team's scope.
+pub fn with_jwt(event: Value, sub: &str) -> Value {
+    with_jwt_claims(
+        event,
+        json!({"sub": sub, "iss": "https://auth.example.com/", "client_id": "privacy-admin",
+               "token_use": "access", "scope": "openid privacy/admin"}),
+    )
+}
+
+/// The event after the JWT authoriser accepted a token with these claims
+/// (API Gateway passes every claim as a string, arrays as `[a b]`).
+pub fn with_jwt_claims(mut event: Value, claims: Value) -> Value {
+    event["requestContext"]["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
     event
 }

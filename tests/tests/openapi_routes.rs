@@ -10,7 +10,7 @@ use privacy_domain::email::EmailAddress;
 use privacy_domain::mail::RecordingMailer;
 use privacy_domain::memory::MemoryStore;
 use privacy_domain::register::Register;
-use privacy_http::{ApiRequest, App, Area, Settings, ROUTES};
+use privacy_http::{ApiRequest, App, Area, Principal, Settings, DEFAULT_ADMIN_SCOPE, ROUTES};
 use privacy_tests::events::{sample, sample_names};
 use privacy_tests::newsletter::{secrets, subject_of, PUBLIC_BASE_URL, WEBSITE};
 use privacy_tests::{openapi, template};
@@ -401,6 +401,8 @@ impl Api {
                 newsletter_thank_you_url: "https://www.example.com/newsletter/thanks".to_owned(),
                 dsr_thank_you_url: "https://www.example.com/privacy/request-received".to_owned(),
                 privacy_team_address: EmailAddress::parse("team", "privacy-team@example.com").ok(),
+                admin_scope: DEFAULT_ADMIN_SCOPE.to_owned(),
+                admin_group: None,
             },
         };
         Self {
@@ -433,7 +435,11 @@ impl Api {
                 .collect(),
             body: call.body.clone(),
             source_ip: "203.0.113.77".parse().ok(),
-            principal: call.principal.map(str::to_owned),
+            principal: call.principal.map(|sub| Principal {
+                sub: sub.to_owned(),
+                scopes: vec![DEFAULT_ADMIN_SCOPE.to_owned()],
+                groups: Vec::new(),
+            }),
         };
         let areas = [
             Area::Consent,

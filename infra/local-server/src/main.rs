@@ -28,7 +28,7 @@ use privacy_domain::memory::MemoryStore;
 use privacy_domain::register::Register;
 use privacy_domain::subject::Pepper;
 use privacy_domain::tokens::{OneTimeToken, Secrets, TokenKey};
-use privacy_http::{ApiRequest, ApiResponse, App, Area, Settings};
+use privacy_http::{ApiRequest, ApiResponse, App, Area, Principal, Settings};
 use tokio::net::TcpListener;
 
 mod site;
@@ -59,6 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
     let address = listener.local_addr()?;
+    let port = address.port();
     let own_origin = format!("http://{address}");
     let mut settings = Settings::from_env(|name| std::env::var(name).ok());
     if settings.allowed_origins.is_empty() {
@@ -102,7 +103,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let app = Arc::clone(&app);
         let site = Arc::clone(&site);
         tokio::spawn(async move {
-            let service = service_fn(move |request| serve(Arc::clone(&app), Arc::clone(&site), peer, request));
+            let service = service_fn(move |request| serve(Arc::clone(&app), Arc::clone(&site), peer, port, request));
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await
@@ -117,9 +118,22 @@ async fn serve(
     app: Arc<App>,
     site: Arc<site::Site>,
     peer: SocketAddr,
+    local_port: u16,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
+    // DNS rebinding: a page on another site whose name resolves to 127.0.0.1
+    // reaches this port with its own name in Host. Only our own names serve.
+    if !is_own_host(parts.headers.get(hyper::header::HOST), local_port) {
+        return Ok(to_hyper(
+            privacy_http::ApiError::new(
+                421,
+                "unknown_host",
+                "This server answers only to 127.0.0.1 and localhost.",
+            )
+            .into(),
+        ));
+    }
     // The demo site and the outbox page (GET and HEAD of their own paths); the rest is the API.
     if let Some(page) = site.respond(&parts.method, parts.uri.path()).await {
         return Ok(page);
@@ -128,7 +142,10 @@ async fn serve(
         Ok(collected) => collected.to_bytes().to_vec(),
         Err(_) => return Ok(plain(StatusCode::PAYLOAD_TOO_LARGE)),
     };
-    let principal = admin_principal(parts.headers.get("authorization").and_then(|value| value.to_str().ok()));
+    let principal = admin_principal(
+        parts.headers.get("authorization").and_then(|value| value.to_str().ok()),
+        &app.settings.admin_scope,
+    );
     if parts.uri.path() == sweep::PATH && parts.method == hyper::Method::POST {
         let response = match principal {
             Some(_) => {
@@ -183,14 +200,30 @@ fn plain(status: StatusCode) -> Response<Full<Bytes>> {
     response
 }
 
-/// `local-admin` when the request carries the admin bearer token (compared
-/// in constant time).
-fn admin_principal(authorization: Option<&str>) -> Option<String> {
+/// `local-admin`, with the privacy team's scope, when the request carries
+/// the admin bearer token (compared in constant time).
+fn admin_principal(authorization: Option<&str>, admin_scope: &str) -> Option<Principal> {
     let presented = authorization?.strip_prefix("Bearer ")?.as_bytes();
     let expected = ADMIN_TOKEN.get()?.as_bytes();
     let same = presented.len() == expected.len()
         && presented.iter().zip(expected).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0;
-    same.then(|| "local-admin".to_owned())
+    same.then(|| Principal {
+        sub: "local-admin".to_owned(),
+        scopes: vec![admin_scope.to_owned()],
+        groups: Vec::new(),
+    })
+}
+
+/// Whether `Host` names this server: `127.0.0.1`, `localhost` or `[::1]`
+/// on its own port (HTTP/1.1 requires the header).
+fn is_own_host(host: Option<&hyper::header::HeaderValue>, port: u16) -> bool {
+    let Some(host) = host.and_then(|value| value.to_str().ok()) else {
+        return false;
+    };
+    let host = host.to_ascii_lowercase();
+    ["127.0.0.1", "localhost", "[::1]"]
+        .iter()
+        .any(|name| host == format!("{name}:{port}") || (port == 80 && host == *name))
 }
 
 /// A secret from the environment, or a random one for this run.

@@ -24,7 +24,10 @@ pub async fn handle(
 ) -> Result<ApiResponse, ApiError> {
     let links = app.links(request);
     let requests = requests(app, &links)?;
-    let principal = request.principal.as_deref().unwrap_or_default();
+    let principal = request
+        .principal
+        .as_ref()
+        .map_or("", |principal| principal.sub.as_str());
     match (route.method, route.path) {
         ("GET", "/admin/dsr") => {
             let status = request

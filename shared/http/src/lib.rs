@@ -25,7 +25,7 @@ use privacy_domain::store::RecordStore;
 use privacy_domain::tokens::Secrets;
 
 pub use error::ApiError;
-pub use message::{ApiRequest, ApiResponse};
+pub use message::{ApiRequest, ApiResponse, Principal};
 
 /// What every route needs: the ports and the configuration. Built once per
 /// process, outside the handler.
@@ -99,7 +99,16 @@ pub struct Settings {
     pub dsr_thank_you_url: String,
     /// Where every verified request is announced (`PRIVACY_TEAM_ADDRESS`).
     pub privacy_team_address: Option<EmailAddress>,
+    /// The OAuth scope the privacy team's routes require (`ADMIN_SCOPE`,
+    /// default `privacy/admin`; empty to rely on the group alone).
+    pub admin_scope: String,
+    /// The identity provider's group whose members may use the privacy
+    /// team's routes without the scope (`ADMIN_GROUP`, e.g. a Cognito group).
+    pub admin_group: Option<String>,
 }
+
+/// The scope of the privacy team's routes unless `ADMIN_SCOPE` says otherwise.
+pub const DEFAULT_ADMIN_SCOPE: &str = "privacy/admin";
 
 impl Settings {
     /// Reads the settings through `var` (so tests need not touch the process environment).
@@ -124,6 +133,12 @@ impl Settings {
                 .unwrap_or_else(|| "/".to_owned()),
             privacy_team_address: var("PRIVACY_TEAM_ADDRESS")
                 .and_then(|address| EmailAddress::parse("PRIVACY_TEAM_ADDRESS", &address).ok()),
+            admin_scope: var("ADMIN_SCOPE")
+                .map(|scope| scope.trim().to_owned())
+                .unwrap_or_else(|| DEFAULT_ADMIN_SCOPE.to_owned()),
+            admin_group: var("ADMIN_GROUP")
+                .map(|group| group.trim().to_owned())
+                .filter(|group| !group.is_empty()),
         }
     }
 }
@@ -224,6 +239,11 @@ fn match_path(pattern: &'static str, path: &str) -> Option<PathParams> {
 
 /// Serves a request on any route of `areas` (a function serves its own area;
 /// the local server serves all).
+///
+/// Authorisation is decided on the path as routing reads it: a path with an
+/// empty segment (`//admin/dsr`, `/consent/`) matches no route, and every
+/// path under `/admin` needs the privacy team's credentials before anything
+/// else is said, not even whether the route exists.
 pub async fn handle(app: &App, areas: &[Area], request: ApiRequest) -> ApiResponse {
     let origin = request.header("origin").map(str::to_owned);
     let origin_allowed = origin
@@ -231,9 +251,10 @@ pub async fn handle(app: &App, areas: &[Area], request: ApiRequest) -> ApiRespon
         .is_none_or(|origin| app.allows_origin(origin, &request));
     let mut response = if request.method == "OPTIONS" {
         preflight(origin_allowed)
-    } else if (request.path == "/admin" || request.path.starts_with("/admin/")) && request.principal.is_none() {
-        // Without valid credentials nothing else is said, not even whether the route exists.
-        ApiError::new(401, "unauthorized", "Valid credentials are required.").into()
+    } else if has_empty_segment(&request.path) {
+        ApiError::new(404, "not_found", "There is nothing at this path.").into()
+    } else if let Err(refused) = authorise(app, &request) {
+        refused.into()
     } else if !origin_allowed && request.method != "GET" {
         ApiError::new(403, "origin_not_allowed", "This origin may not call the API.").into()
     } else {
@@ -244,6 +265,35 @@ pub async fn handle(app: &App, areas: &[Area], request: ApiRequest) -> ApiRespon
         response.set_header("vary", "Origin");
     }
     response
+}
+
+/// Whether a path has an empty segment (a doubled or trailing slash).
+fn has_empty_segment(path: &str) -> bool {
+    path.strip_prefix('/')
+        .is_none_or(|rest| rest.split('/').any(str::is_empty))
+}
+
+/// The privacy team's routes (every path under `/admin`) need a principal
+/// (401 without) that holds the admin scope or group (403 without).
+fn authorise(app: &App, request: &ApiRequest) -> Result<(), ApiError> {
+    if request.path.split('/').nth(1) != Some("admin") {
+        return Ok(());
+    }
+    let principal = request
+        .principal
+        .as_ref()
+        .ok_or_else(|| ApiError::new(401, "unauthorized", "Valid credentials are required."))?;
+    let settings = &app.settings;
+    if principal.is_privacy_team(&settings.admin_scope, settings.admin_group.as_deref()) {
+        Ok(())
+    } else {
+        tracing::warn!(principal = %principal.sub, "admin route refused: the token lacks the privacy team's scope and group");
+        Err(ApiError::new(
+            403,
+            "forbidden",
+            "These credentials do not grant access to the privacy team's API.",
+        ))
+    }
 }
 
 async fn dispatch(app: &App, areas: &[Area], request: &ApiRequest) -> ApiResponse {
@@ -308,5 +358,35 @@ mod tests {
         assert!(match_path("/consent/{consent_id}", "/consent/abc/receipts").is_none());
         assert!(match_path("/consent/{consent_id}", "/consent/").is_none());
         assert!(match_path("/consent", "/consent").is_some());
+    }
+
+    #[test]
+    fn doubled_and_trailing_slashes_are_empty_segments() {
+        for path in ["//admin/dsr", "/admin//dsr", "/consent/", "/", "", "admin/dsr"] {
+            assert!(has_empty_segment(path), "{path}");
+        }
+        for path in ["/admin/dsr", "/consent/abc/receipts", "/dsr"] {
+            assert!(!has_empty_segment(path), "{path}");
+        }
+    }
+
+    fn principal(scopes: &[&str], groups: &[&str]) -> Principal {
+        Principal {
+            sub: "someone".to_owned(),
+            scopes: scopes.iter().map(|scope| (*scope).to_owned()).collect(),
+            groups: groups.iter().map(|group| (*group).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_privacy_team_holds_the_scope_or_the_group() {
+        let scope = DEFAULT_ADMIN_SCOPE;
+        assert!(principal(&["openid", "privacy/admin"], &[]).is_privacy_team(scope, None));
+        assert!(!principal(&["openid", "privacy/admin.read"], &[]).is_privacy_team(scope, None));
+        assert!(!principal(&[], &["privacy-team"]).is_privacy_team(scope, None));
+        assert!(principal(&[], &["staff", "privacy-team"]).is_privacy_team(scope, Some("privacy-team")));
+        assert!(!principal(&[], &["staff"]).is_privacy_team(scope, Some("privacy-team")));
+        // An empty scope setting never matches an empty scope claim.
+        assert!(!principal(&[""], &[]).is_privacy_team("", None));
     }
 }

@@ -22,9 +22,29 @@ pub struct ApiRequest {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub source_ip: Option<IpAddr>,
-    /// Who the authoriser let through (the JWT `sub` in AWS, the local
+    /// Who the authoriser let through (the JWT's claims in AWS, the local
     /// admin token on the local server); `None` for anonymous requests.
-    pub principal: Option<String>,
+    pub principal: Option<Principal>,
+}
+
+/// Whom an authoriser let through, and what it may do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Principal {
+    /// The token's subject (`sub`): recorded on every admin action.
+    pub sub: String,
+    /// The OAuth scopes the token grants (`scope` claim or the authoriser's scopes).
+    pub scopes: Vec<String>,
+    /// The identity provider's groups (`cognito:groups`).
+    pub groups: Vec<String>,
+}
+
+impl Principal {
+    /// Whether the principal may use the privacy team's API: it holds the
+    /// configured scope, or belongs to the configured group.
+    pub fn is_privacy_team(&self, scope: &str, group: Option<&str>) -> bool {
+        (!scope.is_empty() && self.scopes.iter().any(|granted| granted == scope))
+            || group.is_some_and(|group| self.groups.iter().any(|member_of| member_of == group))
+    }
 }
 
 impl ApiRequest {

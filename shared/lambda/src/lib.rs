@@ -23,7 +23,7 @@ use privacy_domain::outbox::Outbox;
 use privacy_domain::register::{Register, RegisterError};
 use privacy_domain::subject::Pepper;
 use privacy_domain::tokens::{Secrets, TokenKey};
-use privacy_http::{ApiRequest, ApiResponse, App, Area, Settings};
+use privacy_http::{ApiRequest, ApiResponse, App, Area, Principal, Settings};
 
 pub mod sweep;
 
@@ -189,8 +189,34 @@ pub fn api_request(event: ApiGatewayV2httpRequest) -> ApiRequest {
             .authorizer
             .as_ref()
             .and_then(|authorizer| authorizer.jwt.as_ref())
-            .and_then(|jwt| jwt.claims.get("sub").cloned()),
+            .and_then(principal_of),
     }
+}
+
+/// The principal of a JWT the authoriser accepted: its `sub`, its scopes
+/// (the authoriser's list, or the space-separated `scope` claim) and its
+/// `cognito:groups` (API Gateway passes an array claim as `[a b]`).
+fn principal_of(jwt: &aws_lambda_events::apigw::ApiGatewayRequestAuthorizerJwtDescription) -> Option<Principal> {
+    let sub = jwt.claims.get("sub")?.clone();
+    let mut scopes: Vec<String> = jwt.scopes.clone().unwrap_or_default();
+    if let Some(claim) = jwt.claims.get("scope") {
+        scopes.extend(claim.split_whitespace().map(str::to_owned));
+    }
+    let groups = jwt
+        .claims
+        .get("cognito:groups")
+        .map(|claim| {
+            claim
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .split([' ', ','])
+                .map(|group| group.trim_matches('"'))
+                .filter(|group| !group.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(Principal { sub, scopes, groups })
 }
 
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
