@@ -44,6 +44,8 @@ browserTest('a request submitted, verified via the outbox, worked on the queue p
 
   const mail = await openMail(page, email);
   await mail.locator('.mail-links a', { hasText: '/dsr/verify?token=' }).click();
+  await page.getByRole('heading', { name: 'Confirm your privacy request' }).waitFor();
+  await page.getByRole('button', { name: 'Confirm my request' }).click();
   await page.getByRole('heading', { name: 'Your request is confirmed' }).waitFor();
 
   await signIn(page, ADMIN_TOKEN);
@@ -102,6 +104,8 @@ browserTest('without JavaScript the request form still works (303 to the thank-y
   }
   const mail = await openMail(page, email);
   await mail.locator('.mail-links a', { hasText: '/dsr/verify?token=' }).click();
+  await page.getByRole('heading', { name: 'Confirm your privacy request' }).waitFor();
+  await page.getByRole('button', { name: 'Confirm my request' }).click();
   await page.getByRole('heading', { name: 'Your request is confirmed' }).waitFor();
 });
 

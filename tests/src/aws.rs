@@ -163,7 +163,23 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client) -> String {
     name
 }
 
-/// Every item of a table, as JSON text per item (for "is this anywhere?" checks).
+/// An item as text, its maps (nested too) in attribute-name order.
+fn canonical_item(item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    fn value(attribute: &AttributeValue) -> String {
+        match attribute {
+            AttributeValue::M(map) => canonical_item(map),
+            AttributeValue::L(list) => format!("[{}]", list.iter().map(value).collect::<Vec<_>>().join(", ")),
+            other => format!("{other:?}"),
+        }
+    }
+    let sorted: std::collections::BTreeMap<&String, String> =
+        item.iter().map(|(name, attribute)| (name, value(attribute))).collect();
+    format!("{sorted:?}")
+}
+
+/// Every item of a table, as text per item with its attributes in name
+/// order (for "is this anywhere?" checks and before/after comparisons).
 pub async fn scan_text(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec<String> {
     let mut items = Vec::new();
     let mut start = None;
@@ -180,7 +196,7 @@ pub async fn scan_text(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec<St
                 .items
                 .unwrap_or_default()
                 .into_iter()
-                .map(|item| format!("{item:?}")),
+                .map(|item| canonical_item(&item)),
         );
         match output.last_evaluated_key {
             Some(key) if !key.is_empty() => start = Some(key),

@@ -87,6 +87,21 @@ pub fn with_header(mut event: Value, name: &str, value: Option<&str>) -> Value {
     event
 }
 
+/// The GET of a mailed link (`/newsletter/confirm`, `/dsr/verify`): the page
+/// that only shows what its button would do.
+pub fn link_page(path: &str, token: &str) -> Value {
+    http_event(&format!("GET {path}"), &format!("{path}?token={token}"), None)
+}
+
+/// The POST of a mailed link's page button: the form field `token`, from a
+/// page of the API itself (its origin is the API's, `PUBLIC_BASE_URL` in the tests).
+pub fn link_button(path: &str, token: &str) -> Value {
+    let body = format!("token={token}");
+    let event = http_event(&format!("POST {path}"), path, Some(&body));
+    let event = with_header(event, "content-type", Some("application/x-www-form-urlencoded"));
+    with_header(event, "origin", Some(crate::newsletter::PUBLIC_BASE_URL))
+}
+
 fn path_parameters(pattern: &str, path: &str) -> Option<Value> {
     let params: serde_json::Map<String, Value> = pattern
         .split('/')

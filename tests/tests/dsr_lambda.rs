@@ -4,7 +4,7 @@
 
 use privacy_domain::fulfilment::{EXPORT_BEGIN, EXPORT_END};
 use privacy_http::{Area, ROUTES};
-use privacy_tests::events::{http_event, with_header, with_jwt, HttpResponse};
+use privacy_tests::events::{http_event, link_button, link_page, with_header, with_jwt, HttpResponse};
 use privacy_tests::function::Function;
 use privacy_tests::lambda_emulator::Invocation;
 use privacy_tests::newsletter::{mails_to, unique_address, Deployment, SentMail};
@@ -66,8 +66,9 @@ impl Backend {
     }
 }
 
+/// The verification page's button (its GET only shows the page).
 fn verify(token: &str) -> Value {
-    http_event("GET /dsr/verify", &format!("/dsr/verify?token={token}"), None)
+    link_button("/dsr/verify", token)
 }
 
 fn status_event(url: &str) -> Value {
@@ -753,4 +754,81 @@ async fn the_register_is_published() {
         .as_array()
         .is_some_and(|list| !list.is_empty()));
     backend.stop(&[]).await;
+}
+
+#[tokio::test]
+async fn a_mail_scanner_following_the_verification_link_carries_out_nothing() {
+    let backend = Backend::start().await;
+    let address = unique_address("scanned");
+    let subscribe = backend.deployment.start("newsletter-subscribe", &[]).await;
+    subscribe
+        .http(http_event(
+            "POST /newsletter/subscribe",
+            "/newsletter/subscribe",
+            Some(&json!({"email": address, "name": "Grace Hopper"}).to_string()),
+        ))
+        .await;
+    let client = privacy_tests::aws::dynamodb().await;
+    let erasure = backend.submit(json!({"type": "erasure", "email": address})).await;
+    assert_eq!(erasure.status, 202, "{}", erasure.body);
+    let rectification = backend
+        .submit(json!({"type": "rectification", "email": address, "corrections": {"name": "Grace B. Hopper"}}))
+        .await;
+    assert_eq!(rectification.status, 202, "{}", rectification.body);
+    let mails = mails_to(&address).await;
+    let tokens: Vec<String> = mails.iter().filter_map(|mail| mail.token(VERIFY)).collect();
+    assert_eq!(tokens.len(), 2);
+    let before = privacy_tests::aws::scan_text(&client, &backend.deployment.table).await;
+
+    // A scanner or link preview fetches each link, as many times as it likes.
+    for _ in 0..3 {
+        let page = backend.intake.http(link_page("/dsr/verify", &tokens[0])).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("erasure of your personal data"), "{}", page.body);
+        assert!(page.body.contains("<form method=\"post\" action=\"/dsr/verify\">"));
+        assert!(page.body.contains(&format!("name=\"token\" value=\"{}\"", tokens[0])));
+        let page = backend.intake.http(link_page("/dsr/verify", &tokens[1])).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("correction of your personal data"), "{}", page.body);
+        assert!(
+            page.body.contains("your name to \u{201c}Grace B. Hopper\u{201d}"),
+            "{}",
+            page.body
+        );
+    }
+    assert_eq!(
+        privacy_tests::aws::scan_text(&client, &backend.deployment.table).await,
+        before,
+        "a GET of the verification link changes nothing"
+    );
+    assert_eq!(mails_to(&address).await.len(), mails.len(), "and mails nothing");
+    assert!(before.iter().any(|item| item.contains("newsletter_subscription")));
+
+    // Only the page's button acts; after it, the link is spent.
+    let page = backend.intake.http(verify(&tokens[0])).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Your request is confirmed"));
+    let after = privacy_tests::aws::scan_text(&client, &backend.deployment.table).await;
+    assert!(
+        !after.iter().any(|item| item.contains("newsletter_subscription")),
+        "the erasure ran on the button's POST"
+    );
+    assert_eq!(
+        backend.intake.http(link_page("/dsr/verify", &tokens[0])).await.status,
+        400
+    );
+    assert_eq!(backend.intake.http(verify(&tokens[0])).await.status, 400);
+
+    // The button posts from the API's own page; another site's page may not post it.
+    let foreign = with_header(verify(&tokens[1]), "origin", Some("https://attacker.example"));
+    assert_eq!(backend.intake.http(foreign).await.status, 403);
+    // JSON works too, and a JSON body of anything but the token is refused by name.
+    let json_body = json!({"token": tokens[1], "extra": 1}).to_string();
+    let refused = backend
+        .intake
+        .http(http_event("POST /dsr/verify", "/dsr/verify", Some(&json_body)))
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(refused.error(), ("unknown_field".to_owned(), Some("extra".to_owned())));
+    backend.stop(&[&address, "Grace", "Hopper"]).await;
 }

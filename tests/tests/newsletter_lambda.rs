@@ -4,7 +4,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use privacy_domain::newsletter::{SubscriptionStatus, SuppressionReason};
-use privacy_tests::events::{http_event, with_header, HttpResponse};
+use privacy_tests::events::{http_event, link_button, link_page, with_header, HttpResponse};
 use privacy_tests::function::Function;
 use privacy_tests::newsletter::{mails_to, subject_of, unique_address, Deployment, SentMail, PUBLIC_BASE_URL};
 use serde_json::json;
@@ -16,12 +16,9 @@ fn subscribe(address: &str) -> serde_json::Value {
     http_event("POST /newsletter/subscribe", "/newsletter/subscribe", Some(&body))
 }
 
+/// The confirmation page's button (its GET only shows the page).
 fn confirm(token: &str) -> serde_json::Value {
-    http_event(
-        "GET /newsletter/confirm",
-        &format!("/newsletter/confirm?token={token}"),
-        None,
-    )
+    link_button("/newsletter/confirm", token)
 }
 
 fn unsubscribe_get(token: &str) -> serde_json::Value {
@@ -578,4 +575,62 @@ async fn a_mail_that_ses_refused_for_the_moment_is_kept_and_sent_by_the_outbox_r
         other => panic!("{other:?}"),
     }
     outbox.stop_checking_logs(&[&address]).await;
+}
+
+#[tokio::test]
+async fn a_mail_scanner_following_the_confirmation_link_subscribes_no_one() {
+    let newsletter = Newsletter::start().await;
+    let address = unique_address("prefetched");
+    let mail = newsletter.sign_up(&address).await;
+    let token = mail.token(CONFIRM).unwrap();
+
+    for _ in 0..3 {
+        let page = newsletter
+            .subscribe
+            .http(link_page("/newsletter/confirm", &token))
+            .await;
+        assert_page(&page, 200, "Confirm your subscription");
+        assert!(page
+            .body
+            .contains("<form method=\"post\" action=\"/newsletter/confirm\">"));
+        assert!(page.body.contains(&format!("name=\"token\" value=\"{token}\"")));
+    }
+    let (subscription, _) = newsletter.deployment.state(&address).await;
+    assert_eq!(
+        subscription.unwrap().status,
+        SubscriptionStatus::Pending,
+        "a GET of the confirmation link confirms nothing"
+    );
+
+    let page = newsletter.subscribe.http(confirm(&token)).await;
+    assert_page(&page, 200, "You are subscribed");
+    let (subscription, _) = newsletter.deployment.state(&address).await;
+    assert_eq!(subscription.unwrap().status, SubscriptionStatus::Confirmed);
+    assert_page(
+        &newsletter
+            .subscribe
+            .http(link_page("/newsletter/confirm", &token))
+            .await,
+        400,
+        "This link is not valid",
+    );
+
+    // A token of another kind (a request's verification link) is not a confirmation link.
+    let requests = newsletter.deployment.start("dsr-intake", &[]).await;
+    let other = unique_address("other");
+    let submitted = requests
+        .http(http_event(
+            "POST /dsr",
+            "/dsr",
+            Some(&serde_json::json!({"type": "access", "email": other}).to_string()),
+        ))
+        .await;
+    assert_eq!(submitted.status, 202);
+    let verification = privacy_tests::newsletter::mails_to(&other).await[0]
+        .token("https://privacy.example.com/dsr/verify")
+        .unwrap();
+    for event in [link_page("/newsletter/confirm", &verification), confirm(&verification)] {
+        assert_page(&newsletter.subscribe.http(event).await, 400, "This link is not valid");
+    }
+    requests.stop_checking_logs(&[&other]).await;
 }

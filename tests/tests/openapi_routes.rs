@@ -208,11 +208,14 @@ fn every_operation_is_documented_completely() {
                 }
             }
         }
-        // Bodies: JSON wherever the route reads one; the two form endpoints also take forms.
+        // Bodies: JSON wherever the route reads one; the two form endpoints and the
+        // buttons of the link pages also take forms.
         if let Some(content) = op["requestBody"]["content"].as_object() {
             let media_types: BTreeSet<&str> = content.keys().map(String::as_str).collect();
             let expected: BTreeSet<&str> = match operation.path.as_str() {
-                "/newsletter/subscribe" | "/dsr" => ["application/json", "application/x-www-form-urlencoded"].into(),
+                "/newsletter/subscribe" | "/dsr" | "/newsletter/confirm" | "/dsr/verify" => {
+                    ["application/json", "application/x-www-form-urlencoded"].into()
+                }
                 "/newsletter/unsubscribe" => ["application/x-www-form-urlencoded"].into(),
                 _ => ["application/json"].into(),
             };
@@ -582,8 +585,31 @@ async fn the_handlers_answer_as_openapi_documents() {
         .await;
     let token = api.mailed_token(&ada, "/newsletter/confirm");
     api.expect(200, get(format!("/newsletter/confirm?token={token}"))).await;
+    api.expect(200, get(format!("/newsletter/confirm?token={token}"))).await;
+    api.expect(403, post("/newsletter/confirm").form(&[("token", &token)]).from(EVIL))
+        .await;
+    api.expect(
+        415,
+        post("/newsletter/confirm").raw("text/plain", token.clone().into_bytes()),
+    )
+    .await;
+    api.expect(
+        400,
+        post("/newsletter/confirm").json(&json!({"token": token, "list": "news"})),
+    )
+    .await;
+    api.expect(
+        200,
+        post("/newsletter/confirm")
+            .form(&[("token", &token)])
+            .from(PUBLIC_BASE_URL),
+    )
+    .await;
+    api.expect(400, post("/newsletter/confirm").json(&json!({"token": token})))
+        .await;
     api.expect(400, get(format!("/newsletter/confirm?token={token}"))).await;
     api.expect(400, get("/newsletter/confirm")).await;
+    api.expect(400, post("/newsletter/confirm").form(&[])).await;
     let token = secrets().token_key.unsubscribe_token(&subject_of(&ada), "news");
     let link = format!("/newsletter/unsubscribe?token={token}");
     api.expect(200, get(&link)).await;
@@ -637,12 +663,19 @@ async fn the_handlers_answer_as_openapi_documents() {
     api.expect(403, post("/dsr").json(&restriction).from(EVIL)).await;
     let token = api.mailed_token(&requester, "/dsr/verify");
     api.expect(200, get(format!("/dsr/verify?token={token}"))).await;
+    api.expect(403, post("/dsr/verify").form(&[("token", &token)]).from(EVIL))
+        .await;
+    api.expect(413, post("/dsr/verify").raw("application/x-www-form-urlencoded", big()))
+        .await;
+    api.expect(200, post("/dsr/verify").form(&[("token", &token)])).await;
+    api.expect(400, post("/dsr/verify").form(&[("token", &token)])).await;
     api.expect(400, get(format!("/dsr/verify?token={token}"))).await;
     let accessor = unique("accessor");
     api.expect(202, post("/dsr").json(&json!({"type": "access", "email": accessor})))
         .await;
     let token = api.mailed_token(&accessor, "/dsr/verify");
-    api.expect(200, get(format!("/dsr/verify?token={token}"))).await;
+    api.expect(200, post("/dsr/verify").json(&json!({"token": token})))
+        .await;
     let token = secrets().token_key.request_status_token(&request_id);
     let status = api
         .expect_json(200, get(format!("/dsr/{request_id}?token={token}")))
@@ -692,7 +725,7 @@ async fn the_handlers_answer_as_openapi_documents() {
         .await;
     let second = submitted["request_id"].as_str().expect("a request id").to_owned();
     let token = api.mailed_token(&other, "/dsr/verify");
-    api.expect(200, get(format!("/dsr/verify?token={token}"))).await;
+    api.expect(200, post("/dsr/verify").form(&[("token", &token)])).await;
     let rejected = api
         .expect_json(200, post(format!("/admin/dsr/{second}/reject")).json(&reason).team())
         .await;

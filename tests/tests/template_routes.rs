@@ -70,13 +70,13 @@ fn expected_status(name: &str) -> Option<u16> {
         "newsletter-subscribe" => Some(202),
         "newsletter-subscribe-form" => Some(303),
         // A token that was never issued.
-        "newsletter-confirm" => Some(400),
+        "newsletter-confirm" | "newsletter-confirm-post" => Some(400),
         // A genuine token for the test keys (tests/src/newsletter.rs).
         "newsletter-unsubscribe-get" | "newsletter-unsubscribe-post" => Some(200),
         "dsr-submit" => Some(202),
         "dsr-submit-form" => Some(303),
         // Tokens that were never issued.
-        "dsr-verify" => Some(400),
+        "dsr-verify" | "dsr-verify-post" => Some(400),
         "dsr-status" => Some(404),
         "privacy-register" => Some(200),
         // With the JWT authoriser's claims, on a table without that request or hold.

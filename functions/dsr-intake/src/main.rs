@@ -1,5 +1,5 @@
-//! Data subject requests (SPEC 3.3): `POST /dsr`, `GET /dsr/verify?token=`,
-//! `GET /dsr/{id}?token=`; and the register of processing (SPEC 3.4):
+//! Data subject requests (SPEC 3.3): `POST /dsr`, `GET /dsr/verify?token=` (the page) and
+//! `POST /dsr/verify` (its button), `GET /dsr/{id}?token=`; and the register of processing (SPEC 3.4):
 //! `GET /privacy/register`.
 
 use privacy_http::Area;

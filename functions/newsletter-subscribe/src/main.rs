@@ -1,5 +1,5 @@
 //! Newsletter double opt-in (SPEC 3.2): `POST /newsletter/subscribe` (JSON or
-//! a plain form) and `GET /newsletter/confirm?token=`.
+//! a plain form), `GET /newsletter/confirm?token=` (the page) and `POST /newsletter/confirm` (its button).
 
 use privacy_http::Area;
 use privacy_lambda::Needs;

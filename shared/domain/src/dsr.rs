@@ -413,15 +413,14 @@ impl Requests<'_> {
         })
     }
 
-    /// The link from the verification mail: the requester controls the
-    /// address. Acknowledges with the due date and a status link, tells the
-    /// team, and fulfils what the product can fulfil.
-    pub async fn verify(&self, token: &str) -> Result<DataSubjectRequest, DsrError> {
-        let digest = token_digest(token);
+    /// The request a verification link is for, read without changing
+    /// anything: its token record (of this entity only), the stored request
+    /// and the request, still awaiting verification by this very token.
+    async fn awaiting_verification(&self, digest: &str) -> Result<(Record, Record, DataSubjectRequest), DsrError> {
         let now = self.clock.now();
         let token_record = self
             .store
-            .get(&token_key(&digest))
+            .get(&token_key(digest))
             .await?
             .filter(|record| !record.is_expired(now) && record.entity == TOKEN_ENTITY)
             .ok_or(DsrError::InvalidToken)?;
@@ -432,12 +431,29 @@ impl Requests<'_> {
             .ok_or(DsrError::InvalidToken)?
             .to_owned();
         let stored = self.live_request(&request_id).await?.ok_or(DsrError::InvalidToken)?;
-        let mut request = parse_request(&stored)?;
+        let request = parse_request(&stored)?;
         if request.status != RequestStatus::AwaitingVerification
-            || request.verification_digest.as_deref() != Some(digest.as_str())
+            || request.verification_digest.as_deref() != Some(digest)
         {
             return Err(DsrError::InvalidToken);
         }
+        Ok((token_record, stored, request))
+    }
+
+    /// What a verification link would confirm, without acting on it (the GET
+    /// page: mail scanners and link previews follow every link).
+    pub async fn preview(&self, token: &str) -> Result<DataSubjectRequest, DsrError> {
+        let (_, _, request) = self.awaiting_verification(&token_digest(token)).await?;
+        Ok(request)
+    }
+
+    /// The requester confirmed, by the verification page's button, that the
+    /// address is theirs. Acknowledges with the due date and a status link,
+    /// tells the team, and fulfils what the product can fulfil.
+    pub async fn verify(&self, token: &str) -> Result<DataSubjectRequest, DsrError> {
+        let digest = token_digest(token);
+        let now = self.clock.now();
+        let (token_record, stored, mut request) = self.awaiting_verification(&digest).await?;
         let subject = stored.subject.clone().ok_or(DsrError::InvalidToken)?;
         request.status = RequestStatus::Verified;
         request.verification_digest = None;

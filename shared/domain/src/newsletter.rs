@@ -267,6 +267,15 @@ fn token_key(digest: &str) -> RecordKey {
     RecordKey::new(format!("TOKEN#{digest}"), "TOKEN")
 }
 
+/// A sign-up awaiting confirmation, as its link finds it.
+struct PendingSignUp {
+    token: Record,
+    subject: SubjectKey,
+    list: ListId,
+    stored: Record,
+    subscription: Subscription,
+}
+
 fn suppression_key(subject: &SubjectKey) -> RecordKey {
     RecordKey::new(format!("SUPPRESSION#{}", subject.as_str()), "NEWSLETTER")
 }
@@ -441,28 +450,56 @@ impl Newsletter<'_> {
 
     /// Double opt-in, step two: the link from the confirmation mail.
     /// Confirming lifts an earlier unsubscribe's suppression.
+    /// The pending sign-up a confirmation link is for, read without changing
+    /// anything: the token record (of this entity only: a token of another
+    /// kind is not a confirmation link), and the subscription it confirms.
+    async fn pending_sign_up(&self, digest: &str) -> Result<PendingSignUp, NewsletterError> {
+        let token = self
+            .live(&token_key(digest))
+            .await?
+            .filter(|record| record.entity == TOKEN_ENTITY)
+            .ok_or(NewsletterError::InvalidToken)?;
+        let subject = token.subject.clone().ok_or(NewsletterError::InvalidToken)?;
+        let list: ListId = token
+            .attributes
+            .get("list")
+            .and_then(|list| serde_json::from_value(list.clone()).ok())
+            .ok_or(NewsletterError::InvalidToken)?;
+        let stored = self
+            .live(&subscription_key(&subject, &list))
+            .await?
+            .ok_or(NewsletterError::InvalidToken)?;
+        let subscription: Subscription = parse(&stored)?;
+        if subscription.status != SubscriptionStatus::Pending || subscription.token_digest.as_deref() != Some(digest) {
+            return Err(NewsletterError::InvalidToken);
+        }
+        Ok(PendingSignUp {
+            token,
+            subject,
+            list,
+            stored,
+            subscription,
+        })
+    }
+
+    /// Checks a confirmation link without acting on it (the GET page: mail
+    /// scanners and link previews follow every link). The list it confirms.
+    pub async fn check_confirmation_token(&self, token: &str) -> Result<ListId, NewsletterError> {
+        Ok(self.pending_sign_up(&token_digest(token)).await?.list)
+    }
+
+    /// Confirms a sign-up (the POST of the confirmation page's button).
     pub async fn confirm(&self, token: &str, ip: Option<IpAddr>) -> Result<(), NewsletterError> {
         let digest = token_digest(token);
         for _ in 0..ATTEMPTS {
             let now = self.clock.now();
-            let token_record = self
-                .live(&token_key(&digest))
-                .await?
-                .ok_or(NewsletterError::InvalidToken)?;
-            let subject = token_record.subject.clone().ok_or(NewsletterError::InvalidToken)?;
-            let list: ListId = token_record
-                .attributes
-                .get("list")
-                .and_then(|list| serde_json::from_value(list.clone()).ok())
-                .ok_or(NewsletterError::InvalidToken)?;
-            let key = subscription_key(&subject, &list);
-            let stored = self.live(&key).await?.ok_or(NewsletterError::InvalidToken)?;
-            let mut subscription: Subscription = parse(&stored)?;
-            if subscription.status != SubscriptionStatus::Pending
-                || subscription.token_digest.as_deref() != Some(digest.as_str())
-            {
-                return Err(NewsletterError::InvalidToken);
-            }
+            let PendingSignUp {
+                token: token_record,
+                subject,
+                list: _,
+                stored,
+                mut subscription,
+            } = self.pending_sign_up(&digest).await?;
             subscription.status = SubscriptionStatus::Confirmed;
             subscription.confirmed_at = Some(now);
             subscription.unsubscribed_at = None;

@@ -9,7 +9,7 @@ use privacy_domain::FieldError;
 use serde_json::{json, Map, Value};
 
 use crate::fields::{optional_text, refuse_unknown, required_text};
-use crate::html::{form_error, invalid_link, page, server_error};
+use crate::html::{confirm_button, form_error, invalid_link, page, server_error};
 use crate::message::BodyFormat;
 use crate::{ApiError, ApiRequest, ApiResponse, App, PathParams, Route};
 
@@ -45,7 +45,8 @@ pub async fn handle(
     let requests = requests(app, &links)?;
     match (route.method, route.path) {
         ("POST", "/dsr") => submit(app, &requests, request).await,
-        ("GET", "/dsr/verify") => Ok(verify(&requests, request).await),
+        ("GET", "/dsr/verify") => Ok(verify_page(&requests, request).await),
+        ("POST", "/dsr/verify") => verify(&requests, request).await,
         ("GET", "/dsr/{request_id}") => {
             let id = params.get("request_id").unwrap_or_default();
             let token = request.query_param("token").unwrap_or_default();
@@ -195,8 +196,74 @@ fn corrections(fields: &Map<String, Value>) -> Result<Option<Corrections>, Field
     Ok((corrections.name.is_some() || corrections.email.is_some()).then_some(corrections))
 }
 
-async fn verify(requests: &Requests<'_>, request: &ApiRequest) -> ApiResponse {
-    match requests.verify(request.query_param("token").unwrap_or_default()).await {
+/// The verification link's page: says what confirming will do (for a
+/// rectification, the changes asked for) and offers one button that POSTs.
+/// Mail scanners and link previews follow every link, so GET changes nothing.
+async fn verify_page(requests: &Requests<'_>, request: &ApiRequest) -> ApiResponse {
+    let token = request.query_param("token").unwrap_or_default();
+    let pending = match requests.preview(token).await {
+        Ok(pending) => pending,
+        Err(DsrError::InvalidToken) => return invalid_link(),
+        Err(error) => {
+            ApiError::internal(&error);
+            return server_error();
+        }
+    };
+    let mut paragraphs = vec![format!(
+        "You asked us for {} (reference {}), received on {}.",
+        pending.request_type.title(),
+        pending.request_id,
+        pending.received_on
+    )];
+    if let Some(corrections) = &pending.corrections {
+        let mut changes = Vec::new();
+        if let Some(name) = &corrections.name {
+            changes.push(format!("your name to \u{201c}{}\u{201d}", name.as_str()));
+        }
+        if let Some(email) = &corrections.email {
+            changes.push(format!("your e-mail address to {email}"));
+        }
+        if !changes.is_empty() {
+            paragraphs.push(format!("The change you asked for: {}.", changes.join("; ")));
+        }
+    }
+    paragraphs.push(confirm_effect(pending.request_type).to_owned());
+    paragraphs.push("If you did not ask for this, close this page: nothing happens without the button.".to_owned());
+    let paragraphs: Vec<&str> = paragraphs.iter().map(String::as_str).collect();
+    page(
+        200,
+        "Confirm your privacy request",
+        &paragraphs,
+        &confirm_button("/dsr/verify", token, "Confirm my request"),
+    )
+}
+
+/// What pressing the confirmation button sets in motion, by type.
+fn confirm_effect(request_type: RequestType) -> &'static str {
+    match request_type {
+        RequestType::Erasure | RequestType::CcpaDelete => {
+            "Confirming tells us the address is yours. We then erase your personal data, except what the law makes us keep; this cannot be undone."
+        }
+        RequestType::Access | RequestType::Portability | RequestType::Source | RequestType::CcpaKnow => {
+            "Confirming tells us the address is yours. We then mail a copy of your personal data to this address."
+        }
+        RequestType::Rectification | RequestType::CcpaCorrect => {
+            "Confirming tells us the address is yours. We then apply the change or, where we cannot, our privacy team handles it."
+        }
+        RequestType::Restriction | RequestType::Objection => {
+            "Confirming tells us the address is yours. We then stop mailing you and our privacy team handles the request."
+        }
+        RequestType::CcpaOptOut => "Confirming tells us the address is yours.",
+    }
+}
+
+/// The button's POST: verifies the request (form field `token` from the
+/// page, or JSON `{"token"}`).
+async fn verify(requests: &Requests<'_>, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let Some(token) = request.posted_token()? else {
+        return Ok(invalid_link());
+    };
+    Ok(match requests.verify(&token).await {
         Ok(verified) => {
             let outcome = match verified.status.as_str() {
                 "completed" => "It has been carried out; a mail tells you what was done.",
@@ -214,5 +281,5 @@ async fn verify(requests: &Requests<'_>, request: &ApiRequest) -> ApiResponse {
             ApiError::internal(&error);
             server_error()
         }
-    }
+    })
 }

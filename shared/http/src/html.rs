@@ -36,6 +36,18 @@ pub fn page(status: u16, title: &str, paragraphs: &[&str], extra_html: &str) -> 
     response
 }
 
+/// One button that POSTs the link's token back to `action` (a path of the
+/// API itself). The pages of links in mails use it: GET shows, POST acts.
+pub fn confirm_button(action: &str, token: &str, label: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"token\" value=\"{token}\">\
+         <button type=\"submit\">{label}</button></form>",
+        action = escape_html(action),
+        token = escape_html(token),
+        label = escape_html(label),
+    )
+}
+
 pub fn invalid_link() -> ApiResponse {
     page(
         400,

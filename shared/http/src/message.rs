@@ -117,6 +117,18 @@ impl ApiRequest {
     }
 }
 
+impl ApiRequest {
+    /// The `token` a link's page posts back: the form field of its button,
+    /// or `{"token"}` in JSON. `None` when there is none.
+    pub fn posted_token(&self) -> Result<Option<String>, ApiError> {
+        let (fields, format) = self.form_or_json()?;
+        if format == BodyFormat::Json {
+            crate::fields::refuse_unknown(&fields, &["token"], "a confirmation")?;
+        }
+        Ok(crate::fields::optional_text(&fields, "token")?.map(str::to_owned))
+    }
+}
+
 /// How a form endpoint's body came: it decides the shape of the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyFormat {

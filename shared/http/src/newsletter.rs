@@ -9,7 +9,7 @@ use privacy_domain::FieldError;
 use serde_json::{json, Map, Value};
 
 use crate::fields::{optional_text, refuse_unknown, required_text};
-use crate::html::{form_error, invalid_link, page, server_error};
+use crate::html::{confirm_button, form_error, invalid_link, page, server_error};
 use crate::message::BodyFormat;
 use crate::{ApiError, ApiRequest, ApiResponse, App, Route};
 
@@ -28,7 +28,8 @@ pub async fn handle(app: &App, route: &Route, request: &ApiRequest) -> Result<Ap
     };
     match (route.method, route.path) {
         ("POST", "/newsletter/subscribe") => subscribe(app, &newsletter, request).await,
-        ("GET", "/newsletter/confirm") => Ok(confirm(&newsletter, request).await),
+        ("GET", "/newsletter/confirm") => Ok(confirm_page(&newsletter, request).await),
+        ("POST", "/newsletter/confirm") => confirm(&newsletter, request).await,
         ("GET", "/newsletter/unsubscribe") => Ok(unsubscribe_page(&newsletter, request)),
         ("POST", "/newsletter/unsubscribe") => Ok(unsubscribe(&newsletter, request).await),
         _ => unreachable!("ROUTES lists only the newsletter routes above for these areas"),
@@ -86,8 +87,38 @@ fn token(request: &ApiRequest) -> &str {
     request.query_param("token").unwrap_or_default()
 }
 
-async fn confirm(newsletter: &Newsletter<'_>, request: &ApiRequest) -> ApiResponse {
-    match newsletter.confirm(token(request), request.source_ip).await {
+/// The confirmation link's page: says what confirming does, with one button
+/// that POSTs. Mail scanners and link previews follow every link, so GET
+/// changes nothing.
+async fn confirm_page(newsletter: &Newsletter<'_>, request: &ApiRequest) -> ApiResponse {
+    let token = token(request);
+    match newsletter.check_confirmation_token(token).await {
+        Ok(list) => page(
+            200,
+            "Confirm your subscription",
+            &[
+                &format!(
+                    "Confirming subscribes this address to our newsletter (list \u{201c}{}\u{201d}).",
+                    list.as_str()
+                ),
+                "Every newsletter has a link to unsubscribe with one click. If you did not sign up, close this page: nothing happens without the button.",
+            ],
+            &confirm_button("/newsletter/confirm", token, "Confirm my subscription"),
+        ),
+        Err(NewsletterError::InvalidToken) => invalid_link(),
+        Err(error) => {
+            ApiError::internal(&error);
+            server_error()
+        }
+    }
+}
+
+/// The button's POST (form field `token`, or JSON `{"token"}`): confirms.
+async fn confirm(newsletter: &Newsletter<'_>, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let Some(token) = request.posted_token()? else {
+        return Ok(invalid_link());
+    };
+    Ok(match newsletter.confirm(&token, request.source_ip).await {
         Ok(()) => page(
             200,
             "You are subscribed",
@@ -99,7 +130,7 @@ async fn confirm(newsletter: &Newsletter<'_>, request: &ApiRequest) -> ApiRespon
             ApiError::internal(&error);
             server_error()
         }
-    }
+    })
 }
 
 /// Mail scanners follow GET links, so GET changes nothing: it shows one button.
