@@ -430,13 +430,7 @@ impl Newsletter<'_> {
                 Err(StoreError::Conflict) => continue,
                 Err(error) => return Err(error.into()),
             }
-            let mail = self.confirmation_mail(
-                &sign_up.email,
-                subscription.name.as_ref(),
-                &subject,
-                &sign_up.list,
-                &token,
-            );
+            let mail = self.confirmation_mail(&sign_up.email, &subject, &sign_up.list, &token);
             let delivery = self.outbox().deliver(mail, "newsletter_confirmation", &subject).await?;
             tracing::info!(subject = subject.short(), ?delivery, "newsletter sign-up recorded");
             return Ok(match delivery {
@@ -744,32 +738,23 @@ impl Newsletter<'_> {
         record
     }
 
-    fn confirmation_mail(
-        &self,
-        to: &EmailAddress,
-        name: Option<&PersonName>,
-        subject: &SubjectKey,
-        list: &ListId,
-        token: &OneTimeToken,
-    ) -> Mail {
+    /// The double opt-in mail. It greets no one by name: the name came with
+    /// an address nobody has proven yet, and echoing it would let anyone put
+    /// their text (a link, a lure) into a mail to someone else's inbox.
+    fn confirmation_mail(&self, to: &EmailAddress, subject: &SubjectKey, list: &ListId, token: &OneTimeToken) -> Mail {
         let company = &self.register.document().controller.name;
         let confirm = self.links.newsletter_confirmation(token.reveal());
         let unsubscribe = self
             .links
             .newsletter_unsubscribe(&self.secrets.token_key.unsubscribe_token(subject, list.as_str()));
-        let greeting = name.map_or_else(|| "Hello,".to_owned(), |name| format!("Hello {},", name.as_str()));
-        let html_greeting = name.map_or_else(
-            || "Hello,".to_owned(),
-            |name| format!("Hello {},", escape_html(name.as_str())),
-        );
         let text = format!(
-            "{greeting}\n\nPlease confirm that you want the {company} newsletter:\n\n{confirm}\n\n\
+            "Hello,\n\nPlease confirm that you want the {company} newsletter:\n\n{confirm}\n\n\
              The link works for 7 days. If you did not ask for the newsletter, ignore this mail: \
              nothing more will be sent.\n\nPrivacy: {contact}\n",
             contact = self.register.document().controller.contact,
         );
         let html = format!(
-            "<!doctype html><html><body><p>{html_greeting}</p>\
+            "<!doctype html><html><body><p>Hello,</p>\
              <p>Please confirm that you want the {company_html} newsletter:</p>\
              <p><a href=\"{confirm_html}\">Confirm my subscription</a></p>\
              <p>The link works for 7 days. If you did not ask for the newsletter, ignore this mail: nothing more will be sent.</p>\

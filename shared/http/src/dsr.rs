@@ -82,7 +82,7 @@ async fn submit(app: &App, requests: &Requests<'_>, request: &ApiRequest) -> Res
     let (fields, format) = request.form_or_json()?;
     let submission = match submission(&fields, format, request) {
         Ok(submission) => submission,
-        Err(error) if format == BodyFormat::Form => return Ok(form_error(&error)),
+        Err(error) if format == BodyFormat::Form => return Ok(form_error(&error, app.form_page(request))),
         Err(error) => return Err(error.into()),
     };
     match requests.submit(submission).await {

@@ -66,13 +66,20 @@ pub fn server_error() -> ApiResponse {
     )
 }
 
-/// A plain form (no JavaScript) with a bad field: a page that says which, and a way back.
-pub fn form_error(error: &FieldError) -> ApiResponse {
+/// A plain form (no JavaScript) with a bad field: a page that says which, and
+/// a way back. The page's policy runs no script (so no `history.back()`): the
+/// way back is a link to the form's page when the browser named it (`Referer`
+/// from an allowed website origin), else a sentence.
+pub fn form_error(error: &FieldError, form_page: Option<&str>) -> ApiResponse {
     let field = error.field.as_deref().unwrap_or("form");
+    let back = match form_page {
+        Some(url) => format!("<p><a href=\"{}\">Back to the form</a></p>", escape_html(url)),
+        None => "<p>Use your browser's back button to return to the form.</p>".to_owned(),
+    };
     page(
         400,
         "Please check the form",
         &[&format!("{field}: {}", error.message)],
-        "<p><a href=\"javascript:history.back()\">Back to the form</a></p>",
+        &back,
     )
 }

@@ -66,6 +66,17 @@ impl App {
         }
     }
 
+    /// The page a plain HTML form was posted from: its `Referer`, when that is
+    /// an http(s) URL on one of the website origins (never a `javascript:`
+    /// or foreign URL).
+    fn form_page<'r>(&self, request: &'r ApiRequest) -> Option<&'r str> {
+        let referer = request.header("referer")?;
+        let origin = origin_of(referer)?;
+        ((origin.starts_with("https://") || origin.starts_with("http://"))
+            && self.settings.allowed_origins.iter().any(|allowed| allowed == origin))
+        .then_some(referer)
+    }
+
     /// Whether a browser at `origin` may call the API: a website origin, or
     /// the API's own pages (the unsubscribe button posts back to the API).
     fn allows_origin(&self, origin: &str, request: &ApiRequest) -> bool {

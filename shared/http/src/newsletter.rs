@@ -42,7 +42,7 @@ async fn subscribe(app: &App, newsletter: &Newsletter<'_>, request: &ApiRequest)
     let (fields, format) = request.form_or_json()?;
     let sign_up = match sign_up(&fields, format, request) {
         Ok(sign_up) => sign_up,
-        Err(error) if format == BodyFormat::Form => return Ok(form_error(&error)),
+        Err(error) if format == BodyFormat::Form => return Ok(form_error(&error, app.form_page(request))),
         Err(error) => return Err(error.into()),
     };
     match newsletter.sign_up(sign_up).await {
