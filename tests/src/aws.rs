@@ -207,6 +207,31 @@ pub async fn scan_text(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec<St
 
 /// Moves the expiry of the token record a link points at into the past, as
 /// if its time had run out before TTL deleted it.
+/// Empties the record of verification mails sent to `address`, as if the
+/// pacing window (one link mail per 10 minutes, 5 per day) had passed: for
+/// tests that file several requests for one address in a few seconds.
+pub async fn forget_link_mails(table: &str, address: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let subject = crate::newsletter::subject_of(address);
+    let result = dynamodb()
+        .await
+        .update_item()
+        .table_name(table)
+        .key("PK", AttributeValue::S(format!("DSR_INTAKE#{}", subject.as_str())))
+        .key("SK", AttributeValue::S("LIMITS".into()))
+        .update_expression("SET verification_mails = :none")
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+        .send()
+        .await;
+    if let Err(error) = result {
+        let conditional = error
+            .as_service_error()
+            .is_some_and(|error| error.is_conditional_check_failed_exception());
+        assert!(conditional, "forget the link mails: {error:?}");
+    }
+}
+
 pub async fn expire_token(table: &str, token: &str) {
     use aws_sdk_dynamodb::types::AttributeValue;
     let digest = privacy_domain::tokens::token_digest(token);

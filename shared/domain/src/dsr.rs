@@ -23,9 +23,9 @@ use crate::clock::Clock;
 use crate::consent::ConsentId;
 use crate::deadline::{Deadline, ExtensionRefused, Jurisdiction};
 use crate::email::EmailAddress;
-use crate::mail::{escape_html, Mail, Mailer};
+use crate::mail::{escape_html, link_mails_in_window, may_mail_link, Mail, Mailer};
 use crate::network::truncated_network;
-use crate::newsletter::Links;
+use crate::newsletter::{Links, Newsletter};
 use crate::outbox::Outbox;
 use crate::person::PersonName;
 use crate::register::{CategoryId, Register};
@@ -320,6 +320,25 @@ pub(crate) fn parse_request(record: &Record) -> Result<DataSubjectRequest, DsrEr
         .map_err(|error| DsrError::Corrupt(crate::store::decode_failure(&error)))
 }
 
+/// The record of abuse limits on one person's requests (`DSR_INTAKE#<subject
+/// key>` / `LIMITS`): the verification mails sent inside the pacing window,
+/// and the open request of each type that was mailed a link. Kept as a mail
+/// log (register: 90 days); it holds no address.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct RequestIntake {
+    #[serde(default)]
+    verification_mails: Vec<Timestamp>,
+    /// Request type (wire name) → request id.
+    #[serde(default)]
+    open: std::collections::BTreeMap<String, String>,
+}
+
+pub const INTAKE_ENTITY: &str = "dsr_intake";
+
+fn intake_key(subject: &SubjectKey) -> RecordKey {
+    RecordKey::new(format!("DSR_INTAKE#{}", subject.as_str()), "LIMITS")
+}
+
 /// What the answer to a submission says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Submitted {
@@ -388,7 +407,7 @@ impl Requests<'_> {
             events: vec![received],
         };
         if submission.request_type.acts_at_once() {
-            self.write_new(&subject, &request, None).await?;
+            self.write_new(&subject, &request, None, None).await?;
             let fulfilment = self.fulfilment();
             fulfilment.opt_out_of_marketing(&subject, &mut request).await?;
             request.status = RequestStatus::Completed;
@@ -401,16 +420,105 @@ impl Requests<'_> {
                 status: request.status,
             });
         }
-        let token = OneTimeToken::generate();
-        request.verification_digest = Some(token.digest());
-        self.write_new(&subject, &request, Some(&token)).await?;
-        let mail = self.verification_mail(&submission.email, &request, &token);
-        self.outbox().deliver(mail, "dsr_verification", &subject).await?;
-        tracing::info!(request_id = %request_id, kind = request.request_type.as_str(), "request received; verification mailed");
-        Ok(Submitted {
-            request_id,
-            status: RequestStatus::AwaitingVerification,
-        })
+        for _ in 0..ATTEMPTS {
+            let stored = self
+                .store
+                .get(&intake_key(&subject))
+                .await?
+                .filter(|record| !record.is_expired(now));
+            let mut intake: RequestIntake = match &stored {
+                Some(record) => serde_json::from_value(Value::Object(record.attributes.clone()))
+                    .map_err(|error| DsrError::Corrupt(crate::store::decode_failure(&error)))?,
+                None => RequestIntake::default(),
+            };
+            // At most one open request per address and type: a repeat gets the
+            // same answer and no new mail.
+            if let Some(open) = intake.open.get(request.request_type.as_str()) {
+                if self.is_open(open).await? {
+                    tracing::info!(request_id = %open, kind = request.request_type.as_str(), "repeat of an open request; nothing new mailed");
+                    return Ok(Submitted {
+                        request_id: open.clone(),
+                        status: RequestStatus::AwaitingVerification,
+                    });
+                }
+            }
+            // Verification mails are paced like the newsletter's, and never go
+            // to an address that bounced or complained. The request is stored
+            // all the same (it was accepted); unmailed, it cannot be verified
+            // and expires like any unverified request.
+            let in_window = link_mails_in_window(&intake.verification_mails, now);
+            let mail_now = may_mail_link(&in_window, now) && !self.suppressed_for_good(&subject).await?;
+            intake.verification_mails = in_window;
+            let token = mail_now.then(OneTimeToken::generate);
+            if mail_now {
+                intake.verification_mails.push(now);
+                intake
+                    .open
+                    .insert(request.request_type.as_str().to_owned(), request_id.clone());
+            }
+            request.verification_digest = token.as_ref().map(OneTimeToken::digest);
+            let mut intake_record = Record::new(intake_key(&subject), INTAKE_ENTITY);
+            intake_record.subject = Some(subject.clone());
+            intake_record.attributes = to_attributes(&intake);
+            self.register.stamp(&mut intake_record, CategoryId::MailLog, now);
+            let intake_write = Write::Put {
+                precondition: stored
+                    .as_ref()
+                    .map_or(Precondition::Absent, |record| Precondition::Version(record.version)),
+                record: Record {
+                    version: stored.as_ref().map_or(1, |record| record.version + 1),
+                    ..intake_record
+                },
+            };
+            match self
+                .write_new(&subject, &request, token.as_ref(), Some(intake_write))
+                .await
+            {
+                Ok(()) => {}
+                Err(StoreError::Conflict) => continue,
+                Err(error) => return Err(error.into()),
+            }
+            match token {
+                Some(token) => {
+                    let mail = self.verification_mail(&submission.email, &request, &token);
+                    self.outbox().deliver(mail, "dsr_verification", &subject).await?;
+                    tracing::info!(request_id = %request_id, kind = request.request_type.as_str(), "request received; verification mailed");
+                }
+                None => {
+                    tracing::info!(request_id = %request_id, kind = request.request_type.as_str(), "request received; verification mail withheld by the limits");
+                }
+            }
+            return Ok(Submitted {
+                request_id,
+                status: RequestStatus::AwaitingVerification,
+            });
+        }
+        Err(DsrError::Contended)
+    }
+
+    /// Whether a request is still open (not closed, not expired).
+    async fn is_open(&self, request_id: &str) -> Result<bool, DsrError> {
+        match self.live_request(request_id).await? {
+            Some(record) => Ok(!parse_request(&record)?.status.is_closed()),
+            None => Ok(false),
+        }
+    }
+
+    /// Whether the address bounced hard or complained: then no mail goes to it.
+    async fn suppressed_for_good(&self, subject: &SubjectKey) -> Result<bool, DsrError> {
+        let newsletter = Newsletter {
+            store: self.store,
+            mailer: self.mailer,
+            clock: self.clock,
+            register: self.register,
+            secrets: self.secrets,
+            links: self.links,
+        };
+        match newsletter.suppression(subject).await {
+            Ok(suppression) => Ok(suppression.is_some_and(|found| !found.reason.allows_new_opt_in())),
+            Err(crate::newsletter::NewsletterError::Store(error)) => Err(error.into()),
+            Err(other) => Err(DsrError::Corrupt(other.to_string())),
+        }
     }
 
     /// The request a verification link is for, read without changing
@@ -620,11 +728,14 @@ impl Requests<'_> {
             .filter(|record| !record.is_expired(now)))
     }
 
+    /// Stores a new request with its queue entry, its token record (when a
+    /// link is mailed) and `also` (the intake limits of a verified type).
     async fn write_new(
         &self,
         subject: &SubjectKey,
         request: &DataSubjectRequest,
         token: Option<&OneTimeToken>,
+        also: Option<Write>,
     ) -> Result<(), StoreError> {
         let mut record = self.request_record(subject, request, 1);
         self.register
@@ -652,6 +763,7 @@ impl Requests<'_> {
                 precondition: Precondition::Absent,
             });
         }
+        writes.extend(also);
         self.store.write(writes).await
     }
 
@@ -943,6 +1055,48 @@ mod tests {
             let start = mail.text.find("?token=").unwrap() + 7;
             mail.text[start..].split_whitespace().next().unwrap().to_owned()
         }
+    }
+
+    #[tokio::test]
+    async fn verification_mails_are_paced_ten_minutes_apart_and_five_a_day() {
+        let fixture = Fixture::new();
+        let verification_mails = || {
+            fixture
+                .mailer
+                .sent()
+                .iter()
+                .filter(|mail| mail.text.contains("/dsr/verify?token="))
+                .count()
+        };
+        let minutes = |n| jiff::SignedDuration::from_mins(n);
+        let requests = fixture.requests();
+        let kinds = [
+            RequestType::Access,
+            RequestType::Erasure,
+            RequestType::Restriction,
+            RequestType::Portability,
+            RequestType::Source,
+            RequestType::CcpaKnow,
+            RequestType::CcpaDelete,
+        ];
+        // Five minutes after the first: stored, but no second mail.
+        requests.submit(fixture.submission(kinds[0])).await.unwrap();
+        fixture.clock.advance(minutes(5));
+        requests.submit(fixture.submission(kinds[1])).await.unwrap();
+        assert_eq!(verification_mails(), 1);
+        // Eleven minutes apart: one each, up to five in 24 hours.
+        for kind in &kinds[1..] {
+            fixture.clock.advance(minutes(11));
+            requests.submit(fixture.submission(*kind)).await.unwrap();
+        }
+        assert_eq!(verification_mails(), 5, "five a day, however far apart");
+        // A day after the first mail, the window has room again.
+        fixture.clock.advance(minutes(24 * 60 - 5 - 11 * 6 + 1));
+        requests
+            .submit(fixture.submission(RequestType::CcpaCorrect))
+            .await
+            .unwrap();
+        assert_eq!(verification_mails(), 6);
     }
 
     #[tokio::test]

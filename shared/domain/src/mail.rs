@@ -31,6 +31,25 @@ use jiff::Timestamp;
 use crate::clock::{Clock, SystemClock};
 use crate::email::EmailAddress;
 
+/// Links mailed to an address nobody has proven yet (a newsletter
+/// confirmation, a request's verification) are paced per address, so that no
+/// form can be used to bomb someone's inbox: at most one per
+/// [`LINK_MAIL_INTERVAL`] and [`LINK_MAILS_PER_WINDOW`] per [`LINK_MAIL_WINDOW`].
+pub const LINK_MAIL_INTERVAL: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
+pub const LINK_MAIL_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+pub const LINK_MAILS_PER_WINDOW: usize = 5;
+
+/// The link mails among `sent` that still count at `now` (those inside the window).
+pub fn link_mails_in_window(sent: &[Timestamp], now: Timestamp) -> Vec<Timestamp> {
+    sent.iter().copied().filter(|at| *at > now - LINK_MAIL_WINDOW).collect()
+}
+
+/// Whether one more link mail may go to an address at `now`, given the link
+/// mails it was sent inside the window.
+pub fn may_mail_link(in_window: &[Timestamp], now: Timestamp) -> bool {
+    in_window.len() < LINK_MAILS_PER_WINDOW && !in_window.iter().any(|at| *at > now - LINK_MAIL_INTERVAL)
+}
+
 /// One message to one person.
 ///
 /// `Debug` shows no content (the recipient, subject and body may all hold

@@ -13,14 +13,14 @@
 
 use std::net::IpAddr;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::clock::Clock;
 use crate::consent::{ConsentId, ConsentLedger};
 use crate::email::EmailAddress;
-use crate::mail::{escape_html, Mail, Mailer};
+use crate::mail::{escape_html, link_mails_in_window, may_mail_link, Mail, Mailer};
 use crate::network::truncated_network;
 use crate::outbox::{Delivery, Outbox};
 use crate::person::PersonName;
@@ -39,9 +39,6 @@ const TOKEN_ENTITY: &str = "newsletter_confirmation_token";
 const SUPPRESSION_ENTITY: &str = "suppression";
 const ATTEMPTS: usize = 5;
 /// The rate limit of confirmation mails to one address.
-const MIN_INTERVAL: SignedDuration = SignedDuration::from_mins(10);
-const WINDOW: SignedDuration = SignedDuration::from_hours(24);
-const PER_WINDOW: usize = 5;
 /// Evidence kept per subscription (oldest dropped first).
 const MAX_EVENTS: usize = 50;
 
@@ -102,7 +99,7 @@ pub enum SuppressionReason {
 impl SuppressionReason {
     /// Whether the person's own new sign-up may still get a confirmation mail.
     /// After a hard bounce or a complaint, nothing is sent.
-    fn allows_new_opt_in(self) -> bool {
+    pub fn allows_new_opt_in(self) -> bool {
         matches!(self, Self::Unsubscribed | Self::Objection)
     }
 }
@@ -367,17 +364,11 @@ impl Newsletter<'_> {
             {
                 return Ok(SignUpOutcome::AlreadySubscribed);
             }
-            let recent: Vec<Timestamp> = existing
+            let recent = existing
                 .as_ref()
-                .map(|s| {
-                    s.confirmation_mails
-                        .iter()
-                        .copied()
-                        .filter(|at| *at > now - WINDOW)
-                        .collect()
-                })
+                .map(|s| link_mails_in_window(&s.confirmation_mails, now))
                 .unwrap_or_default();
-            if recent.len() >= PER_WINDOW || recent.iter().any(|at| *at > now - MIN_INTERVAL) {
+            if !may_mail_link(&recent, now) {
                 tracing::info!(subject = subject.short(), "confirmation mail rate-limited");
                 return Ok(SignUpOutcome::RateLimited);
             }
@@ -789,6 +780,7 @@ mod tests {
     use crate::store::{query_all, Query};
     use crate::subject::Pepper;
     use crate::tokens::TokenKey;
+    use jiff::SignedDuration;
 
     struct Fixture {
         store: MemoryStore,

@@ -21,7 +21,7 @@ pub fn category_of(record: &Record) -> Option<CategoryId> {
         },
         "newsletter_confirmation_token" => CategoryId::NewsletterPending,
         "suppression" | "processing_restriction" => CategoryId::Suppression,
-        "mail_outbox" | "mail_log" => CategoryId::MailLog,
+        "mail_outbox" | "mail_log" | "dsr_intake" => CategoryId::MailLog,
         "dsr_request" => match status {
             Some("awaiting_verification") => CategoryId::RequestsUnverified,
             _ => CategoryId::RequestsClosed,
