@@ -231,8 +231,10 @@ impl fmt::Debug for DataSubjectRequest {
 }
 
 impl DataSubjectRequest {
-    pub fn deadline(&self) -> Deadline {
-        Deadline::on(self.jurisdiction, self.received_on, self.extended)
+    /// The deadline under every applicable law, from the moment of receipt;
+    /// `tz` is the controller's time zone.
+    pub fn deadline(&self, tz: &jiff::tz::TimeZone) -> Deadline {
+        Deadline::of_request(self.jurisdiction, self.received_at, self.extended, tz)
     }
 
     fn push(&mut self, event: RequestEvent) {
@@ -399,8 +401,8 @@ impl Requests<'_> {
             consent_id: submission.consent_id,
             channel: submission.channel.to_owned(),
             received_at: now,
-            received_on: deadline.received_on,
-            due_on: deadline.due_on,
+            received_on: deadline.received_on(),
+            due_on: deadline.due_on(),
             extended: false,
             verification_digest: None,
             closed_at: None,
@@ -644,12 +646,16 @@ impl Requests<'_> {
             .collect()
     }
 
-    /// Extends the deadline (GDPR: two more months; CCPA: 45 more days), with
-    /// a notice and the reasons mailed before the first deadline passes.
+    /// Extends the deadline to the earliest of the applicable laws' extended
+    /// dates (GDPR: two more months after the first due date; CCPA: 45 more
+    /// days; Nevada: 30 more days), with a notice and the reasons mailed
+    /// before the first deadline passes.
     pub async fn extend(&self, request_id: &str, reason: &str) -> Result<DataSubjectRequest, DsrError> {
         self.decide(request_id, "extended", reason, |request, now, register| {
-            let extended = request.deadline().extend(now, register.time_zone())?;
-            request.due_on = extended.due_on;
+            let extended = request
+                .deadline(register.time_zone())
+                .extend(now, register.time_zone())?;
+            request.due_on = extended.due_on();
             request.extended = true;
             Ok(())
         })
@@ -868,15 +874,19 @@ impl Requests<'_> {
             text: format!(
                 "We received a request for {what} for this address.\n\n\
                  To protect your data, we act only once you confirm that the address is yours:\n\n{link}\n\n\
-                 The link works for 30 days. If you did not make this request, ignore this mail: nothing will happen.\n"
+                 The link works for 30 days. If you did not make this request, ignore this mail: nothing will happen.\n\n\
+                 We will answer by {due} at the latest, counted from the day we received your request, however long confirming takes.\n",
+                due = request.due_on,
             ),
             html: format!(
                 "<!doctype html><html><body><p>We received a request for {what} for this address.</p>\
                  <p>To protect your data, we act only once you confirm that the address is yours:</p>\
                  <p><a href=\"{link}\">Confirm my request</a></p>\
                  <p>The link works for 30 days. If you did not make this request, ignore this mail: nothing will happen.</p>\
+                 <p>We will answer by <strong>{due}</strong> at the latest, counted from the day we received your request, however long confirming takes.</p>\
                  </body></html>",
                 what = escape_html(what),
+                due = request.due_on,
                 link = escape_html(&link),
             ),
             list_unsubscribe: None,
@@ -1135,10 +1145,35 @@ mod tests {
                 .unwrap(),
         )
         .unwrap();
+        // The GDPR applies too: its month (1 March) beats CCPA's 45 days
+        // from California's 31 January (17 March).
         assert_eq!(
             (request.jurisdiction, request.due_on),
-            (Jurisdiction::Ccpa, jiff::civil::date(2027, 3, 18))
+            (Jurisdiction::Ccpa, jiff::civil::date(2027, 3, 1))
         );
+    }
+
+    #[tokio::test]
+    async fn the_verification_mail_says_when_to_expect_an_answer() {
+        let fixture = Fixture::new();
+        for jurisdiction in [None, Some(Jurisdiction::Ccpa), Some(Jurisdiction::Nevada)] {
+            let mut submission = fixture.submission(RequestType::Access);
+            submission.jurisdiction = jurisdiction;
+            fixture.requests().submit(submission).await.unwrap();
+            let mail = fixture.mailer.sent().pop().unwrap();
+            assert!(mail.text.contains("/dsr/verify?token="));
+            assert!(
+                mail.text.contains("We will answer by 2027-03-01 at the latest"),
+                "{jurisdiction:?}: {}",
+                mail.text
+            );
+            assert!(
+                mail.html
+                    .contains("We will answer by <strong>2027-03-01</strong> at the latest"),
+                "{jurisdiction:?}: {}",
+                mail.html
+            );
+        }
     }
 
     #[tokio::test]

@@ -63,7 +63,7 @@ pub async fn handle(
 /// What the requester sees of their request.
 pub fn status_view(app: &App, request: &DataSubjectRequest) -> Value {
     let tz = app.register.time_zone();
-    let deadline = request.deadline();
+    let deadline = request.deadline(tz);
     json!({
         "request_id": request.request_id,
         "type": request.request_type.as_str(),
@@ -71,7 +71,7 @@ pub fn status_view(app: &App, request: &DataSubjectRequest) -> Value {
         "jurisdiction": request.jurisdiction,
         "received_at": request.received_at,
         "due_at": deadline.due_at(tz),
-        "due_on": request.due_on,
+        "due_on": deadline.due_on(),
         "days_left": deadline.days_left(app.clock.now(), tz),
         "extended": request.extended,
         "events": request.events,
@@ -110,17 +110,9 @@ fn submission(
         refuse_unknown(fields, FIELDS, "a request")?;
     }
     let request_type = RequestType::parse("type", required_text(fields, "type")?)?;
-    let jurisdiction = match optional_text(fields, "jurisdiction")? {
-        None => None,
-        Some("gdpr") => Some(Jurisdiction::Gdpr),
-        Some("ccpa") => Some(Jurisdiction::Ccpa),
-        Some(_) => {
-            return Err(FieldError::invalid(
-                "jurisdiction",
-                "The jurisdiction is `gdpr` or `ccpa`.",
-            ))
-        }
-    };
+    let jurisdiction = optional_text(fields, "jurisdiction")?
+        .map(|raw| Jurisdiction::parse("jurisdiction", raw))
+        .transpose()?;
     let corrections = corrections(fields)?;
     let details = optional_text(fields, "details")?
         .map(|raw| parse_details("details", raw))
