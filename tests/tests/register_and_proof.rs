@@ -296,3 +296,93 @@ async fn the_digest_shows_dates_on_the_stockholm_calendar() {
     assert!(!digest.text.contains("2027-02-01"), "no UTC date: {}", digest.text);
     sweep.stop_checking_logs(&[&deployment.team]).await;
 }
+
+#[tokio::test]
+async fn erasure_ends_the_subscription_but_keeps_the_opt_in_evidence_three_years() {
+    let deployment = Deployment::new().await;
+    let subscribe_function = deployment.start("newsletter-subscribe", &[]).await;
+    let team = unique_address("team");
+    let intake = deployment
+        .start("dsr-intake", &[("PRIVACY_TEAM_ADDRESS", team.as_str())])
+        .await;
+    let address = unique_address("erased");
+    let accepted = subscribe_function
+        .http(subscribe(&json!({"email": address, "policy_version": "2026-05"})))
+        .await;
+    assert_eq!(accepted.status, 202, "{}", accepted.body);
+    let token = mails_to(&address).await.pop().unwrap().token(CONFIRM).unwrap();
+    let confirmed = subscribe_function
+        .http(http_event(
+            "GET /newsletter/confirm",
+            &format!("/newsletter/confirm?token={token}"),
+            None,
+        ))
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+
+    let submitted = intake
+        .http(http_event(
+            "POST /dsr",
+            "/dsr",
+            Some(&json!({"type": "erasure", "email": address}).to_string()),
+        ))
+        .await;
+    assert_eq!(submitted.status, 202, "{}", submitted.body);
+    let verify = mails_to(&address)
+        .await
+        .pop()
+        .and_then(|mail| mail.token("https://privacy.example.com/dsr/verify"))
+        .expect("a verification link");
+    let before = Timestamp::now();
+    let page = intake
+        .http(http_event(
+            "GET /dsr/verify",
+            &format!("/dsr/verify?token={verify}"),
+            None,
+        ))
+        .await;
+    let after = Timestamp::now();
+    assert_eq!(page.status, 200, "{}", page.body);
+
+    let store = privacy_aws::dynamodb::DynamoRecordStore::new(privacy_tests::aws::dynamodb().await, &deployment.table);
+    assert!(
+        store.get(&subscription_key(&address)).await.unwrap().is_none(),
+        "the subscription is erased"
+    );
+    let kept = store
+        .get(&evidence_key(&address))
+        .await
+        .unwrap()
+        .expect("the opt-in evidence is kept");
+    let kinds: Vec<&str> = kept.attributes["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["signed_up", "confirmed", "erased"]);
+    let three_years = |at: Timestamp| {
+        at.to_zoned_datetime(stockholm())
+            .checked_add(3.years())
+            .unwrap()
+            .timestamp()
+    };
+    let expires_at = kept.expires_at.expect("3 years from the erasure");
+    assert!(
+        expires_at >= three_years(before) - SignedDuration::from_secs(1)
+            && expires_at <= three_years(after) + SignedDuration::from_secs(1),
+        "{expires_at}"
+    );
+    let reply = mails_to(&address)
+        .await
+        .into_iter()
+        .find(|mail| mail.raw.contains("Your data is erased"))
+        .expect("the erasure reply");
+    assert!(
+        reply.text.contains("Art. 7(1)"),
+        "why the proof is kept: {}",
+        reply.text
+    );
+    subscribe_function.stop_checking_logs(&[&address]).await;
+    intake.stop_checking_logs(&[&address]).await;
+}
