@@ -93,6 +93,23 @@ impl Deployment {
     }
 }
 
+impl Deployment {
+    /// The opt-in evidence events of `address` on the default list, oldest
+    /// first, read from DynamoDB.
+    pub async fn evidence_events(&self, address: &str) -> Vec<serde_json::Value> {
+        use privacy_domain::store::{RecordKey, RecordStore};
+        let store = DynamoRecordStore::new(crate::aws::dynamodb().await, &self.table);
+        let key = RecordKey::new(format!("NEWSLETTER#{}", subject_of(address).as_str()), "EVIDENCE#news");
+        let Some(record) = store.get(&key).await.expect("read the evidence") else {
+            return Vec::new();
+        };
+        record.attributes["events"]
+            .as_array()
+            .expect("a list of events")
+            .clone()
+    }
+}
+
 /// A mail read back from the emulator.
 pub struct SentMail {
     pub raw: String,

@@ -631,7 +631,15 @@ async fn holds_and_customer_subscriptions_through_the_admin_api() {
         subscription.basis,
         privacy_domain::newsletter::LawfulBasis::LegitimateInterest
     );
-    assert_eq!(subscription.events.last().unwrap().event, "subscribed_by_team");
+    assert_eq!(
+        backend
+            .deployment
+            .evidence_events(&address)
+            .await
+            .last()
+            .map(|event| event["event"].clone()),
+        Some(json!("subscribed_by_team"))
+    );
     let wrong_basis = backend
         .admin(
             "POST /admin/newsletter/subscribers",

@@ -81,18 +81,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let admin_token = ADMIN_TOKEN.get_or_init(|| String::from_utf8_lossy(&secret("ADMIN_TOKEN")).into_owned());
     let outbox_dir = std::env::var("OUTBOX_DIR").unwrap_or_else(|_| ".local-outbox".to_owned());
     let outbox = FileOutbox::open(&outbox_dir, "Privacy <privacy@example.com>", "example.com")?;
+    let register = Register::standard()?;
+    let site = Arc::new(site::Site::new(&outbox_dir, &register.document().controller.name));
     let app = Arc::new(App {
         store: Arc::new(MemoryStore::new()),
         mailer: Arc::new(PrintedLinks(outbox)),
         clock: Arc::new(SystemClock),
-        register: Register::standard()?,
+        register,
         secrets: Some(Secrets {
             pepper: Pepper::new(secret("SUBJECT_PEPPER"))?,
             token_key: TokenKey::new(secret("TOKEN_KEY"))?,
         }),
         settings,
     });
-    let site = Arc::new(site::Site::new(&outbox_dir));
     println!("Mail is written to {outbox_dir}/ and its links printed here.");
     println!("Admin API: Authorization: Bearer {admin_token}");
     tracing::info!("privacy backend listening on {own_origin}");

@@ -51,16 +51,22 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 /// The outbox page shows at most this many mails, the newest.
 const OUTBOX_PAGE_LIMIT: usize = 200;
 
-/// The demo site, with the outbox directory it lists.
+/// Where the pages name the controller: filled in from the register.
+const CONTROLLER_MARK: &str = "{{controller}}";
+
+/// The demo site, with the outbox directory it lists and the controller
+/// its pages name (the register's, never a literal).
 #[derive(Debug, Clone)]
 pub struct Site {
     outbox_dir: PathBuf,
+    controller: String,
 }
 
 impl Site {
-    pub fn new(outbox_dir: impl Into<PathBuf>) -> Self {
+    pub fn new(outbox_dir: impl Into<PathBuf>, controller_name: &str) -> Self {
         Self {
             outbox_dir: outbox_dir.into(),
+            controller: escape_html(controller_name),
         }
     }
 
@@ -70,14 +76,18 @@ impl Site {
             return None;
         }
         let (content_type, body) = if path == "/outbox" || path == "/outbox/" {
-            let dir = self.outbox_dir.clone();
-            let page = tokio::task::spawn_blocking(move || outbox_page(&dir))
+            let (dir, controller) = (self.outbox_dir.clone(), self.controller.clone());
+            let page = tokio::task::spawn_blocking(move || outbox_page(&dir, &controller))
                 .await
                 .unwrap_or_else(|_| error_page("The outbox could not be read."));
             (HTML, Bytes::from(page))
         } else {
             let (_, content_type, body) = FILES.iter().find(|(file, _, _)| *file == path)?;
-            (*content_type, Bytes::from_static(body.as_bytes()))
+            if *content_type == HTML {
+                (HTML, Bytes::from(body.replace(CONTROLLER_MARK, &self.controller)))
+            } else {
+                (*content_type, Bytes::from_static(body.as_bytes()))
+            }
         };
         let body = if method == Method::HEAD { Bytes::new() } else { body };
         let response = Response::builder()
@@ -123,7 +133,7 @@ fn outbox_files(dir: &Path) -> Vec<String> {
     files.into_iter().map(|(_, name)| name).collect()
 }
 
-fn outbox_page(dir: &Path) -> String {
+fn outbox_page(dir: &Path, controller: &str) -> String {
     let files = outbox_files(dir);
     let mut items = String::new();
     for (index, file) in files.iter().take(OUTBOX_PAGE_LIMIT).enumerate() {
@@ -144,7 +154,7 @@ fn outbox_page(dir: &Path) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"robots\" content=\"noindex\"><title>Outbox: local demo</title>\
          <link rel=\"stylesheet\" href=\"/site.css\"></head><body>\
-         <header class=\"site-header\"><p class=\"brand\"><a href=\"/\">Example CPaaS AB</a></p>\
+         <header class=\"site-header\"><p class=\"brand\"><a href=\"/\">{controller}</a></p>\
          <nav aria-label=\"Demo\"><ul><li><a href=\"/outbox\" aria-current=\"page\">Outbox</a></li>\
          <li><a href=\"/queue.html\">Request queue</a></li></ul></nav></header>\
          <main><h1>Outbox</h1><p>The mail the local server sent, newest first. Nothing leaves this machine: \
@@ -465,6 +475,30 @@ mod tests {
         <p>html</p>\r\n\
         --=_privacy_1--\r\n";
 
+    #[tokio::test]
+    async fn every_page_names_the_controller_of_the_register() {
+        use http_body_util::BodyExt;
+        let register = privacy_domain::register::Register::standard().unwrap();
+        let name = &register.document().controller.name;
+        let site = Site::new(std::env::temp_dir().join("no-outbox-here"), name);
+        let pages = FILES
+            .iter()
+            .filter(|(_, content_type, _)| *content_type == HTML)
+            .map(|(path, _, _)| *path)
+            .chain(["/outbox"]);
+        for path in pages {
+            let response = site.respond(&Method::GET, path).await.unwrap();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            let body = String::from_utf8(body.to_vec()).unwrap();
+            assert!(body.contains(name.as_str()), "{path} names {name}");
+            assert!(!body.contains(CONTROLLER_MARK) && !body.contains("Example"), "{path}");
+        }
+        let odd = Site::new("x", "Ada & <Co>");
+        let response = odd.respond(&Method::GET, "/").await.unwrap();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(String::from_utf8_lossy(&body).contains("Ada &amp; &lt;Co&gt;"));
+    }
+
     #[test]
     fn reads_subject_recipient_unsubscribe_and_the_decoded_text_part() {
         let mail = parse_mail("000001-x.eml", MAIL);
@@ -511,7 +545,7 @@ mod tests {
             std::fs::write(dir.join(name), MAIL).unwrap();
         }
         assert_eq!(outbox_files(&dir), ["000010-c.eml", "000002-b.eml", "000001-a.eml"]);
-        let page = outbox_page(&dir);
+        let page = outbox_page(&dir, "IOT Communications International AB");
         assert!(page.contains("3 mails."));
         assert!(page.contains("<a href=\"http://127.0.0.1:3000/newsletter/unsubscribe?token=v1.abc\">"));
         std::fs::remove_dir_all(&dir).unwrap();

@@ -1245,6 +1245,7 @@ mod tests {
             consent_id: None,
             channel: "api",
             ip: None,
+            notice: crate::newsletter::NoticeShown::default(),
         };
         assert_eq!(
             newsletter.sign_up(sign_up).await.unwrap(),

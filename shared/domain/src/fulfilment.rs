@@ -203,6 +203,7 @@ impl Fulfilment<'_> {
         let mut lines: BTreeMap<(String, Option<String>), usize> = BTreeMap::new();
         let mut doomed = Vec::new();
         let mut minimise = Vec::new();
+        let mut evidence = Vec::new();
         for record in &records {
             let category = category_of(record);
             let name = category.map_or_else(
@@ -215,6 +216,12 @@ impl Fulfilment<'_> {
                 Some(format!("legal hold until {}: {}", hold.until, hold.reason))
             } else if record.entity == "suppression" {
                 Some("so that we never mail you again; it holds only a keyed hash, not your address".to_owned())
+            } else if record.entity == crate::newsletter::EVIDENCE_ENTITY {
+                evidence.push(
+                    crate::newsletter::evidence_after_erasure(self.requests.register, record, now)
+                        .map_err(|error| DsrError::Corrupt(error.to_string()))?,
+                );
+                Some("the proof of your newsletter opt-in, kept 3 years after the subscription ends to demonstrate consent (GDPR Art. 7(1), 17(3)(e)); it holds no address".to_owned())
             } else if record.entity == RESTRICTION_ENTITY {
                 Some("your restriction of processing stays in force".to_owned())
             } else if record.entity == REQUEST_ENTITY {
@@ -231,6 +238,13 @@ impl Fulfilment<'_> {
             *lines.entry((name, kept)).or_default() += 1;
         }
         self.requests.store.delete_all(&doomed).await?;
+        for record in evidence {
+            let precondition = Precondition::Version(record.version - 1);
+            match store::put(self.requests.store, record, precondition).await {
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
         for record in minimise {
             let mut earlier = parse_request(&record)?;
             earlier.email = None;
@@ -542,6 +556,7 @@ mod tests {
             consent_id: None,
             channel: "api",
             ip: None,
+            notice: crate::newsletter::NoticeShown::default(),
         };
         newsletter.sign_up(sign_up).await.unwrap();
 

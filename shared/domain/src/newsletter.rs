@@ -3,9 +3,14 @@
 //!
 //! Records (one partition per person and list):
 //!
-//! - `NEWSLETTER#<subject>` / `LIST#<list>`: the [`Subscription`], with its
-//!   evidence ([`SubscriptionEvent`]s) and the confirmation mails sent in the
-//!   last 24 hours (the rate limit).
+//! - `NEWSLETTER#<subject>` / `LIST#<list>`: the [`Subscription`], with the
+//!   address and the confirmation mails sent in the last 24 hours (the rate
+//!   limit). Kept until it ends, then 30 days.
+//! - `NEWSLETTER#<subject>` / `EVIDENCE#<list>`: the [`OptInEvidence`], every
+//!   [`SubscriptionEvent`] with the policy version and notice shown, and no
+//!   address. Kept while the subscription lasts and 3 years after it ends
+//!   (unsubscribed, erased, or a sign-up never confirmed), so the opt-in can
+//!   be proven (GDPR Art. 7(1)) after the address is gone.
 //! - `TOKEN#<sha256(token)>` / `TOKEN`: finds the subscription a confirmation
 //!   link is for. Single-use: deleted on confirmation.
 //! - `SUPPRESSION#<subject>` / `NEWSLETTER`: a [`Suppression`], the subject
@@ -18,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::clock::Clock;
-use crate::consent::{ConsentId, ConsentLedger};
+use crate::consent::{ConsentId, ConsentLedger, NoticeDigest, PolicyVersion};
 use crate::email::EmailAddress;
 use crate::mail::{escape_html, link_mails_in_window, may_mail_link, Mail, Mailer};
 use crate::network::truncated_network;
@@ -37,10 +42,9 @@ pub const DEFAULT_LIST: &str = "news";
 const SUBSCRIPTION_ENTITY: &str = "newsletter_subscription";
 const TOKEN_ENTITY: &str = "newsletter_confirmation_token";
 const SUPPRESSION_ENTITY: &str = "suppression";
+/// The entity of [`OptInEvidence`] records.
+pub const EVIDENCE_ENTITY: &str = "newsletter_evidence";
 const ATTEMPTS: usize = 5;
-/// The rate limit of confirmation mails to one address.
-/// Evidence kept per subscription (oldest dropped first).
-const MAX_EVENTS: usize = 50;
 
 /// A newsletter list name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,7 +118,9 @@ pub struct SubscriptionEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy_version: Option<String>,
+    pub policy_version: Option<PolicyVersion>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_sha256: Option<NoticeDigest>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub basis: Option<LawfulBasis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -129,6 +135,7 @@ impl SubscriptionEvent {
             network: None,
             channel: None,
             policy_version: None,
+            notice_sha256: None,
             basis: None,
             reason: None,
         }
@@ -151,7 +158,29 @@ pub struct Subscription {
     /// When confirmation mails were sent in the last 24 hours.
     pub confirmation_mails: Vec<Timestamp>,
     pub transient_bounces: u32,
+    /// Events written before the evidence had a record of its own: read,
+    /// moved into the [`OptInEvidence`] on the next write, never written here.
+    #[serde(default, skip_serializing)]
     pub events: Vec<SubscriptionEvent>,
+}
+
+/// The proof of a subscription's life, without the address: every event,
+/// none dropped, under the subject key (GDPR Art. 7(1), 5(2)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptInEvidence {
+    pub list: ListId,
+    pub events: Vec<SubscriptionEvent>,
+    /// When the subscription last ended; the evidence is kept 3 years from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<Timestamp>,
+}
+
+/// The notice a person was shown when signing up: the policy version and
+/// the SHA-256 of the text (as `POST /consent` records them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NoticeShown {
+    pub policy_version: Option<PolicyVersion>,
+    pub notice_sha256: Option<NoticeDigest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -170,6 +199,7 @@ pub struct SignUp {
     /// `form` or `api`.
     pub channel: &'static str,
     pub ip: Option<IpAddr>,
+    pub notice: NoticeShown,
 }
 
 /// A delivery report from the mail service.
@@ -273,6 +303,13 @@ struct PendingSignUp {
     subscription: Subscription,
 }
 
+fn evidence_key(subject: &SubjectKey, list: &ListId) -> RecordKey {
+    RecordKey::new(
+        format!("NEWSLETTER#{}", subject.as_str()),
+        format!("EVIDENCE#{}", list.as_str()),
+    )
+}
+
 fn suppression_key(subject: &SubjectKey) -> RecordKey {
     RecordKey::new(format!("SUPPRESSION#{}", subject.as_str()), "NEWSLETTER")
 }
@@ -327,6 +364,63 @@ impl Newsletter<'_> {
         }
     }
 
+    /// The subscription's opt-in evidence as stored (the record, for its
+    /// version) and as it stands: an expired one starts afresh.
+    async fn stored_evidence(
+        &self,
+        subject: &SubjectKey,
+        list: &ListId,
+        now: Timestamp,
+    ) -> Result<(Option<Record>, OptInEvidence), NewsletterError> {
+        let stored = self.store.get(&evidence_key(subject, list)).await?;
+        let evidence = match stored.as_ref().filter(|record| !record.is_expired(now)) {
+            Some(record) => parse(record)?,
+            None => OptInEvidence {
+                list: list.clone(),
+                events: Vec::new(),
+                ended_at: None,
+            },
+        };
+        Ok((stored, evidence))
+    }
+
+    /// Appends `event` to the evidence (after any `legacy` events a
+    /// subscription still carried) and stamps it: no expiry while the
+    /// subscription lasts (`ends` `None`), else 3 years after `ends`.
+    fn evidence_write(
+        &self,
+        subject: &SubjectKey,
+        stored: Option<&Record>,
+        mut evidence: OptInEvidence,
+        legacy: &[SubscriptionEvent],
+        event: SubscriptionEvent,
+        ends: Option<Timestamp>,
+    ) -> Write {
+        if stored.is_none() {
+            evidence.events.splice(0..0, legacy.iter().cloned());
+        }
+        if ends.is_none() {
+            evidence.ended_at = None;
+        }
+        evidence.events.push(event);
+        let mut record = Record::new(evidence_key(subject, &evidence.list), EVIDENCE_ENTITY);
+        record.subject = Some(subject.clone());
+        record.expires_at = stored
+            .filter(|r| !r.is_expired(self.clock.now()))
+            .and_then(|r| r.expires_at);
+        record.attributes = to_attributes(&evidence);
+        self.register
+            .stamp_evidence(&mut record, CategoryId::NewsletterSubscribed, ends);
+        let precondition = match stored {
+            Some(stored) => {
+                record.version = stored.version + 1;
+                Precondition::Version(stored.version)
+            }
+            None => Precondition::Absent,
+        };
+        Write::Put { record, precondition }
+    }
+
     /// Double opt-in, step one: record the sign-up and mail a confirmation
     /// link, unless the address is suppressed for good, already subscribed,
     /// or was mailed too recently.
@@ -373,12 +467,22 @@ impl Newsletter<'_> {
                 return Ok(SignUpOutcome::RateLimited);
             }
             let token = OneTimeToken::generate();
-            let mut events = existing.as_ref().map(|s| s.events.clone()).unwrap_or_default();
+            let (stored_evidence, evidence) = self.stored_evidence(&subject, &sign_up.list, now).await?;
             let mut event = SubscriptionEvent::new("signed_up", now);
             event.network = sign_up.ip.map(truncated_network);
             event.channel = Some(sign_up.channel.to_owned());
+            event.policy_version = sign_up.notice.policy_version.clone();
+            event.notice_sha256 = sign_up.notice.notice_sha256.clone();
             event.basis = Some(LawfulBasis::Consent);
-            push_event(&mut events, event);
+            // Unconfirmed, the sign-up ends when it expires; its proof is kept 3 years from then.
+            let evidence_write = self.evidence_write(
+                &subject,
+                stored_evidence.as_ref(),
+                evidence,
+                existing.as_ref().map_or(&[][..], |s| &s.events),
+                event,
+                Some(self.register.expiry(CategoryId::NewsletterPending, now).unwrap_or(now)),
+            );
             let mut confirmation_mails = recent;
             confirmation_mails.push(now);
             let subscription = Subscription {
@@ -396,7 +500,7 @@ impl Newsletter<'_> {
                 unsubscribed_at: existing.as_ref().and_then(|s| s.unsubscribed_at),
                 confirmation_mails,
                 transient_bounces: existing.as_ref().map_or(0, |s| s.transient_bounces),
-                events,
+                events: Vec::new(),
             };
             let (version, precondition) = match &stored {
                 Some(record) => (record.version + 1, Precondition::Version(record.version)),
@@ -415,6 +519,7 @@ impl Newsletter<'_> {
                     record: token_record,
                     precondition: Precondition::Absent,
                 },
+                evidence_write,
             ];
             match self.store.write(writes).await {
                 Ok(()) => {}
@@ -481,7 +586,7 @@ impl Newsletter<'_> {
             let PendingSignUp {
                 token: token_record,
                 subject,
-                list: _,
+                list,
                 stored,
                 mut subscription,
             } = self.pending_sign_up(&digest).await?;
@@ -489,13 +594,26 @@ impl Newsletter<'_> {
             subscription.confirmed_at = Some(now);
             subscription.unsubscribed_at = None;
             subscription.token_digest = None;
+            let (stored_evidence, evidence) = self.stored_evidence(&subject, &list, now).await?;
+            // The person confirms the sign-up the link was mailed for, and the notice shown then.
+            let signed_up = evidence
+                .events
+                .iter()
+                .chain(&subscription.events)
+                .filter(|event| event.event == "signed_up")
+                .max_by_key(|event| event.at);
             let mut event = SubscriptionEvent::new("confirmed", now);
             event.network = ip.map(truncated_network);
+            event.policy_version = signed_up.and_then(|e| e.policy_version.clone());
+            event.notice_sha256 = signed_up.and_then(|e| e.notice_sha256.clone());
             event.basis = Some(LawfulBasis::Consent);
-            push_event(&mut subscription.events, event);
+            let legacy = std::mem::take(&mut subscription.events);
+            let evidence_write =
+                self.evidence_write(&subject, stored_evidence.as_ref(), evidence, &legacy, event, None);
             // A confirmed subscription is kept until it ends: no expiry.
             let record = self.subscription_record(&subject, &subscription, stored.version + 1);
             let writes = vec![
+                evidence_write,
                 Write::Put {
                     record,
                     precondition: Precondition::Version(stored.version),
@@ -578,7 +696,17 @@ impl Newsletter<'_> {
                     subscription.unsubscribed_at = Some(now);
                     let mut event = SubscriptionEvent::new("unsubscribed", now);
                     event.reason = Some(reason);
-                    push_event(&mut subscription.events, event);
+                    let (stored_evidence, mut evidence) = self.stored_evidence(subject, list, now).await?;
+                    evidence.ended_at = Some(now);
+                    let legacy = std::mem::take(&mut subscription.events);
+                    writes.push(self.evidence_write(
+                        subject,
+                        stored_evidence.as_ref(),
+                        evidence,
+                        &legacy,
+                        event,
+                        Some(now),
+                    ));
                     let mut record = self.subscription_record(subject, &subscription, stored.version + 1);
                     self.register.stamp(&mut record, CategoryId::NewsletterSubscribed, now);
                     writes.push(Write::Put {
@@ -630,10 +758,17 @@ impl Newsletter<'_> {
             {
                 return Ok(());
             }
-            let mut events = existing.as_ref().map(|s| s.events.clone()).unwrap_or_default();
+            let (stored_evidence, evidence) = self.stored_evidence(&subject, list, now).await?;
             let mut event = SubscriptionEvent::new("subscribed_by_team", now);
             event.basis = Some(LawfulBasis::LegitimateInterest);
-            push_event(&mut events, event);
+            let evidence_write = self.evidence_write(
+                &subject,
+                stored_evidence.as_ref(),
+                evidence,
+                existing.as_ref().map_or(&[][..], |s| &s.events),
+                event,
+                None,
+            );
             let subscription = Subscription {
                 list: list.clone(),
                 email: email.as_str().to_owned(),
@@ -649,14 +784,18 @@ impl Newsletter<'_> {
                     .map(|s| s.confirmation_mails.clone())
                     .unwrap_or_default(),
                 transient_bounces: existing.as_ref().map_or(0, |s| s.transient_bounces),
-                events,
+                events: Vec::new(),
             };
             let (version, precondition) = match &stored {
                 Some(record) => (record.version + 1, Precondition::Version(record.version)),
                 None => (1, Precondition::Absent),
             };
             let record = self.subscription_record(&subject, &subscription, version);
-            match crate::store::put(self.store, record, precondition).await {
+            match self
+                .store
+                .write(vec![Write::Put { record, precondition }, evidence_write])
+                .await
+            {
                 Ok(()) => {
                     tracing::info!(subject = subject.short(), "customer subscribed on legitimate interest");
                     return Ok(());
@@ -763,11 +902,20 @@ impl Newsletter<'_> {
     }
 }
 
-fn push_event(events: &mut Vec<SubscriptionEvent>, event: SubscriptionEvent) {
-    events.push(event);
-    if events.len() > MAX_EVENTS {
-        events.remove(0);
+/// The opt-in evidence of an erased person's subscription: the subscription
+/// ends with the erasure, so the proof (no address) is kept 3 years from it
+/// (GDPR Art. 7(1), 17(3)(e)). Returns the rewritten record.
+pub fn evidence_after_erasure(register: &Register, record: &Record, now: Timestamp) -> Result<Record, NewsletterError> {
+    let mut evidence: OptInEvidence = parse(record)?;
+    if evidence.ended_at.is_none() {
+        evidence.events.push(SubscriptionEvent::new("erased", now));
+        evidence.ended_at = Some(now);
     }
+    let mut rewritten = record.clone();
+    rewritten.version += 1;
+    rewritten.attributes = to_attributes(&evidence);
+    register.stamp_evidence(&mut rewritten, CategoryId::NewsletterSubscribed, evidence.ended_at);
+    Ok(rewritten)
 }
 
 #[cfg(test)]
@@ -829,6 +977,7 @@ mod tests {
                 consent_id: None,
                 channel: "api",
                 ip: None,
+                notice: NoticeShown::default(),
             };
             self.newsletter().sign_up(sign_up).await.unwrap()
         }
@@ -948,6 +1097,184 @@ mod tests {
         assert!(!serde_json::to_string(&suppression.attributes).unwrap().contains("ada"));
     }
 
+    fn evidence_record(fixture: &Fixture) -> Record {
+        fixture
+            .store
+            .snapshot()
+            .into_iter()
+            .find(|r| r.entity == EVIDENCE_ENTITY)
+            .expect("an evidence record")
+    }
+
+    fn evidence_of(record: &Record) -> OptInEvidence {
+        parse(record).unwrap()
+    }
+
+    const NOTICE: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    #[tokio::test]
+    async fn the_opt_in_evidence_records_the_notice_and_outlives_the_subscription() {
+        let fixture = Fixture::new();
+        let sign_up = SignUp {
+            email: EmailAddress::parse("email", "ada@example.com").unwrap(),
+            name: Some(PersonName::parse("name", "Ada").unwrap()),
+            list: ListId::default_list(),
+            consent_id: None,
+            channel: "form",
+            ip: Some("192.0.2.77".parse().unwrap()),
+            notice: NoticeShown {
+                policy_version: Some(PolicyVersion::parse("policy_version", "2026-05").unwrap()),
+                notice_sha256: Some(NoticeDigest::parse("notice_sha256", NOTICE).unwrap()),
+            },
+        };
+        fixture.newsletter().sign_up(sign_up).await.unwrap();
+        let pending = evidence_record(&fixture);
+        assert_eq!(
+            pending.expires_at,
+            Some("2029-06-08T09:00:00Z".parse().unwrap()),
+            "an unconfirmed sign-up ends with its 7 days; its proof is kept 3 years from then"
+        );
+        fixture.advance_minutes(5);
+        fixture
+            .newsletter()
+            .confirm(&fixture.last_token(CONFIRM), None)
+            .await
+            .unwrap();
+        let confirmed = evidence_record(&fixture);
+        assert_eq!(
+            (confirmed.expires_at, confirmed.due),
+            (None, None),
+            "kept while subscribed"
+        );
+        assert_eq!(confirmed.key.partition, pending.key.partition);
+        assert!(confirmed.subject.is_some(), "under the subject key");
+        let evidence = evidence_of(&confirmed);
+        let kinds: Vec<&str> = evidence.events.iter().map(|e| e.event.as_str()).collect();
+        assert_eq!(kinds, ["signed_up", "confirmed"]);
+        for event in &evidence.events {
+            assert_eq!(
+                event.policy_version.as_ref().map(PolicyVersion::as_str),
+                Some("2026-05")
+            );
+            assert_eq!(event.notice_sha256, NoticeDigest::parse("n", NOTICE).ok());
+        }
+        assert_eq!(evidence.events[0].network.as_deref(), Some("192.0.2.0/24"));
+        let stored = serde_json::to_string(&confirmed.attributes).unwrap();
+        assert!(
+            !stored.contains("ada") && !stored.contains("Ada"),
+            "no address or name: {stored}"
+        );
+        let subscription = fixture
+            .store
+            .snapshot()
+            .into_iter()
+            .find(|r| r.entity == SUBSCRIPTION_ENTITY)
+            .unwrap();
+        assert!(
+            !subscription.attributes.contains_key("events"),
+            "the events live in the evidence only"
+        );
+
+        fixture.advance_minutes(60);
+        let unsubscribe = fixture.secrets.token_key.unsubscribe_token(
+            &fixture
+                .newsletter()
+                .subject_of(&EmailAddress::parse("email", "ada@example.com").unwrap()),
+            "news",
+        );
+        fixture.newsletter().unsubscribe(&unsubscribe).await.unwrap();
+        let ended = evidence_record(&fixture);
+        assert_eq!(ended.expires_at, Some("2029-06-01T10:05:00Z".parse().unwrap()));
+        let evidence = evidence_of(&ended);
+        assert_eq!(evidence.ended_at, Some("2026-06-01T10:05:00Z".parse().unwrap()));
+        assert_eq!(evidence.events.last().unwrap().event, "unsubscribed");
+        let subscription = fixture
+            .store
+            .snapshot()
+            .into_iter()
+            .find(|r| r.entity == SUBSCRIPTION_ENTITY)
+            .unwrap();
+        assert_eq!(subscription.expires_at, Some("2026-07-01T10:05:00Z".parse().unwrap()));
+        assert_eq!(
+            crate::retention::category_of(&ended),
+            Some(CategoryId::NewsletterSubscribed)
+        );
+
+        // Erasure ends nothing more here: the earlier end's 3 years stand.
+        let erased = evidence_after_erasure(&fixture.register, &ended, fixture.clock.now()).unwrap();
+        assert_eq!(erased.expires_at, ended.expires_at);
+    }
+
+    #[tokio::test]
+    async fn no_evidence_is_dropped_however_long_the_history() {
+        let fixture = Fixture::new();
+        for _ in 0..60 {
+            fixture.sign_up("ada@example.com").await;
+            fixture.advance_minutes(24 * 60 + 1);
+        }
+        let evidence = evidence_of(&evidence_record(&fixture));
+        assert_eq!(evidence.events.len(), 60);
+        assert_eq!(
+            evidence.events[0].at,
+            "2026-06-01T09:00:00Z".parse().unwrap(),
+            "the first is kept"
+        );
+    }
+
+    #[tokio::test]
+    async fn erasure_of_a_subscriber_keeps_the_opt_in_evidence_three_years() {
+        let fixture = Fixture::new();
+        fixture.sign_up("ada@example.com").await;
+        fixture
+            .newsletter()
+            .confirm(&fixture.last_token(CONFIRM), None)
+            .await
+            .unwrap();
+        let open = evidence_record(&fixture);
+        assert_eq!(open.expires_at, None);
+        let erased = evidence_after_erasure(&fixture.register, &open, fixture.clock.now()).unwrap();
+        assert_eq!(erased.expires_at, Some("2029-06-01T09:00:00Z".parse().unwrap()));
+        assert_eq!(erased.version, open.version + 1);
+        let evidence = evidence_of(&erased);
+        assert_eq!(evidence.events.last().unwrap().event, "erased");
+    }
+
+    #[tokio::test]
+    async fn events_of_a_subscription_written_before_the_evidence_record_move_into_it() {
+        let fixture = Fixture::new();
+        let subject = fixture
+            .newsletter()
+            .subject_of(&EmailAddress::parse("email", "ada@example.com").unwrap());
+        let mut record = Record::new(subscription_key(&subject, &ListId::default_list()), SUBSCRIPTION_ENTITY);
+        record.subject = Some(subject.clone());
+        record.attributes = to_attributes(&serde_json::json!({
+            "list": "news", "email": "ada@example.com", "name": null, "status": "confirmed",
+            "basis": "consent", "token_digest": null, "confirmed_at": "2025-01-01T00:00:00Z",
+            "unsubscribed_at": null, "confirmation_mails": [], "transient_bounces": 0,
+            "events": [{"event": "signed_up", "at": "2024-12-31T00:00:00Z"},
+                       {"event": "confirmed", "at": "2025-01-01T00:00:00Z"}],
+        }));
+        fixture
+            .store
+            .write(vec![Write::Put {
+                record,
+                precondition: Precondition::Absent,
+            }])
+            .await
+            .unwrap();
+        fixture
+            .newsletter()
+            .end_subscription(&subject, &ListId::default_list(), SuppressionReason::Unsubscribed)
+            .await
+            .unwrap();
+        let kinds: Vec<String> = evidence_of(&evidence_record(&fixture))
+            .events
+            .into_iter()
+            .map(|e| e.event)
+            .collect();
+        assert_eq!(kinds, ["signed_up", "confirmed", "unsubscribed"]);
+    }
+
     #[tokio::test]
     async fn a_failed_confirmation_mail_stays_in_the_outbox_until_a_retry_sends_it() {
         let fixture = Fixture::new();
@@ -1004,6 +1331,7 @@ mod tests {
             consent_id: Some(state.consent_id),
             channel: "form",
             ip: None,
+            notice: NoticeShown::default(),
         };
         fixture.newsletter().sign_up(sign_up).await.unwrap();
         let subject = fixture

@@ -110,6 +110,15 @@ pub struct Minimisation {
     pub remove: Vec<String>,
 }
 
+/// A category's second, longer retention for the proof it leaves behind:
+/// the newsletter's opt-in evidence (no address) outlives the subscription.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EvidenceRetention {
+    /// What ends the processing the evidence proves (`ended`: unsubscribed, erased or expired).
+    pub event: String,
+    pub period: Period,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LawfulBasis {
     pub basis: String,
@@ -126,15 +135,84 @@ pub struct ProcessingCategory {
     pub retention: RetentionRule,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minimise: Option<Minimisation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<EvidenceRetention>,
     pub retention_text: String,
     pub source: String,
     pub recipients: Vec<String>,
     pub ccpa_category: String,
 }
 
+/// A category of personal data the policy names but another system holds
+/// (the Service's accounts, the support desk, the CRM, …). This product
+/// neither writes nor expires it, so it is not a [`CategoryId`]: the code
+/// that stamps, sweeps and holds iterates only what it writes, while the
+/// register still describes everything the policy promises (Art. 30).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CategoryElsewhere {
+    pub id: String,
+    pub name: String,
+    pub personal_data: Vec<String>,
+    pub purpose: String,
+    pub lawful_basis: LawfulBasis,
+    pub retention_text: String,
+    pub source: String,
+    pub recipients: Vec<String>,
+    pub ccpa_category: String,
+}
+
+/// A purpose of the privacy policy and the categories that serve it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Purpose {
+    pub id: String,
+    pub name: String,
+    /// The lawful basis as the policy states it; each category names its own reference.
+    pub lawful_basis: String,
+    /// Ids of [`ProcessingCategory`]s or [`CategoryElsewhere`]s.
+    pub categories: Vec<String>,
+}
+
+/// Whose system it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SystemRole {
+    /// Run by the controller itself.
+    Internal,
+    /// Run by a processor on the controller's behalf (Art. 28).
+    Processor,
+    /// Another recipient.
+    Recipient,
+}
+
+/// How a request reaches a system of record (SPEC 8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "via", rename_all = "snake_case")]
+pub enum SystemAccess {
+    /// This product's own records, handled by its request fulfilment.
+    ThisProduct,
+    /// The privacy team acts by hand, following the instructions.
+    Manual { instructions: String },
+}
+
+/// A system of record: where the data of some categories lives.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct System {
+    pub id: String,
+    pub name: String,
+    /// Ids of the categories (this product's or elsewhere) it holds.
+    pub holds: Vec<String>,
+    pub role: SystemRole,
+    /// The entry in `recipients` for a processor or recipient.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
+    pub access: SystemAccess,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Controller {
     pub name: String,
+    /// The Swedish organisation number (organisationsnummer).
+    pub org_number: String,
     pub address: String,
     pub contact: String,
     pub time_zone: String,
@@ -174,7 +252,11 @@ pub struct RegisterDocument {
     pub controller: Controller,
     pub supervisory_authority: SupervisoryAuthority,
     pub consent_lifetime: Period,
+    pub purposes: Vec<Purpose>,
     pub categories: Vec<ProcessingCategory>,
+    /// The policy's categories held only by other systems.
+    pub categories_elsewhere: Vec<CategoryElsewhere>,
+    pub systems: Vec<System>,
     pub recipients: Vec<Recipient>,
     pub transfers: String,
     pub automated_decision_making: String,
@@ -192,6 +274,14 @@ pub enum RegisterError {
     MissingCategory(CategoryId),
     #[error("category {0:?} names the unknown recipient `{1}`")]
     UnknownRecipient(CategoryId, String),
+    #[error("`{0}` names the unknown category `{1}`")]
+    UnknownCategory(String, String),
+    #[error("`{0}` names the unknown recipient `{1}`")]
+    UnknownRecipientOf(String, String),
+    #[error("no system holds the category `{0}`")]
+    CategoryWithoutSystem(String),
+    #[error("no purpose names the category `{0}`")]
+    CategoryWithoutPurpose(String),
 }
 
 /// The register, checked and ready to answer retention questions.
@@ -228,7 +318,55 @@ impl Register {
                 return Err(RegisterError::UnknownRecipient(id, unknown.clone()));
             }
         }
+        Self::check_systems_and_purposes(&document)?;
         Ok(Self { document, time_zone })
+    }
+
+    /// Every purpose and system names known categories and recipients; every
+    /// category serves a purpose and is held by a system, and this product's
+    /// own categories by a `this_product` system.
+    fn check_systems_and_purposes(document: &RegisterDocument) -> Result<(), RegisterError> {
+        let own: Vec<String> = document
+            .categories
+            .iter()
+            .filter_map(|category| serde_json::to_value(category.id).ok()?.as_str().map(str::to_owned))
+            .collect();
+        let elsewhere: Vec<String> = document.categories_elsewhere.iter().map(|c| c.id.clone()).collect();
+        let known = |id: &String| own.contains(id) || elsewhere.contains(id);
+        let recipient_known = |id: &String| document.recipients.iter().any(|recipient| &recipient.id == id);
+        for purpose in &document.purposes {
+            if let Some(unknown) = purpose.categories.iter().find(|id| !known(id)) {
+                return Err(RegisterError::UnknownCategory(purpose.id.clone(), unknown.clone()));
+            }
+        }
+        for system in &document.systems {
+            if let Some(unknown) = system.holds.iter().find(|id| !known(id)) {
+                return Err(RegisterError::UnknownCategory(system.id.clone(), unknown.clone()));
+            }
+            if let Some(unknown) = system.recipient.as_ref().filter(|id| !recipient_known(id)) {
+                return Err(RegisterError::UnknownRecipientOf(system.id.clone(), unknown.clone()));
+            }
+        }
+        for category in &document.categories_elsewhere {
+            if let Some(unknown) = category.recipients.iter().find(|id| !recipient_known(id)) {
+                return Err(RegisterError::UnknownRecipientOf(category.id.clone(), unknown.clone()));
+            }
+        }
+        for id in own.iter().chain(&elsewhere) {
+            let mut holders = document.systems.iter().filter(|system| system.holds.contains(id));
+            let held = if own.contains(id) {
+                holders.any(|system| system.access == SystemAccess::ThisProduct)
+            } else {
+                holders.next().is_some()
+            };
+            if !held {
+                return Err(RegisterError::CategoryWithoutSystem(id.clone()));
+            }
+            if !document.purposes.iter().any(|purpose| purpose.categories.contains(id)) {
+                return Err(RegisterError::CategoryWithoutPurpose(id.clone()));
+            }
+        }
+        Ok(())
     }
 
     pub fn document(&self) -> &RegisterDocument {
@@ -277,12 +415,30 @@ impl Register {
     /// The expiry is rounded up to a whole second (the TTL attribute's unit),
     /// so that nothing expires early.
     pub fn stamp(&self, record: &mut Record, id: CategoryId, event_at: Timestamp) {
-        let expires_at = self.expiry(id, event_at).map(|at| {
-            let whole = at.as_second() + i64::from(at.subsec_nanosecond() > 0);
-            Timestamp::from_second(whole).unwrap_or(Timestamp::MAX)
-        });
-        record.expires_at = expires_at;
-        record.due = expires_at.map(|at| at.to_zoned_datetime(TimeZone::UTC).date());
+        set_expiry(record, self.expiry(id, event_at));
+    }
+
+    /// When the evidence a category leaves (the newsletter's opt-in proof)
+    /// must be gone, the processing it proves having ended at `ended_at`.
+    /// `None` for a category that keeps no separate evidence.
+    pub fn evidence_expiry(&self, id: CategoryId, ended_at: Timestamp) -> Option<Timestamp> {
+        let rule = self.category(id).evidence.as_ref()?;
+        Some(self.add(ended_at, &rule.period))
+    }
+
+    /// Stamps an evidence record: kept while the processing it proves goes
+    /// on (`ended_at` `None`: no expiry), then for the register's evidence
+    /// period. An expiry already later than the new one is kept: evidence is
+    /// never shortened.
+    pub fn stamp_evidence(&self, record: &mut Record, id: CategoryId, ended_at: Option<Timestamp>) {
+        let expires_at = match ended_at {
+            None => None,
+            Some(ended_at) => match (self.evidence_expiry(id, ended_at), record.expires_at) {
+                (Some(new), Some(old)) => Some(new.max(old)),
+                (new, _) => new,
+            },
+        };
+        set_expiry(record, expires_at);
     }
 
     /// When a consent recorded at `recorded_at` should be asked for again.
@@ -300,6 +456,17 @@ impl Register {
     }
 }
 
+/// Writes `expires_at` rounded up to a whole second (the TTL attribute's
+/// unit, so nothing expires early) and the UTC day it falls due.
+fn set_expiry(record: &mut Record, expires_at: Option<Timestamp>) {
+    let expires_at = expires_at.map(|at| {
+        let whole = at.as_second() + i64::from(at.subsec_nanosecond() > 0);
+        Timestamp::from_second(whole).unwrap_or(Timestamp::MAX)
+    });
+    record.expires_at = expires_at;
+    record.due = expires_at.map(|at| at.to_zoned_datetime(TimeZone::UTC).date());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,6 +482,188 @@ mod tests {
             assert_eq!(register.category(id).id, id);
         }
         assert_eq!(register.time_zone().iana_name(), Some("Europe/Stockholm"));
+    }
+
+    #[test]
+    fn the_default_controller_is_the_one_in_the_privacy_policy() {
+        let register = Register::standard().unwrap();
+        let controller = &register.document().controller;
+        assert_eq!(controller.name, "IOT Communications International AB");
+        assert_eq!(controller.org_number, "559161-6122");
+        assert_eq!(controller.address, "Magnus Ladulåsgatan 13, 118 65 Stockholm, Sweden");
+        assert_eq!(controller.contact, "info@iotcomms.io");
+        let authority = &register.document().supervisory_authority;
+        assert!(authority.name.contains("IMY"));
+        assert_eq!(authority.url, "https://www.imy.se");
+    }
+
+    #[test]
+    fn every_purpose_of_the_policy_is_listed_with_the_systems_that_hold_its_data() {
+        let document = Register::standard().unwrap().document().clone();
+        // SPEC 0: the purposes the privacy policy names.
+        for purpose in [
+            "service",
+            "support",
+            "invoicing",
+            "administration",
+            "newsletters",
+            "prospects",
+            "cookies",
+            "security",
+        ] {
+            let purpose = document
+                .purposes
+                .iter()
+                .find(|p| p.id == purpose)
+                .unwrap_or_else(|| panic!("purpose {purpose} missing"));
+            assert!(!purpose.categories.is_empty(), "{}", purpose.id);
+            for category in &purpose.categories {
+                let systems: Vec<&System> = document
+                    .systems
+                    .iter()
+                    .filter(|system| system.holds.contains(category))
+                    .collect();
+                assert!(!systems.is_empty(), "no system holds {category}");
+                for system in systems {
+                    match &system.access {
+                        SystemAccess::ThisProduct => {}
+                        SystemAccess::Manual { instructions } => assert!(instructions.len() > 20, "{}", system.id),
+                    }
+                }
+            }
+        }
+        let newsletters = document.purposes.iter().find(|p| p.id == "newsletters").unwrap();
+        assert!(
+            newsletters.lawful_basis.contains("consent") && newsletters.lawful_basis.contains("legitimate interest")
+        );
+        let prospects = document.purposes.iter().find(|p| p.id == "prospects").unwrap();
+        assert!(prospects.lawful_basis.contains("Art. 6(1)(f)") && prospects.lawful_basis.contains("object"));
+        // Every category this product writes is held by this product.
+        let own = document
+            .systems
+            .iter()
+            .find(|system| system.access == SystemAccess::ThisProduct)
+            .unwrap();
+        for id in CategoryId::ALL {
+            let id = serde_json::to_value(id).unwrap();
+            assert!(own.holds.iter().any(|held| id == held.as_str()), "{id}");
+        }
+        for id in ["support_desk", "web_analytics"] {
+            let system = document.systems.iter().find(|system| system.id == id).unwrap();
+            assert_eq!(system.role, SystemRole::Processor, "{id}");
+            assert!(system.recipient.is_some(), "{id}");
+        }
+    }
+
+    #[test]
+    fn no_lawful_basis_cites_a_california_rule_as_its_ground() {
+        let document = Register::standard().unwrap().document().clone();
+        let bases = document
+            .categories
+            .iter()
+            .map(|c| (serde_json::to_value(c.id).unwrap().to_string(), &c.lawful_basis))
+            .chain(
+                document
+                    .categories_elsewhere
+                    .iter()
+                    .map(|c| (c.id.clone(), &c.lawful_basis)),
+            );
+        for (id, basis) in bases {
+            for californian in ["CCR", "CCPA", "CPRA", "Cal.", "California", "1798", "§ 70", "§ 71"] {
+                assert!(
+                    !basis.reference.contains(californian),
+                    "{id}: `{}` cites a California rule",
+                    basis.reference
+                );
+            }
+            assert!(
+                basis.reference.starts_with("GDPR Art. 6(1)("),
+                "{id}: `{}` does not name its GDPR Art. 6(1) ground",
+                basis.reference
+            );
+        }
+        // SPEC 6: records kept to demonstrate compliance rest on legitimate interest.
+        let register = Register::standard().unwrap();
+        let closed = &register.category(CategoryId::RequestsClosed).lawful_basis;
+        assert_eq!(closed.basis, "legitimate_interest");
+        assert!(closed.reference.contains("Art. 6(1)(f)") && closed.reference.contains("Art. 17(3)(e)"));
+        let consent = &register.category(CategoryId::ConsentRecords).lawful_basis;
+        assert_eq!(consent.basis, "legitimate_interest");
+        for article in ["Art. 6(1)(f)", "Art. 7(1)", "5(2)"] {
+            assert!(consent.reference.contains(article), "{article}");
+        }
+    }
+
+    #[test]
+    fn the_newsletter_opt_in_evidence_is_kept_three_years_after_the_subscription_ends() {
+        let register = Register::standard().unwrap();
+        let ended = at("2026-03-15T10:00:00Z");
+        assert_eq!(
+            register.expiry(CategoryId::NewsletterSubscribed, ended),
+            Some(at("2026-04-14T09:00:00Z")),
+            "the address-bearing subscription: 30 calendar days in Stockholm (summer time from 29 March)"
+        );
+        assert_eq!(
+            register.evidence_expiry(CategoryId::NewsletterSubscribed, ended),
+            Some(at("2029-03-15T10:00:00Z"))
+        );
+        assert_eq!(register.evidence_expiry(CategoryId::MailLog, ended), None);
+        let mut record = Record::new(crate::store::RecordKey::new("P", "S"), "newsletter_evidence");
+        register.stamp_evidence(&mut record, CategoryId::NewsletterSubscribed, Some(ended));
+        assert_eq!(record.expires_at, Some(at("2029-03-15T10:00:00Z")));
+        register.stamp_evidence(
+            &mut record,
+            CategoryId::NewsletterSubscribed,
+            Some(at("2026-01-01T00:00:00Z")),
+        );
+        assert_eq!(record.expires_at, Some(at("2029-03-15T10:00:00Z")), "never shortened");
+        register.stamp_evidence(&mut record, CategoryId::NewsletterSubscribed, None);
+        assert_eq!(
+            (record.expires_at, record.due),
+            (None, None),
+            "kept while the subscription lasts"
+        );
+    }
+
+    #[test]
+    fn rejects_systems_and_purposes_that_do_not_add_up() {
+        let standard: serde_json::Value = serde_json::from_str(STANDARD_REGISTER).unwrap();
+        let mut document = standard.clone();
+        document["systems"][1]["holds"][0] = "no_such_category".into();
+        assert!(matches!(
+            Register::from_json(&document.to_string()),
+            Err(RegisterError::UnknownCategory(system, category)) if system == "service" && category == "no_such_category"
+        ));
+        let mut document = standard.clone();
+        document["systems"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|system| system["id"] != "crm");
+        assert!(matches!(
+            Register::from_json(&document.to_string()),
+            Err(RegisterError::CategoryWithoutSystem(_))
+        ));
+        let mut document = standard.clone();
+        document["systems"][0]["access"] = serde_json::json!({"via": "manual", "instructions": "by hand"});
+        assert!(matches!(
+            Register::from_json(&document.to_string()),
+            Err(RegisterError::CategoryWithoutSystem(_))
+        ));
+        let mut document = standard.clone();
+        document["purposes"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|purpose| purpose["id"] != "security");
+        assert!(matches!(
+            Register::from_json(&document.to_string()),
+            Err(RegisterError::CategoryWithoutPurpose(category)) if category == "security_logs"
+        ));
+        let mut document = standard;
+        document["systems"][2]["recipient"] = "nobody".into();
+        assert!(matches!(
+            Register::from_json(&document.to_string()),
+            Err(RegisterError::UnknownRecipientOf(_, _))
+        ));
     }
 
     #[test]

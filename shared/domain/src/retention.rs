@@ -20,6 +20,8 @@ pub fn category_of(record: &Record) -> Option<CategoryId> {
             _ => CategoryId::NewsletterSubscribed,
         },
         "newsletter_confirmation_token" => CategoryId::NewsletterPending,
+        // The opt-in evidence: the category's `evidence` retention.
+        "newsletter_evidence" => CategoryId::NewsletterSubscribed,
         "suppression" | "processing_restriction" => CategoryId::Suppression,
         "mail_outbox" | "mail_log" | "dsr_intake" => CategoryId::MailLog,
         "dsr_request" => match status {

@@ -706,7 +706,7 @@ impl RetentionSweep<'_> {
     /// Sends the deadline digest, at most once per calendar day.
     async fn digest(&self, stores: &Stores<'_>, now: Timestamp, run_id: Uuid) -> Result<DigestReport, StoreError> {
         let today = now.to_zoned_datetime(self.register.time_zone().clone()).date();
-        let entries = due_requests(&stores.queue, now, today).await?;
+        let entries = due_requests(&stores.queue, now, today, self.register.time_zone()).await?;
         let mut report = DigestReport {
             status: DigestStatus::NothingDue,
             entries: entries.len(),
@@ -788,10 +788,12 @@ impl RetentionSweep<'_> {
 
 /// The open requests in the queue due on or before `today` + [`DIGEST_HORIZON_DAYS`],
 /// soonest first. Reads the queue in due order and stops at the horizon.
+/// Dates are on the controller's calendar (`zone`), as deadlines are.
 pub async fn due_requests(
     store: &dyn RecordStore,
     now: Timestamp,
     today: Date,
+    zone: &TimeZone,
 ) -> Result<Vec<DigestEntry>, StoreError> {
     let horizon = today.saturating_add(DIGEST_HORIZON_DAYS.days());
     let query = Query::Partition {
@@ -830,7 +832,7 @@ pub async fn due_requests(
             let received_on = text("received_at").and_then(|at| {
                 at.parse::<Timestamp>()
                     .ok()
-                    .map(|at| at.to_zoned_datetime(TimeZone::UTC).date())
+                    .map(|at| at.to_zoned_datetime(zone.clone()).date())
                     .or_else(|| at.get(..10).and_then(|day| day.parse().ok()))
             });
             entries.push(DigestEntry {
@@ -1961,6 +1963,36 @@ mod tests {
         let next_day = fixture.run(at("2027-03-11T06:00:00Z")).await;
         assert_eq!(next_day.digest.status, DigestStatus::Sent);
         assert_eq!(fixture.mailer.sent_to(&team().address).len(), 2);
+    }
+
+    #[tokio::test]
+    async fn the_digest_shows_dates_on_the_controllers_calendar() {
+        let fixture = Fixture::new("2027-01-01T00:00:00Z");
+        fixture.set_checkpoint("2027-03-01").await;
+        let mut entry = queue_entry("2027-03-02", "req-late-evening", "access", "verified");
+        // Received at 00:30 on 2 February in Stockholm (23:30 UTC on 1 February).
+        entry
+            .attributes
+            .insert("received_at".into(), json!("2027-02-01T23:30:00Z"));
+        fixture.put(entry).await;
+        // 23:30 UTC on 1 March is 2 March in Stockholm: the request is due today, not tomorrow.
+        fixture.run(at("2027-03-01T23:30:00Z")).await;
+        let mails = fixture.mailer.sent_to(&team().address);
+        let mail = mails.first().expect("a digest");
+        assert!(mail.subject.contains("(2027-03-02)"), "{}", mail.subject);
+        assert!(
+            mail.text.contains("as of 2027-03-02 (Europe/Stockholm)"),
+            "{}",
+            mail.text
+        );
+        let line = mail
+            .text
+            .lines()
+            .find(|line| line.ends_with("req-late-evening"))
+            .unwrap();
+        assert!(line.contains("due today"), "{line}");
+        assert!(line.contains("received 2027-02-02"), "{line}");
+        assert!(mail.html.contains("<td>2027-02-02</td>"), "{}", mail.html);
     }
 
     #[tokio::test]

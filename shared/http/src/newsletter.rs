@@ -1,9 +1,9 @@
 //! SPEC 3.2: newsletter sign-up, confirmation and one-click unsubscribe.
 
-use privacy_domain::consent::ConsentId;
+use privacy_domain::consent::{ConsentId, NoticeDigest, PolicyVersion};
 use privacy_domain::email::EmailAddress;
 use privacy_domain::mail::escape_html;
-use privacy_domain::newsletter::{ListId, Newsletter, NewsletterError, SignUp};
+use privacy_domain::newsletter::{ListId, Newsletter, NewsletterError, NoticeShown, SignUp};
 use privacy_domain::person::PersonName;
 use privacy_domain::FieldError;
 use serde_json::{json, Map, Value};
@@ -13,7 +13,7 @@ use crate::html::{confirm_button, form_error, invalid_link, page, server_error};
 use crate::message::BodyFormat;
 use crate::{ApiError, ApiRequest, ApiResponse, App, Route};
 
-const SIGN_UP_FIELDS: &[&str] = &["email", "name", "consent_id", "list"];
+const SIGN_UP_FIELDS: &[&str] = &["email", "name", "consent_id", "list", "policy_version", "notice_sha256"];
 
 pub async fn handle(app: &App, route: &Route, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let secrets = app.secrets()?;
@@ -80,6 +80,15 @@ fn sign_up(fields: &Map<String, Value>, format: BodyFormat, request: &ApiRequest
             BodyFormat::Form => "form",
         },
         ip: request.source_ip,
+        // Validated as `POST /consent` validates them: the opt-in's proof names the notice shown.
+        notice: NoticeShown {
+            policy_version: optional_text(fields, "policy_version")?
+                .map(|raw| PolicyVersion::parse("policy_version", raw))
+                .transpose()?,
+            notice_sha256: optional_text(fields, "notice_sha256")?
+                .map(|raw| NoticeDigest::parse("notice_sha256", raw))
+                .transpose()?,
+        },
     })
 }
 
