@@ -128,7 +128,11 @@ fn due_on(view: &Value) -> Date {
 
 /// The end of `day` in Stockholm: midnight starting the next day.
 fn end_of(day: Date) -> Timestamp {
-    day.tomorrow().unwrap().to_zoned_datetime(stockholm()).unwrap().timestamp()
+    day.tomorrow()
+        .unwrap()
+        .to_zoned_datetime(stockholm())
+        .unwrap()
+        .timestamp()
 }
 
 #[tokio::test]
@@ -255,7 +259,11 @@ async fn a_gdpr_extension_through_the_admin_api_lands_two_months_after_the_first
         privacy_aws::dynamodb::DynamoRecordStore::new(privacy_tests::aws::dynamodb().await, &backend.deployment.table);
     let mut record = store.get(&request_key(&id)).await.unwrap().expect("the request");
     let old_due = record.attributes["due_on"].as_str().unwrap().to_owned();
-    let received_at = received.at(12, 0, 0, 0).to_zoned_datetime(tz.clone()).unwrap().timestamp();
+    let received_at = received
+        .at(12, 0, 0, 0)
+        .to_zoned_datetime(tz.clone())
+        .unwrap()
+        .timestamp();
     record.attributes.insert("received_at".into(), json!(received_at));
     record.attributes.insert("received_on".into(), json!(received));
     record.attributes.insert("due_on".into(), json!(first_due));
