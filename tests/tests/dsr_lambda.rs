@@ -137,7 +137,9 @@ async fn every_request_type_end_to_end() {
         let status = status.json();
         assert_eq!(status["request_id"], answer["request_id"]);
         assert_eq!(status["type"], kind);
-        let expected = if kind == "restriction" {
+        // The product holds no subscription for these addresses: a
+        // rectification has nothing it can correct and goes to the team.
+        let expected = if matches!(kind, "restriction" | "rectification" | "ccpa_correct") {
             "awaiting_team"
         } else {
             "completed"
@@ -164,9 +166,6 @@ async fn every_request_type_end_to_end() {
                 assert!(export_of(export)["article_15"].is_object());
             }
             "erasure" | "ccpa_delete" => assert!(subjects.iter().any(|raw| raw.contains("Your data is erased"))),
-            "rectification" | "ccpa_correct" => {
-                assert!(subjects.iter().any(|raw| raw.contains("Your data was corrected")))
-            }
             _ => {}
         }
         let team_mails = mails_to(&backend.team).await;

@@ -97,8 +97,19 @@ impl RequestType {
 
     /// Objection to marketing and the CCPA opt-out act at once, without
     /// verification: they disclose nothing and only reduce processing
-    /// (11 CCR § 7026 forbids demanding verification for an opt-out).
-    pub fn acts_at_once(self) -> bool {
+    /// (11 CCR § 7026 forbids demanding verification for an opt-out). An
+    /// objection to other processing stops marketing at once too, and is then
+    /// verified and weighed by the team (GDPR Art. 21(1)).
+    pub fn acts_at_once(self, scope: Option<ObjectionScope>) -> bool {
+        match self {
+            Self::Objection => scope.unwrap_or_default() == ObjectionScope::Marketing,
+            Self::CcpaOptOut => true,
+            _ => false,
+        }
+    }
+
+    /// Whether marketing stops at once, before any verification.
+    pub fn stops_marketing_at_once(self) -> bool {
         matches!(self, Self::Objection | Self::CcpaOptOut)
     }
 
@@ -125,6 +136,34 @@ impl RequestType {
     }
 }
 
+/// What an objection is to (SPEC 3.3): direct marketing (GDPR Art. 21(2)-(3),
+/// absolute) or processing on legitimate interest (Art. 21(1), weighed by the
+/// team).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectionScope {
+    #[default]
+    Marketing,
+    Processing,
+}
+
+impl ObjectionScope {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        match raw {
+            "marketing" => Ok(Self::Marketing),
+            "processing" => Ok(Self::Processing),
+            _ => Err(FieldError::invalid(field, "The scope is `marketing` or `processing`.")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Marketing => "marketing",
+            Self::Processing => "processing",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestStatus {
@@ -134,6 +173,9 @@ pub enum RequestStatus {
     AwaitingTeam,
     Completed,
     Rejected,
+    /// Never verified: minimised 30 days after receipt and kept as a record
+    /// of the request (CCPA regulations § 7101).
+    Expired,
 }
 
 impl RequestStatus {
@@ -150,11 +192,18 @@ impl RequestStatus {
             Self::AwaitingTeam => "awaiting_team",
             Self::Completed => "completed",
             Self::Rejected => "rejected",
+            Self::Expired => "expired",
         }
     }
 
     pub fn is_closed(self) -> bool {
-        matches!(self, Self::Completed | Self::Rejected)
+        matches!(self, Self::Completed | Self::Rejected | Self::Expired)
+    }
+
+    /// Whether the request is for the team's queue and digest: verified (and
+    /// not expired, which only unverified requests become).
+    pub fn is_queued(self) -> bool {
+        !matches!(self, Self::AwaitingVerification | Self::Expired)
     }
 }
 
@@ -196,6 +245,9 @@ pub struct DataSubjectRequest {
     pub request_type: RequestType,
     pub status: RequestStatus,
     pub jurisdiction: Jurisdiction,
+    /// For objections: what the person objects to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ObjectionScope>,
     /// Removed 30 days after closing (register: requests, closed), or at once
     /// after an erasure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -240,6 +292,12 @@ impl DataSubjectRequest {
     fn push(&mut self, event: RequestEvent) {
         self.events.push(event);
     }
+
+    /// Whether the requester ever proved control of the address. Only such
+    /// requests enter the team's queue.
+    pub fn was_verified(&self) -> bool {
+        self.events.iter().any(|event| event.event == "verified")
+    }
 }
 
 /// The queue's view of a request: no personal data.
@@ -250,6 +308,8 @@ pub struct QueueEntry {
     pub request_type: RequestType,
     pub status: RequestStatus,
     pub jurisdiction: Jurisdiction,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ObjectionScope>,
     pub received_at: Timestamp,
     pub due_on: Date,
     #[serde(default)]
@@ -263,6 +323,8 @@ pub struct Submission {
     pub email: EmailAddress,
     pub name: Option<PersonName>,
     pub jurisdiction: Option<Jurisdiction>,
+    /// Objections only (the HTTP layer refuses it on other types).
+    pub scope: Option<ObjectionScope>,
     pub details: Option<String>,
     pub corrections: Option<Corrections>,
     pub consent_id: Option<ConsentId>,
@@ -314,6 +376,49 @@ pub(crate) fn to_attributes<T: Serialize>(value: &T) -> Map<String, Value> {
     match serde_json::to_value(value) {
         Ok(Value::Object(fields)) => fields,
         _ => unreachable!("request records serialise to JSON objects"),
+    }
+}
+
+fn utc_date(at: Timestamp) -> Date {
+    at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date()
+}
+
+/// The TTL attribute counts whole seconds: round up so nothing expires early.
+fn whole_second_after(at: Timestamp) -> Timestamp {
+    let whole = at.as_second() + i64::from(at.subsec_nanosecond() > 0);
+    Timestamp::from_second(whole).unwrap_or(Timestamp::MAX)
+}
+
+/// The retention sweep's minimisation of a request record that was never
+/// verified (the register's `requests_unverified` rule has already removed the
+/// address, name, details, corrections, consent link and verification
+/// digest): it becomes `expired`, a closed record of the request (type,
+/// jurisdiction, dates, channel, outcome) kept for CCPA regulations § 7101.
+/// The note on its `received` event (the requester's network) goes too.
+/// Other records are left as they are.
+pub fn expire_unverified(record: &mut Record, now: Timestamp) {
+    if record.entity != REQUEST_ENTITY
+        || record.attributes.get("status").and_then(Value::as_str) != Some(RequestStatus::AwaitingVerification.as_str())
+    {
+        return;
+    }
+    record.attributes.insert(
+        "status".to_owned(),
+        Value::String(RequestStatus::Expired.as_str().to_owned()),
+    );
+    record.attributes.insert("closed_at".to_owned(), serde_json::json!(now));
+    if let Some(Value::Array(events)) = record.attributes.get_mut("events") {
+        for event in events.iter_mut() {
+            if let Some(event) = event.as_object_mut() {
+                event.remove("note");
+            }
+        }
+        events.push(serde_json::json!(RequestEvent::new(
+            "expired",
+            now,
+            "system",
+            Some("never verified".to_owned())
+        )));
     }
 }
 
@@ -376,7 +481,12 @@ impl Requests<'_> {
 
     /// Stores the request (durably, before anything is answered), then either
     /// acts at once (objection to marketing, CCPA opt-out) or mails the
-    /// verification link.
+    /// verification link. An objection to processing stops marketing at once
+    /// and then waits for verification like the rest.
+    ///
+    /// Nothing enters the team's queue here: only a verified request does
+    /// (see [`Requests::verify`]). Requests acted on at once are completed at
+    /// once and never queued.
     pub async fn submit(&self, submission: Submission) -> Result<Submitted, DsrError> {
         let now = self.clock.now();
         let subject = self.subject_of(&submission.email);
@@ -394,6 +504,7 @@ impl Requests<'_> {
             request_type: submission.request_type,
             status: RequestStatus::AwaitingVerification,
             jurisdiction,
+            scope: (submission.request_type == RequestType::Objection).then(|| submission.scope.unwrap_or_default()),
             email: Some(submission.email.as_str().to_owned()),
             name: submission.name.clone(),
             details: submission.details.clone(),
@@ -408,7 +519,7 @@ impl Requests<'_> {
             closed_at: None,
             events: vec![received],
         };
-        if submission.request_type.acts_at_once() {
+        if submission.request_type.acts_at_once(request.scope) {
             self.write_new(&subject, &request, None, None).await?;
             let fulfilment = self.fulfilment();
             fulfilment.opt_out_of_marketing(&subject, &mut request).await?;
@@ -479,6 +590,12 @@ impl Requests<'_> {
                 Ok(()) => {}
                 Err(StoreError::Conflict) => continue,
                 Err(error) => return Err(error.into()),
+            }
+            if submission.request_type.stops_marketing_at_once() {
+                // An objection to processing: marketing stops before verification
+                // (Art. 21(3) needs no weighing); the rest waits for it.
+                self.fulfilment().opt_out_of_marketing(&subject, &mut request).await?;
+                self.save(&subject, &request, 1).await?;
             }
             match token {
                 Some(token) => {
@@ -638,7 +755,9 @@ impl Requests<'_> {
             })
             .filter(|entry| match entry {
                 Ok(entry) => {
-                    status.is_none_or(|status| entry.status == status)
+                    // Entries written by earlier versions at intake: never shown.
+                    entry.status.is_queued()
+                        && status.is_none_or(|status| entry.status == status)
                         && due_before.is_none_or(|before| entry.due_on < before)
                 }
                 Err(_) => true,
@@ -744,26 +863,24 @@ impl Requests<'_> {
         also: Option<Write>,
     ) -> Result<(), StoreError> {
         let mut record = self.request_record(subject, request, 1);
-        self.register
-            .stamp(&mut record, CategoryId::RequestsUnverified, request.received_at);
-        let mut writes = vec![
-            Write::Put {
-                record,
-                precondition: Precondition::Absent,
-            },
-            Write::Put {
-                record: self.queue_record(request),
-                precondition: Precondition::None,
-            },
-        ];
+        self.stamp_unverified(&mut record, request.received_at);
+        let mut writes = vec![Write::Put {
+            record,
+            precondition: Precondition::Absent,
+        }];
         if let Some(token) = token {
             let mut token_record = Record::new(token_key(&token.digest()), TOKEN_ENTITY);
             token_record.subject = Some(subject.clone());
             token_record.attributes = to_attributes(
                 &serde_json::json!({"request_id": request.request_id, "received_at": request.received_at}),
             );
-            self.register
-                .stamp(&mut token_record, CategoryId::RequestsUnverified, request.received_at);
+            // The link works until the request expires unverified.
+            let expires_at = self
+                .register
+                .minimisation_due(CategoryId::RequestsUnverified, request.received_at)
+                .map(whole_second_after);
+            token_record.expires_at = expires_at;
+            token_record.due = expires_at.map(utc_date);
             writes.push(Write::Put {
                 record: token_record,
                 precondition: Precondition::Absent,
@@ -804,28 +921,41 @@ impl Requests<'_> {
                 }
             }
             (RequestStatus::AwaitingVerification, _) => {
-                self.register
-                    .stamp(&mut record, CategoryId::RequestsUnverified, request.received_at);
+                self.stamp_unverified(&mut record, request.received_at);
             }
             _ => {}
         }
-        let mut writes = vec![
-            Write::Put {
-                record,
-                precondition: Precondition::Version(version),
-            },
-            Write::Put {
+        let queued = request.was_verified();
+        let mut writes = vec![Write::Put {
+            record,
+            precondition: Precondition::Version(version),
+        }];
+        if queued {
+            writes.push(Write::Put {
                 record: queue,
                 precondition: Precondition::None,
-            },
-        ];
-        if old_due != request.due_on {
+            });
+        }
+        if queued && old_due != request.due_on {
             writes.push(Write::Delete {
                 key: queue_key(old_due, &request.request_id),
                 precondition: Precondition::None,
             });
         }
         self.store.write(writes).await.map_err(DsrError::from)
+    }
+
+    /// An unverified request expires with the register's `requests_unverified`
+    /// retention (kept, minimised, as a record of the request) and falls due
+    /// for the sweep when its minimisation does (it then becomes `expired`).
+    fn stamp_unverified(&self, record: &mut Record, received_at: Timestamp) {
+        self.register.stamp(record, CategoryId::RequestsUnverified, received_at);
+        if let Some(minimise_at) = self
+            .register
+            .minimisation_due(CategoryId::RequestsUnverified, received_at)
+        {
+            record.due = Some(utc_date(minimise_at));
+        }
     }
 
     pub(crate) fn request_record(&self, subject: &SubjectKey, request: &DataSubjectRequest, version: u64) -> Record {
@@ -842,17 +972,13 @@ impl Requests<'_> {
             request_type: request.request_type,
             status: request.status,
             jurisdiction: request.jurisdiction,
+            scope: request.scope,
             received_at: request.received_at,
             due_on: request.due_on,
             extended: request.extended,
         };
         let mut record = Record::new(queue_key(request.due_on, &request.request_id), QUEUE_ENTITY);
         record.attributes = to_attributes(&entry);
-        if request.status == RequestStatus::AwaitingVerification {
-            // Goes with the unverified request.
-            self.register
-                .stamp(&mut record, CategoryId::RequestsUnverified, request.received_at);
-        }
         record
     }
 
@@ -868,19 +994,24 @@ impl Requests<'_> {
         let link = self.links.request_verification(token.reveal());
         let what = request.request_type.title();
         let company = self.company();
+        let stopped = if request.request_type.stops_marketing_at_once() {
+            "We have already stopped all marketing to this address. "
+        } else {
+            ""
+        };
         Mail {
             to: to.clone(),
             subject: format!("Confirm your privacy request to {company}"),
             text: format!(
                 "We received a request for {what} for this address.\n\n\
-                 To protect your data, we act only once you confirm that the address is yours:\n\n{link}\n\n\
+                 {stopped}To protect your data, we act only once you confirm that the address is yours:\n\n{link}\n\n\
                  The link works for 30 days. If you did not make this request, ignore this mail: nothing will happen.\n\n\
                  We will answer by {due} at the latest, counted from the day we received your request, however long confirming takes.\n",
                 due = request.due_on,
             ),
             html: format!(
                 "<!doctype html><html><body><p>We received a request for {what} for this address.</p>\
-                 <p>To protect your data, we act only once you confirm that the address is yours:</p>\
+                 <p>{stopped}To protect your data, we act only once you confirm that the address is yours:</p>\
                  <p><a href=\"{link}\">Confirm my request</a></p>\
                  <p>The link works for 30 days. If you did not make this request, ignore this mail: nothing will happen.</p>\
                  <p>We will answer by <strong>{due}</strong> at the latest, counted from the day we received your request, however long confirming takes.</p>\
@@ -924,8 +1055,13 @@ impl Requests<'_> {
     }
 
     fn team_mail(&self, to: &EmailAddress, request: &DataSubjectRequest) -> Mail {
+        let scope = match request.scope {
+            Some(ObjectionScope::Processing) => "Scope: processing (Art. 21(1)): marketing was stopped on receipt; weigh the objection against our legitimate grounds\n",
+            Some(ObjectionScope::Marketing) => "Scope: marketing (Art. 21(2)-(3))\n",
+            None => "",
+        };
         let text = format!(
-            "A {kind} request ({jurisdiction}) was verified.\n\nReference: {id}\nRequester: {email}\nReceived: {received}\nDue: {due}\nDetails: {details}\n",
+            "A {kind} request ({jurisdiction}) was verified.\n\nReference: {id}\n{scope}Requester: {email}\nReceived: {received}\nDue: {due}\nDetails: {details}\n",
             kind = request.request_type.as_str(),
             jurisdiction = request.jurisdiction.as_str(),
             id = request.request_id,
@@ -953,11 +1089,19 @@ impl Requests<'_> {
     fn decision_mail(&self, to: &EmailAddress, request: &DataSubjectRequest, event: &str, text: &str) -> Mail {
         let what = request.request_type.title();
         let authority = &self.register.document().supervisory_authority;
+        // GDPR Art. 12(4): the reasons, the right to complain and the right to
+        // a judicial remedy (Art. 77, 79) in every refusal and extension.
+        let remedies = format!(
+            "{right} ({url})\n\n{court}\n",
+            right = authority.right,
+            url = authority.url,
+            court = authority.judicial_remedy,
+        );
         let (subject, body) = match event {
             "extended" => (
                 "We need more time for your privacy request".to_owned(),
                 format!(
-                    "We need more time to answer your request for {what} (reference {id}). The new deadline is {due}.\n\nWhy: {text}\n",
+                    "We need more time to answer your request for {what} (reference {id}). The new deadline is {due}.\n\nWhy: {text}\n\n{remedies}",
                     id = request.request_id,
                     due = request.due_on,
                 ),
@@ -965,10 +1109,8 @@ impl Requests<'_> {
             "rejected" => (
                 "Your privacy request was declined".to_owned(),
                 format!(
-                    "We cannot grant your request for {what} (reference {id}).\n\nWhy: {text}\n\n{right} ({url})\n",
+                    "We cannot grant your request for {what} (reference {id}).\n\nWhy: {text}\n\n{remedies}",
                     id = request.request_id,
-                    right = authority.right,
-                    url = authority.url,
                 ),
             ),
             _ => (
@@ -1046,6 +1188,7 @@ mod tests {
                 email: EmailAddress::parse("email", "ada@example.com").unwrap(),
                 name: None,
                 jurisdiction: None,
+                scope: None,
                 details: None,
                 corrections: None,
                 consent_id: None,
@@ -1128,8 +1271,13 @@ mod tests {
         assert_eq!(request.due_on, jiff::civil::date(2027, 3, 1));
         assert_eq!(
             record.expires_at,
-            Some("2027-03-02T23:30:00Z".parse().unwrap()),
-            "unverified: 30 days"
+            Some("2029-03-02T23:30:00Z".parse().unwrap()),
+            "unverified: kept (minimised) 24 months after it expires at 30 days"
+        );
+        assert_eq!(
+            record.due,
+            Some(jiff::civil::date(2027, 3, 2)),
+            "the sweep minimises it 30 days after receipt"
         );
         let ccpa = fixture
             .requests()
@@ -1288,5 +1436,313 @@ mod tests {
         let queue = fixture.requests().queue(None, None).await.unwrap();
         assert_eq!(queue.len(), 1, "the queue entry moved with the due date");
         assert_eq!(queue[0].due_on, jiff::civil::date(2027, 5, 1));
+    }
+
+    fn queue_records(fixture: &Fixture) -> Vec<Record> {
+        fixture
+            .store
+            .snapshot()
+            .into_iter()
+            .filter(|record| record.key.partition == QUEUE_PARTITION)
+            .collect()
+    }
+
+    async fn stored(fixture: &Fixture, request_id: &str) -> Record {
+        fixture.store.get(&request_key(request_id)).await.unwrap().unwrap()
+    }
+
+    #[tokio::test]
+    async fn only_verified_requests_enter_the_queue() {
+        let fixture = Fixture::new();
+        let submitted = fixture
+            .requests()
+            .submit(fixture.submission(RequestType::Restriction))
+            .await
+            .unwrap();
+        assert!(queue_records(&fixture).is_empty(), "not queued before verification");
+        assert!(fixture.requests().queue(None, None).await.unwrap().is_empty());
+        fixture.requests().verify(&fixture.verification_token()).await.unwrap();
+        let queue = fixture.requests().queue(None, None).await.unwrap();
+        assert_eq!(queue.len(), 1);
+        assert_eq!(
+            (queue[0].request_id.as_str(), queue[0].status),
+            (submitted.request_id.as_str(), RequestStatus::AwaitingTeam)
+        );
+        // Acted on at once: completed at once, never queued.
+        let opt_out = fixture
+            .requests()
+            .submit(fixture.submission(RequestType::CcpaOptOut))
+            .await
+            .unwrap();
+        assert_eq!(opt_out.status, RequestStatus::Completed);
+        assert_eq!(queue_records(&fixture).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_queue_never_lists_unverified_or_expired_entries() {
+        let fixture = Fixture::new();
+        for (n, status) in ["awaiting_verification", "expired", "in_progress"]
+            .into_iter()
+            .enumerate()
+        {
+            let mut record = Record::new(queue_key(jiff::civil::date(2027, 3, 1), &format!("r{n}")), QUEUE_ENTITY);
+            record.attributes = to_attributes(&serde_json::json!({
+                "request_id": format!("r{n}"), "type": "access", "status": status,
+                "jurisdiction": "gdpr", "received_at": "2027-02-01T10:00:00Z", "due_on": "2027-03-01",
+            }));
+            store::put(&fixture.store, record, Precondition::Absent).await.unwrap();
+        }
+        let queue = fixture.requests().queue(None, None).await.unwrap();
+        let ids: Vec<&str> = queue.iter().map(|entry| entry.request_id.as_str()).collect();
+        assert_eq!(ids, ["r2"]);
+        let asked = fixture
+            .requests()
+            .queue(Some(RequestStatus::Expired), None)
+            .await
+            .unwrap();
+        assert!(asked.is_empty(), "not even when asked for");
+    }
+
+    #[tokio::test]
+    async fn an_unverified_request_expires_minimised_and_is_kept_24_months() {
+        use crate::sweep::{PrivacyTeam, RetentionSweep};
+        let fixture = Fixture::new();
+        let mut submission = fixture.submission(RequestType::Rectification);
+        submission.name = Some(PersonName::parse("name", "Ada Lovelace").unwrap());
+        submission.details = Some("my name is wrong".to_owned());
+        submission.corrections = Some(Corrections {
+            name: Some(PersonName::parse("name", "Ada King").unwrap()),
+            email: None,
+        });
+        submission.consent_id = Some(ConsentId::parse("consent_id", "7d1c2b3a-4e5f-4a6b-9c8d-0e1f2a3b4c5d").unwrap());
+        submission.ip = Some("192.0.2.77".parse().unwrap());
+        let submitted = fixture.requests().submit(submission).await.unwrap();
+        let token = fixture.verification_token();
+        let team = PrivacyTeam {
+            subject: fixture.requests().subject_of(&fixture.team),
+            address: fixture.team.clone(),
+        };
+        let sweep = RetentionSweep {
+            store: &fixture.store,
+            mailer: &fixture.mailer,
+            clock: &fixture.clock,
+            register: &fixture.register,
+            privacy_team: &team,
+        };
+        let far = fixture.clock.now() + jiff::SignedDuration::from_hours(24 * 400);
+        let received = stored(&fixture, &submitted.request_id).await;
+        // A day before the 30 days end: untouched.
+        sweep.run("2027-03-01T23:30:00Z".parse().unwrap(), far).await.unwrap();
+        assert_eq!(stored(&fixture, &submitted.request_id).await, received);
+
+        let run = sweep.run("2027-03-03T23:30:00Z".parse().unwrap(), far).await.unwrap();
+        assert_eq!(run.minimised, 1, "{run:?}");
+        let record = stored(&fixture, &submitted.request_id).await;
+        for field in [
+            "email",
+            "name",
+            "details",
+            "corrections",
+            "consent_id",
+            "verification_digest",
+        ] {
+            assert!(!record.attributes.contains_key(field), "{field} removed");
+        }
+        assert!(!serde_json::to_string(&record.attributes).unwrap().contains("192.0.2"));
+        let request = parse_request(&record).unwrap();
+        assert_eq!(request.status, RequestStatus::Expired);
+        assert!(request.status.is_closed());
+        assert_eq!(
+            (request.request_type, request.jurisdiction, request.channel.as_str()),
+            (RequestType::Rectification, Jurisdiction::Gdpr, "api")
+        );
+        assert_eq!(request.received_on, jiff::civil::date(2027, 2, 1));
+        assert_eq!(request.events.last().unwrap().event, "expired");
+        assert_eq!(
+            record.expires_at,
+            Some("2029-03-02T23:30:00Z".parse().unwrap()),
+            "kept 24 months (CCPA regulations § 7101)"
+        );
+        assert_eq!(
+            record.due,
+            Some(jiff::civil::date(2029, 3, 2)),
+            "next due when it expires"
+        );
+        assert!(
+            fixture
+                .store
+                .get(&token_key(&token_digest(&token)))
+                .await
+                .unwrap()
+                .is_none(),
+            "the link's token record is gone at 30 days"
+        );
+        assert!(matches!(
+            fixture.requests().verify(&token).await,
+            Err(DsrError::InvalidToken)
+        ));
+        assert!(fixture.requests().queue(None, None).await.unwrap().is_empty());
+        assert!(queue_records(&fixture).is_empty());
+
+        // Gone at the end of the 24 months.
+        sweep
+            .run(
+                "2029-03-03T00:00:00Z".parse().unwrap(),
+                far + jiff::SignedDuration::from_hours(24 * 800),
+            )
+            .await
+            .unwrap();
+        assert!(fixture
+            .store
+            .get(&request_key(&submitted.request_id))
+            .await
+            .unwrap()
+            .is_none());
+    }
+
+    #[tokio::test]
+    async fn a_processing_objection_stops_marketing_at_once_then_goes_to_the_team_once_verified() {
+        let fixture = Fixture::new();
+        let mut submission = fixture.submission(RequestType::Objection);
+        submission.scope = Some(ObjectionScope::Processing);
+        let submitted = fixture.requests().submit(submission).await.unwrap();
+        assert_eq!(submitted.status, RequestStatus::AwaitingVerification);
+        let subject = fixture
+            .requests()
+            .subject_of(&EmailAddress::parse("email", "ada@example.com").unwrap());
+        let newsletter = Newsletter {
+            store: &fixture.store,
+            mailer: &fixture.mailer,
+            clock: &fixture.clock,
+            register: &fixture.register,
+            secrets: &fixture.secrets,
+            links: &fixture.links,
+        };
+        assert!(
+            newsletter.suppression(&subject).await.unwrap().is_some(),
+            "marketing stopped before verification"
+        );
+        let request = parse_request(&stored(&fixture, &submitted.request_id).await).unwrap();
+        assert_eq!(request.scope, Some(ObjectionScope::Processing));
+        assert!(request.events.iter().any(|event| event.event == "marketing_stopped"));
+        assert!(queue_records(&fixture).is_empty());
+        assert!(fixture.mailer.sent_to(&fixture.team).is_empty());
+
+        let verified = fixture.requests().verify(&fixture.verification_token()).await.unwrap();
+        assert_eq!(verified.status, RequestStatus::AwaitingTeam);
+        let team_mail = fixture.mailer.sent_to(&fixture.team);
+        assert_eq!(team_mail.len(), 1);
+        assert!(team_mail[0].text.contains("Scope: processing"), "{}", team_mail[0].text);
+        assert!(fixture
+            .store
+            .get(&crate::fulfilment::restriction_key(&subject))
+            .await
+            .unwrap()
+            .is_some());
+        assert_eq!(
+            fixture.requests().queue(None, None).await.unwrap()[0].scope,
+            Some(ObjectionScope::Processing)
+        );
+
+        // A marketing objection (the default) acts at once, without verification.
+        let marketing = fixture
+            .requests()
+            .submit(fixture.submission(RequestType::Objection))
+            .await
+            .unwrap();
+        assert_eq!(marketing.status, RequestStatus::Completed);
+        let request = parse_request(&stored(&fixture, &marketing.request_id).await).unwrap();
+        assert_eq!(request.scope, Some(ObjectionScope::Marketing));
+    }
+
+    #[tokio::test]
+    async fn refusals_and_extensions_name_the_reasons_imy_and_the_courts() {
+        let fixture = Fixture::new();
+        let mut ids = Vec::new();
+        for kind in [RequestType::Restriction, RequestType::Rectification] {
+            // One verification mail per address per 10 minutes.
+            fixture.clock.advance(jiff::SignedDuration::from_mins(11));
+            let submitted = fixture.requests().submit(fixture.submission(kind)).await.unwrap();
+            fixture.requests().verify(&fixture.verification_token()).await.unwrap();
+            ids.push(submitted.request_id);
+        }
+        fixture.clock.set("2027-02-10T10:00:00Z".parse().unwrap());
+        fixture
+            .requests()
+            .extend(&ids[0], "Three systems hold your data")
+            .await
+            .unwrap();
+        fixture
+            .requests()
+            .reject(&ids[1], "Manifestly unfounded")
+            .await
+            .unwrap();
+        let ada = EmailAddress::parse("email", "ada@example.com").unwrap();
+        let sent = fixture.mailer.sent_to(&ada);
+        let extension = sent.iter().find(|mail| mail.subject.contains("more time")).unwrap();
+        let refusal = sent.iter().find(|mail| mail.subject.contains("declined")).unwrap();
+        for (mail, reason) in [
+            (extension, "Three systems hold your data"),
+            (refusal, "Manifestly unfounded"),
+        ] {
+            assert!(mail.text.contains(&format!("Why: {reason}")), "{}", mail.text);
+            assert!(
+                mail.text.contains("IMY") && mail.text.contains("https://www.imy.se"),
+                "{}",
+                mail.text
+            );
+            assert!(mail.text.contains("GDPR Art. 79"), "{}", mail.text);
+            assert!(mail.text.contains("court"), "{}", mail.text);
+            assert!(mail.text.contains("where you habitually reside"), "{}", mail.text);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rectification_with_nothing_to_correct_goes_to_the_team() {
+        let fixture = Fixture::new();
+        // Corrections for a name, but the product holds no subscription they apply to.
+        let mut submission = fixture.submission(RequestType::Rectification);
+        submission.corrections = Some(Corrections {
+            name: Some(PersonName::parse("name", "Ada King").unwrap()),
+            email: None,
+        });
+        fixture.requests().submit(submission).await.unwrap();
+        let verified = fixture.requests().verify(&fixture.verification_token()).await.unwrap();
+        assert_eq!(verified.status, RequestStatus::AwaitingTeam);
+        let note = verified.events.last().unwrap();
+        assert_eq!(note.event, "needs_team");
+        assert!(note.note.as_deref().unwrap().contains("holds nothing"));
+        // Only details: nothing the product can apply by itself.
+        fixture.clock.advance(jiff::SignedDuration::from_mins(11));
+        let mut submission = fixture.submission(RequestType::CcpaCorrect);
+        submission.details = Some("My employer is wrong".to_owned());
+        fixture.requests().submit(submission).await.unwrap();
+        let verified = fixture.requests().verify(&fixture.verification_token()).await.unwrap();
+        assert_eq!(verified.status, RequestStatus::AwaitingTeam);
+        assert!(verified
+            .events
+            .last()
+            .unwrap()
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("no corrections given"));
+        assert!(
+            !fixture
+                .mailer
+                .sent()
+                .iter()
+                .any(|mail| mail.text.contains("We corrected")),
+            "never \"We corrected: .\""
+        );
+        assert_eq!(
+            fixture
+                .requests()
+                .queue(Some(RequestStatus::AwaitingTeam), None)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
     }
 }

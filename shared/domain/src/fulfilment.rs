@@ -105,33 +105,49 @@ impl Fulfilment<'_> {
             }
             RequestType::Rectification | RequestType::CcpaCorrect => {
                 let corrected = self.rectify(subject, &request).await?;
-                if let Some(address) = &address {
-                    let mail = self.simple_mail(
-                        address,
-                        "Your data was corrected",
-                        &format!(
-                            "We corrected: {}. Reference {}.",
-                            corrected.join(", "),
-                            request.request_id
-                        ),
-                    );
-                    self.requests.outbox().deliver(mail, "dsr_rectified", subject).await?;
-                }
-                let note = if corrected.is_empty() {
-                    "nothing held to correct".to_owned()
+                if corrected.is_empty() {
+                    // Nothing the product holds was corrected: a person must
+                    // look at it (other systems, or what the details ask for).
+                    let note = if request.corrections.is_none() {
+                        "no corrections given: the team reads the details and corrects what they ask for"
+                    } else {
+                        "this product holds nothing the corrections apply to: the team corrects them where the data is held"
+                    };
+                    request.status = RequestStatus::AwaitingTeam;
+                    request.events.push(RequestEvent::new(
+                        "needs_team",
+                        self.requests.clock.now(),
+                        "system",
+                        Some(note.to_owned()),
+                    ));
                 } else {
-                    corrected.join(", ")
-                };
-                self.close(&mut request, "rectified", Some(note));
+                    if let Some(address) = &address {
+                        let mail = self.simple_mail(
+                            address,
+                            "Your data was corrected",
+                            &format!(
+                                "We corrected: {}. Reference {}.",
+                                corrected.join(", "),
+                                request.request_id
+                            ),
+                        );
+                        self.requests.outbox().deliver(mail, "dsr_rectified", subject).await?;
+                    }
+                    self.close(&mut request, "rectified", Some(corrected.join(", ")));
+                }
             }
             RequestType::Restriction | RequestType::Objection => {
                 self.restrict(subject, &request).await?;
                 request.status = RequestStatus::AwaitingTeam;
+                // An objection to processing: restricted while the team weighs
+                // it against our legitimate grounds (Art. 18(1)(d), 21(1)).
+                let note = (request.request_type == RequestType::Objection)
+                    .then(|| "restricted while the team weighs the objection (GDPR Art. 18(1)(d), 21(1))".to_owned());
                 request.events.push(RequestEvent::new(
                     "restricted",
                     self.requests.clock.now(),
                     "system",
-                    None,
+                    note,
                 ));
             }
             RequestType::CcpaOptOut => {
@@ -576,6 +592,7 @@ mod tests {
             name: None,
             jurisdiction: None,
             details: None,
+            scope: None,
             corrections: None,
             consent_id: None,
             channel: "api",

@@ -223,6 +223,20 @@ pub struct SupervisoryAuthority {
     pub name: String,
     pub url: String,
     pub right: String,
+    /// The right to a judicial remedy against the controller (GDPR Art. 79),
+    /// named in every refusal and extension notice (Art. 12(4)). A register
+    /// that leaves it out gets the text for a controller established in Sweden.
+    #[serde(default = "swedish_judicial_remedy")]
+    pub judicial_remedy: String,
+}
+
+fn swedish_judicial_remedy() -> String {
+    "You also have the right to an effective judicial remedy against us (GDPR Art. 79): \
+     you may take the matter to court in Sweden, where we are established (a general court, \
+     in the first instance the district court, tingsrätt), or in the courts of the EU or EEA \
+     country where you habitually reside. A decision of IMY on a complaint can be appealed \
+     to the administrative court (förvaltningsrätten)."
+        .to_owned()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -25,7 +25,8 @@ pub fn category_of(record: &Record) -> Option<CategoryId> {
         "suppression" | "processing_restriction" => CategoryId::Suppression,
         "mail_outbox" | "mail_log" | "dsr_intake" => CategoryId::MailLog,
         "dsr_request" => match status {
-            Some("awaiting_verification") => CategoryId::RequestsUnverified,
+            // A never-verified request stays in its category once expired (minimised).
+            Some("awaiting_verification" | "expired") => CategoryId::RequestsUnverified,
             _ => CategoryId::RequestsClosed,
         },
         "dsr_verification_token" => CategoryId::RequestsUnverified,

@@ -18,7 +18,8 @@
 //!      `minimise` rule: the fields to remove some period after an event
 //!      recorded as `<event>_at`) is due: those fields are removed (a write
 //!      conditional on the version) and the record is re-stamped to its
-//!      expiry day. A hold in force blocks minimisation too;
+//!      expiry day; a request never verified becomes `expired` then
+//!      ([`expire_unverified`]). A hold in force blocks minimisation too;
 //!    - otherwise: due later today (left for the next run), or re-stamped to
 //!      the day it next needs attention.
 //! 2. **Digest.** One mail to the privacy team listing the requests in the
@@ -85,7 +86,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use crate::dsr::QUEUE_PARTITION;
+use crate::dsr::{expire_unverified, RequestStatus, QUEUE_PARTITION};
 use crate::email::EmailAddress;
 use crate::holds::{holds_among, LegalHold, HOLD_ENTITY};
 use crate::mail::{escape_html, Mail, Mailer};
@@ -124,8 +125,6 @@ const LEASE_GRACE: SignedDuration = SignedDuration::from_secs(60);
 const EMPTY_DAYS_BETWEEN_CHECKPOINTS: u32 = 31;
 /// Attempts at a conditional write that keeps meeting newer versions.
 const CONFLICT_ATTEMPTS: usize = 3;
-/// Request statuses the digest leaves out.
-const CLOSED_STATUSES: &[&str] = &["completed", "rejected", "expired"];
 
 /// The privacy team's mailbox: where the digest goes, and the key its mail
 /// log is kept under.
@@ -608,6 +607,7 @@ impl RetentionSweep<'_> {
                     for field in remove {
                         minimised.attributes.remove(field);
                     }
+                    expire_unverified(&mut minimised, tally.now);
                     let due = next_due_day(self.register, &minimised);
                     restamped(&minimised, due)
                 }
@@ -823,7 +823,8 @@ pub async fn due_requests(
             }
             let text = |name: &str| record.attributes.get(name).and_then(Value::as_str).map(str::to_owned);
             let status = text("status").unwrap_or_default();
-            if CLOSED_STATUSES.contains(&status.as_str()) {
+            // Only open, verified requests: never unverified, expired or closed ones.
+            if RequestStatus::parse("status", &status).is_ok_and(|status| !status.is_queued() || status.is_closed()) {
                 continue;
             }
             let request_id = text("request_id")
@@ -1403,9 +1404,10 @@ mod tests {
         let expected: Vec<(CategoryId, &str)> = vec![
             (CategoryId::NewsletterPending, "2027-02-23T10:30:00Z"),
             (CategoryId::NewsletterSubscribed, "2027-03-19T10:30:00Z"),
-            (CategoryId::RequestsUnverified, "2027-03-21T10:30:00Z"),
             // 90 days on the Stockholm calendar: summer time began meanwhile.
             (CategoryId::MailLog, "2027-05-22T09:30:00Z"),
+            // Minimised at 30 days, then kept 24 months (CCPA regulations § 7101).
+            (CategoryId::RequestsUnverified, "2029-03-21T10:30:00Z"),
             (CategoryId::ConsentRecords, "2030-02-15T10:30:00Z"),
             (CategoryId::RequestsClosed, "2030-02-20T10:30:00Z"),
             // Fiscal year closed in 2027: kept through 2034, gone at midnight in Stockholm.
@@ -1920,6 +1922,7 @@ mod tests {
             queue_entry("2027-03-12", "req-rejected", "access", "rejected"),
             queue_entry("2027-03-13", "req-b", "ccpa_know", "verified"),
             queue_entry("2027-03-13", "req-a", "portability", "awaiting_verification"),
+            queue_entry("2027-03-14", "req-expired", "access", "expired"),
             queue_entry("2027-03-17", "req-horizon", "rectification", "verified"),
             queue_entry("2027-03-18", "req-too-late", "access", "verified"),
         ] {
@@ -1929,12 +1932,12 @@ mod tests {
         let now = at("2027-03-09T23:30:00Z");
         let run = fixture.run(now).await;
         assert_eq!(run.digest.status, DigestStatus::Sent);
-        assert_eq!((run.digest.entries, run.digest.overdue), (5, 1));
+        assert_eq!((run.digest.entries, run.digest.overdue), (4, 1));
         let mails = fixture.mailer.sent_to(&team().address);
         assert_eq!(mails.len(), 1);
         let mail = &mails[0];
         assert!(
-            mail.subject.contains("5 due within 7 days, 1 overdue"),
+            mail.subject.contains("4 due within 7 days, 1 overdue"),
             "{}",
             mail.subject
         );
@@ -1943,7 +1946,8 @@ mod tests {
             .lines()
             .filter_map(|line| line.split("request ").nth(1))
             .collect();
-        assert_eq!(listed, ["req-overdue", "req-today", "req-a", "req-b", "req-horizon"]);
+        // Never an unverified or expired request (entries an earlier version wrote at intake).
+        assert_eq!(listed, ["req-overdue", "req-today", "req-b", "req-horizon"]);
         let line = |id: &str| mail.text.lines().find(|line| line.ends_with(id)).unwrap().to_owned();
         assert!(
             line("req-overdue").contains("2 days overdue"),
@@ -1951,10 +1955,11 @@ mod tests {
             line("req-overdue")
         );
         assert!(line("req-today").contains("due today"));
-        assert!(line("req-a").contains("3 days left"));
+        assert!(line("req-b").contains("3 days left"));
         assert!(line("req-horizon").contains("7 days left"));
         assert!(mail.html.contains("<td>req-overdue</td>"));
         assert!(!mail.text.contains("req-too-late") && !mail.text.contains("req-rejected"));
+        assert!(!mail.text.contains("req-a") && !mail.text.contains("req-expired"));
 
         // One digest a day, however many runs.
         let again = fixture.run(now + SignedDuration::from_hours(3)).await;

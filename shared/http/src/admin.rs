@@ -55,10 +55,14 @@ pub async fn handle(
             let entries: Vec<Value> = queue
                 .iter()
                 .map(|entry| {
-                    json!({"request_id": entry.request_id, "type": entry.request_type, "status": entry.status,
+                    let mut view = json!({"request_id": entry.request_id, "type": entry.request_type, "status": entry.status,
                            "jurisdiction": entry.jurisdiction, "received_at": entry.received_at,
                            "due_on": entry.due_on, "extended": entry.extended,
-                           "days_left": (entry.due_on - today).get_days()})
+                           "days_left": (entry.due_on - today).get_days()});
+                    if let (Some(scope), Some(fields)) = (entry.scope, view.as_object_mut()) {
+                        fields.insert("scope".to_owned(), json!(scope.as_str()));
+                    }
+                    view
                 })
                 .collect();
             Ok(ApiResponse::json(200, &json!({"requests": entries})))

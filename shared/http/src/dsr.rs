@@ -2,7 +2,9 @@
 
 use privacy_domain::consent::ConsentId;
 use privacy_domain::deadline::Jurisdiction;
-use privacy_domain::dsr::{parse_details, Corrections, DataSubjectRequest, DsrError, RequestType, Requests};
+use privacy_domain::dsr::{
+    parse_details, Corrections, DataSubjectRequest, DsrError, ObjectionScope, RequestType, Requests,
+};
 use privacy_domain::email::EmailAddress;
 use privacy_domain::person::PersonName;
 use privacy_domain::FieldError;
@@ -18,6 +20,7 @@ const FIELDS: &[&str] = &[
     "email",
     "name",
     "jurisdiction",
+    "scope",
     "details",
     "corrections",
     "consent_id",
@@ -64,7 +67,7 @@ pub async fn handle(
 pub fn status_view(app: &App, request: &DataSubjectRequest) -> Value {
     let tz = app.register.time_zone();
     let deadline = request.deadline(tz);
-    json!({
+    let mut view = json!({
         "request_id": request.request_id,
         "type": request.request_type.as_str(),
         "status": request.status.as_str(),
@@ -75,7 +78,11 @@ pub fn status_view(app: &App, request: &DataSubjectRequest) -> Value {
         "days_left": deadline.days_left(app.clock.now(), tz),
         "extended": request.extended,
         "events": request.events,
-    })
+    });
+    if let (Some(scope), Some(fields)) = (request.scope, view.as_object_mut()) {
+        fields.insert("scope".to_owned(), json!(scope.as_str()));
+    }
+    view
 }
 
 async fn submit(app: &App, requests: &Requests<'_>, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
@@ -113,6 +120,12 @@ fn submission(
     let jurisdiction = optional_text(fields, "jurisdiction")?
         .map(|raw| Jurisdiction::parse("jurisdiction", raw))
         .transpose()?;
+    let scope = optional_text(fields, "scope")?
+        .map(|raw| ObjectionScope::parse("scope", raw))
+        .transpose()?;
+    if scope.is_some() && request_type != RequestType::Objection {
+        return Err(FieldError::invalid("scope", "Only an objection has a scope."));
+    }
     let corrections = corrections(fields)?;
     let details = optional_text(fields, "details")?
         .map(|raw| parse_details("details", raw))
@@ -135,6 +148,7 @@ fn submission(
             .map(|raw| PersonName::parse("name", raw))
             .transpose()?,
         jurisdiction,
+        scope,
         details,
         corrections,
         consent_id: optional_text(fields, "consent_id")?
