@@ -97,8 +97,18 @@ fn key_schema(value: &Value) -> Vec<KeySchemaElement> {
 
 /// Creates a fresh table with the schema of template.yaml and returns its name.
 pub async fn create_table(client: &aws_sdk_dynamodb::Client) -> String {
-    let properties = table_properties();
     let name = format!("privacy-test-{}", uuid::Uuid::new_v4().simple());
+    create_table_named(client, &name)
+        .await
+        .unwrap_or_else(|error| panic!("create the test table in the emulator: {error}"));
+    name
+}
+
+/// Creates the table `name` with the schema of template.yaml: its attributes,
+/// keys, global secondary indexes, billing mode and TTL attribute.
+pub async fn create_table_named(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<(), String> {
+    use aws_sdk_dynamodb::error::DisplayErrorContext;
+    let properties = table_properties();
     let attributes = properties["AttributeDefinitions"]
         .as_sequence()
         .expect("AttributeDefinitions is a list")
@@ -135,21 +145,21 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client) -> String {
     assert_eq!(text(&properties["BillingMode"], "BillingMode"), "PAY_PER_REQUEST");
     client
         .create_table()
-        .table_name(&name)
+        .table_name(name)
         .set_attribute_definitions(Some(attributes))
         .set_key_schema(Some(key_schema(&properties["KeySchema"])))
         .set_global_secondary_indexes(Some(indexes))
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
-        .expect("create the test table in the emulator");
+        .map_err(|error| format!("create table {name}: {}", DisplayErrorContext(&error)))?;
     let ttl_attribute = text(
         &properties["TimeToLiveSpecification"]["AttributeName"],
         "TimeToLiveSpecification.AttributeName",
     );
     client
         .update_time_to_live()
-        .table_name(&name)
+        .table_name(name)
         .time_to_live_specification(
             TimeToLiveSpecification::builder()
                 .attribute_name(ttl_attribute)
@@ -159,8 +169,8 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client) -> String {
         )
         .send()
         .await
-        .expect("enable TTL on the test table");
-    name
+        .map_err(|error| format!("enable TTL on {name}: {}", DisplayErrorContext(&error)))?;
+    Ok(())
 }
 
 /// An item as text, its maps (nested too) in attribute-name order.

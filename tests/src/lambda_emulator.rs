@@ -25,7 +25,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -102,6 +102,8 @@ struct Shared {
     init_error: watch::Sender<Option<String>>,
     /// stdout + stderr of the process, plus `[lambda-emulator]` notes.
     logs: Arc<Mutex<Vec<u8>>>,
+    /// The request id of the last event handed to the function, and when.
+    last_dispatch: Mutex<Option<(String, Instant)>>,
 }
 
 impl Shared {
@@ -124,6 +126,7 @@ pub struct LambdaProcess {
     /// Sending (or dropping) this asks the supervisor task to kill the process.
     kill: Option<oneshot::Sender<()>>,
     server: JoinHandle<()>,
+    started_at: Instant,
 }
 
 impl LambdaProcess {
@@ -138,19 +141,23 @@ impl LambdaProcess {
     /// stdout and stderr are captured continuously; see [`LambdaProcess::logs`].
     ///
     /// Panics (it is a test helper) if the server cannot bind or the binary cannot
-    /// be spawned.
+    /// be spawned; [`LambdaProcess::try_start`] returns those errors instead.
     pub async fn start(binary: &Path, env: &[(&str, &str)]) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        Self::try_start(binary, env)
             .await
-            .expect("lambda emulator: cannot bind 127.0.0.1:0");
-        let addr = listener
-            .local_addr()
-            .expect("lambda emulator: cannot read the local address of its listener");
+            .unwrap_or_else(|err| panic!("lambda emulator: cannot start {}: {err}", binary.display()))
+    }
+
+    /// [`LambdaProcess::start`], with binding the server or spawning the binary
+    /// failing as an error.
+    pub async fn try_start(binary: &Path, env: &[(&str, &str)]) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
 
         let function_name = binary
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_else(|| panic!("lambda emulator: {} has no file name", binary.display()));
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "the binary path has no file name"))?;
         let function_arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function_name}");
 
         let (events_tx, events_rx) = mpsc::unbounded_channel();
@@ -161,6 +168,7 @@ impl LambdaProcess {
             in_flight: Mutex::new(HashMap::new()),
             init_error: watch::Sender::new(None),
             logs: Arc::new(Mutex::new(Vec::new())),
+            last_dispatch: Mutex::new(None),
         });
         // The listener is bound before the process starts, so its first connection
         // attempt is queued by the kernel even if the accept loop is not running yet.
@@ -196,9 +204,14 @@ impl LambdaProcess {
             // shuts down) the child is killed with it.
             .kill_on_drop(true);
 
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|err| panic!("lambda emulator: cannot spawn {}: {err}", binary.display()));
+        let started_at = Instant::now();
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(err) => {
+                server.abort();
+                return Err(err);
+            }
+        };
         let pid = child.id();
 
         let stdout = child.stdout.take().expect("lambda emulator: child stdout is piped");
@@ -239,7 +252,7 @@ impl LambdaProcess {
             let _ = exit_tx.send(Some(code));
         });
 
-        LambdaProcess {
+        Ok(LambdaProcess {
             shared,
             addr,
             pid,
@@ -247,7 +260,8 @@ impl LambdaProcess {
             exit: exit_rx,
             kill: Some(kill_tx),
             server,
-        }
+            started_at,
+        })
     }
 
     /// Sets the timeout used by [`LambdaProcess::invoke`] (and so the deadline
@@ -265,6 +279,21 @@ impl LambdaProcess {
     /// OS process id of the function, if it was available at spawn time.
     pub fn pid(&self) -> Option<u32> {
         self.pid
+    }
+
+    /// When the process was spawned.
+    pub fn started_at(&self) -> Instant {
+        self.started_at
+    }
+
+    /// The request id of the last event handed to the function by
+    /// `/invocation/next`, and when it was handed over.
+    pub fn last_dispatch(&self) -> Option<(String, Instant)> {
+        self.shared
+            .last_dispatch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Queues one event and waits (default 10 s, see [`LambdaProcess::with_timeout`])
@@ -507,6 +536,7 @@ async fn next_invocation(shared: &Shared) -> Response<Full<Bytes>> {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .insert(request_id.clone(), event.reply);
+    *shared.last_dispatch.lock().unwrap_or_else(PoisonError::into_inner) = Some((request_id.clone(), Instant::now()));
 
     let mut response = json_response(StatusCode::OK, event.payload);
     let headers = response.headers_mut();

@@ -5,6 +5,7 @@ pub mod aws;
 pub mod events;
 pub mod function;
 pub mod lambda_emulator;
+pub mod local;
 pub mod newsletter;
 pub mod openapi;
 pub mod ses;
