@@ -5,14 +5,25 @@
 //! in force, that person's records of that category are neither erased nor
 //! swept. The hold record itself expires when the hold ends
 //! (`HOLD#<id>` / `HOLD`, on the subject index).
+//!
+//! DynamoDB's TTL deletes by `expires_at` whatever the sweep decides, so
+//! placing a hold also raises the `expires_at` (and due day) of every record
+//! it covers to at least the hold's end, and lifting it gives them back the
+//! register's (or what other holds still in force say): see
+//! [`crate::retention::restamp_person`]. The person's
+//! [`HoldSummary`](crate::retention::HoldSummary) changes in the same
+//! transaction as the hold, so new writes are stamped with it at once.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use jiff::civil::Date;
+
 use crate::clock::Clock;
-use crate::register::CategoryId;
+use crate::register::{CategoryId, Register};
+use crate::retention::{change_hold_summary, restamp_person, RestampReport, SummarisedHold};
 use crate::store::{self, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
 use crate::subject::SubjectKey;
 use crate::FieldError;
@@ -54,6 +65,20 @@ pub fn parse_reason(field: &str, raw: &str) -> Result<String, FieldError> {
     Ok(reason.to_owned())
 }
 
+/// The end of an invoicing hold for the fiscal year that ended on
+/// `fiscal_year_end`: Bokföringslagen 7:2 keeps the records through the 7th
+/// calendar year after the one in which the fiscal year ended, so the hold
+/// ends at the first instant of the 8th year, in the controller's time zone
+/// (the register's `invoicing` rule). A fiscal year ending 2027-06-30 is
+/// kept through 2034-12-31.
+pub fn bookkeeping_hold_end(register: &Register, fiscal_year_end: Date) -> Option<Timestamp> {
+    let closed = fiscal_year_end
+        .to_zoned_datetime(register.time_zone().clone())
+        .ok()?
+        .timestamp();
+    register.expiry(CategoryId::Invoicing, closed)
+}
+
 fn key(hold_id: Uuid) -> RecordKey {
     RecordKey::new(format!("HOLD#{hold_id}"), "HOLD")
 }
@@ -61,6 +86,7 @@ fn key(hold_id: Uuid) -> RecordKey {
 pub struct LegalHolds<'a> {
     pub store: &'a dyn RecordStore,
     pub clock: &'a dyn Clock,
+    pub register: &'a Register,
 }
 
 impl LegalHolds<'_> {
@@ -70,7 +96,7 @@ impl LegalHolds<'_> {
         category: CategoryId,
         until: Timestamp,
         reason: String,
-    ) -> Result<LegalHold, StoreError> {
+    ) -> Result<(LegalHold, RestampReport), StoreError> {
         let hold = LegalHold {
             hold_id: Uuid::new_v4(),
             category,
@@ -86,25 +112,54 @@ impl LegalHolds<'_> {
             Ok(Value::Object(fields)) => fields,
             _ => Map::new(),
         };
-        store::put(self.store, record, Precondition::Absent).await?;
+        let summarised = SummarisedHold {
+            hold_id: hold.hold_id,
+            category,
+            until,
+        };
+        let write = Write::Put {
+            record,
+            precondition: Precondition::Absent,
+        };
+        let now = hold.placed_at;
+        change_hold_summary(self.store, subject, now, |summary| summary.holds.push(summarised.clone()), vec![write])
+            .await?;
         tracing::info!(hold_id = %hold.hold_id, subject = subject.short(), ?category, "legal hold placed");
-        Ok(hold)
+        let report = restamp_person(self.store, self.register, subject, now).await?;
+        Ok((hold, report))
     }
 
-    /// Lifts a hold. `false` when there is no such hold.
-    pub async fn lift(&self, hold_id: Uuid) -> Result<bool, StoreError> {
+    /// Lifts a hold and gives the records it covered back the register's
+    /// expiry (or what other holds in force still say). `None` when there is
+    /// no such hold.
+    pub async fn lift(&self, hold_id: Uuid) -> Result<Option<RestampReport>, StoreError> {
+        let Some(stored) = self.store.get(&key(hold_id)).await? else {
+            return Ok(None);
+        };
+        let Some(subject) = stored.subject.clone() else {
+            return Err(StoreError::Invalid("a legal hold without its person".to_owned()));
+        };
         let write = Write::Delete {
             key: key(hold_id),
-            precondition: Precondition::Present,
+            precondition: Precondition::Version(stored.version),
         };
-        match self.store.write(vec![write]).await {
-            Ok(()) => {
-                tracing::info!(%hold_id, "legal hold lifted");
-                Ok(true)
-            }
-            Err(StoreError::Conflict) => Ok(false),
-            Err(error) => Err(error),
+        let now = self.clock.now();
+        match change_hold_summary(
+            self.store,
+            &subject,
+            now,
+            |summary| summary.holds.retain(|hold| hold.hold_id != hold_id),
+            vec![write],
+        )
+        .await
+        {
+            Ok(()) => {}
+            // Lifted meanwhile by someone else.
+            Err(StoreError::Conflict) if self.store.get(&key(hold_id)).await?.is_none() => return Ok(None),
+            Err(error) => return Err(error),
         }
+        tracing::info!(%hold_id, "legal hold lifted");
+        Ok(Some(restamp_person(self.store, self.register, &subject, now).await?))
     }
 
     /// The holds in force on a person.

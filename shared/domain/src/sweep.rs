@@ -87,11 +87,13 @@ use uuid::Uuid;
 use crate::clock::Clock;
 use crate::dsr::QUEUE_PARTITION;
 use crate::email::EmailAddress;
+use crate::fulfilment::RESTRICTION_ENTITY;
 use crate::holds::{holds_among, LegalHold, HOLD_ENTITY};
 use crate::mail::{escape_html, Mail, Mailer};
 use crate::outbox::{Delivery, Outbox, RetryReport};
 use crate::register::{CategoryId, Register};
-use crate::retention::category_of;
+use crate::retention::{category_of, pending_minimisation};
+pub use crate::retention::next_due_day;
 use crate::store::{self, Cursor, Page, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
 use crate::subject::SubjectKey;
 
@@ -679,7 +681,8 @@ impl RetentionSweep<'_> {
         })
     }
 
-    /// The end of the latest hold in force on the record's subject for its category.
+    /// The end of the latest hold in force on the record's subject for its category
+    /// (`Timestamp::MAX` while the person's processing is restricted).
     async fn held_until(
         &self,
         stores: &Stores<'_>,
@@ -693,6 +696,16 @@ impl RetentionSweep<'_> {
         if !tally.holds.contains_key(subject) {
             let records = store::query_all(&stores.holds, &Query::Subject(subject.clone())).await?;
             tally.holds.insert(subject.clone(), holds_among(&records, tally.now));
+            // A restricted person's data is not deleted while restricted (GDPR Art. 18(1)(b)-(c)).
+            if records
+                .iter()
+                .any(|record| record.entity == RESTRICTION_ENTITY && !record.is_expired(tally.now))
+            {
+                tally.restricted.insert(subject.clone());
+            }
+        }
+        if tally.restricted.contains(subject) {
+            return Ok(Some(Timestamp::MAX));
         }
         Ok(tally.holds.get(subject).and_then(|holds| {
             holds
@@ -914,32 +927,6 @@ pub fn digest_mail(to: &EmailAddress, today: Date, register: &Register, entries:
     }
 }
 
-/// The day a record next needs the sweep: the sooner of a pending
-/// minimisation and its expiry (UTC). `None`: never (it leaves the due index).
-/// Writers of records whose category minimises should stamp `due` with this.
-pub fn next_due_day(register: &Register, record: &Record) -> Option<Date> {
-    [pending_minimisation(register, record), record.expires_at]
-        .into_iter()
-        .flatten()
-        .min()
-        .map(utc_date)
-}
-
-/// When the record must shed fields it still has, by its category's minimisation.
-fn pending_minimisation(register: &Register, record: &Record) -> Option<Timestamp> {
-    let category = category_of(record)?;
-    let rule = register.category(category).minimise.as_ref()?;
-    if !rule.remove.iter().any(|field| has_value(record, field)) {
-        return None;
-    }
-    let event_at = record
-        .attributes
-        .get(&format!("{}_at", rule.event))
-        .and_then(Value::as_str)
-        .and_then(|text| text.parse::<Timestamp>().ok())?;
-    register.minimisation_due(category, event_at)
-}
-
 /// The fields to remove now, if the record's minimisation is due.
 fn minimisation_now(register: &Register, record: &Record, now: Timestamp) -> Option<Vec<String>> {
     let due_at = pending_minimisation(register, record)?;
@@ -955,10 +942,6 @@ fn minimisation_now(register: &Register, record: &Record, now: Timestamp) -> Opt
             .cloned()
             .collect(),
     )
-}
-
-fn has_value(record: &Record, field: &str) -> bool {
-    record.attributes.get(field).is_some_and(|value| !value.is_null())
 }
 
 fn restamped(record: &Record, due: Option<Date>) -> Record {
@@ -998,6 +981,8 @@ struct Tally {
     categories: BTreeMap<String, CategoryCounts>,
     /// Holds in force per person, read once per run.
     holds: HashMap<SubjectKey, Vec<LegalHold>>,
+    /// People whose processing is restricted, among those looked up.
+    restricted: HashSet<SubjectKey>,
     /// Records already dealt with in this run (a held record moved to a later day is not counted twice).
     seen: HashSet<RecordKey>,
     /// A record could not be dealt with: the checkpoint does not move past its day.
@@ -1021,6 +1006,7 @@ impl Tally {
             contended: 0,
             categories: BTreeMap::new(),
             holds: HashMap::new(),
+            restricted: HashSet::new(),
             seen: HashSet::new(),
             blocked: false,
         }
@@ -1508,6 +1494,7 @@ mod tests {
         let holds = LegalHolds {
             store: &fixture.store,
             clock: &fixture.clock,
+            register: &fixture.register,
         };
         let hold_ends = at("2027-04-20T12:00:00Z");
         holds
@@ -1586,6 +1573,7 @@ mod tests {
         LegalHolds {
             store: &fixture.store,
             clock: &fixture.clock,
+            register: &fixture.register,
         }
         .place(
             &subject(9),
@@ -1628,7 +1616,7 @@ mod tests {
             .collect()
     }
 
-    /// 250 mail logs due over two days, some held, some minimisable, some not due yet.
+    /// 250 mail logs due over two days, some held (so no longer due), some minimisable, some not due yet.
     async fn mixed_fixture(fixture: &Fixture) {
         for n in 0..250u32 {
             let dayn = if n < 140 { "2027-02-01" } else { "2027-02-02" };
@@ -1643,6 +1631,7 @@ mod tests {
         LegalHolds {
             store: &fixture.store,
             clock: &fixture.clock,
+            register: &fixture.register,
         }
         .place(
             &subject(3),
@@ -1666,7 +1655,8 @@ mod tests {
         mixed_fixture(&whole).await;
         let run = whole.run(now).await;
         assert_eq!(run.outcome, SweepOutcome::Completed);
-        assert_eq!((run.deleted, run.held, run.minimised), (200, 50, 1));
+        // The 50 held logs were re-stamped to the hold's end when it was placed: not due now.
+        assert_eq!((run.deleted, run.held, run.minimised), (200, 0, 1));
 
         let cut = Fixture::new("2027-01-01T00:00:00Z");
         mixed_fixture(&cut).await;
