@@ -182,6 +182,7 @@ async fn a_legal_hold_keeps_a_record_until_the_hold_ends() {
     LegalHolds {
         store: &store,
         clock: &clock,
+        register: &register,
     }
     .place(
         &held_person,

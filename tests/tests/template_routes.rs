@@ -81,7 +81,11 @@ fn expected_status(name: &str) -> Option<u16> {
         "privacy-register" => Some(200),
         // With the JWT authoriser's claims, on a table without that request or hold.
         "admin-dsr-queue" => Some(200),
-        "admin-dsr-extend" | "admin-dsr-complete" | "admin-dsr-reject" | "admin-holds-delete" => Some(404),
+        "admin-dsr-extend"
+        | "admin-dsr-complete"
+        | "admin-dsr-reject"
+        | "admin-dsr-lift-restriction"
+        | "admin-holds-delete" => Some(404),
         "admin-holds-post" | "admin-newsletter-subscribers" => Some(201),
         "ses-bounce-permanent" | "ses-bounce-transient" | "ses-complaint" | "mail-outbox-schedule" => None,
         // The sweep's schedule, and its test-only "now" (ALLOW_NOW_OVERRIDE is set below).

@@ -21,11 +21,12 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use privacy_domain::clock::SystemClock;
+use privacy_domain::clock::{Clock, SystemClock};
 use privacy_domain::email::EmailAddress;
 use privacy_domain::mail::{FileOutbox, Mail, MailError, Mailer, MessageId};
 use privacy_domain::memory::MemoryStore;
 use privacy_domain::register::Register;
+use privacy_domain::retention::HoldAwareStore;
 use privacy_domain::subject::Pepper;
 use privacy_domain::tokens::{OneTimeToken, Secrets, TokenKey};
 use privacy_http::{ApiRequest, ApiResponse, App, Area, Settings};
@@ -80,11 +81,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let admin_token = ADMIN_TOKEN.get_or_init(|| String::from_utf8_lossy(&secret("ADMIN_TOKEN")).into_owned());
     let outbox_dir = std::env::var("OUTBOX_DIR").unwrap_or_else(|_| ".local-outbox".to_owned());
     let outbox = FileOutbox::open(&outbox_dir, "Privacy <privacy@example.com>", "example.com")?;
+    let register = Register::standard()?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let app = Arc::new(App {
-        store: Arc::new(MemoryStore::new()),
+        store: Arc::new(HoldAwareStore::new(MemoryStore::new(), register.clone(), clock.clone())),
         mailer: Arc::new(PrintedLinks(outbox)),
-        clock: Arc::new(SystemClock),
-        register: Register::standard()?,
+        clock,
+        register,
         secrets: Some(Secrets {
             pepper: Pepper::new(secret("SUBJECT_PEPPER"))?,
             token_key: TokenKey::new(secret("TOKEN_KEY"))?,

@@ -320,7 +320,14 @@ impl Fulfilment<'_> {
             record,
             precondition: Precondition::None,
         };
-        change_hold_summary(self.requests.store, subject, now, |summary| summary.restricted = true, vec![write]).await?;
+        change_hold_summary(
+            self.requests.store,
+            subject,
+            now,
+            |summary| summary.restricted = true,
+            vec![write],
+        )
+        .await?;
         restamp_person(self.requests.store, self.requests.register, subject, now).await?;
         Ok(())
     }
@@ -526,13 +533,23 @@ impl Requests<'_> {
                 text: format!("{text}\n"),
                 list_unsubscribe: None,
             };
-            self.outbox().deliver(mail, RESTRICTION_LIFTED_TEMPLATE, &subject).await?;
+            self.outbox()
+                .deliver(mail, RESTRICTION_LIFTED_TEMPLATE, &subject)
+                .await?;
         }
         let write = Write::Delete {
             key: restriction_key(&subject),
             precondition: Precondition::Present,
         };
-        match change_hold_summary(self.store, &subject, now, |summary| summary.restricted = false, vec![write]).await {
+        match change_hold_summary(
+            self.store,
+            &subject,
+            now,
+            |summary| summary.restricted = false,
+            vec![write],
+        )
+        .await
+        {
             // Lifted meanwhile: the records are re-stamped below all the same.
             Ok(()) | Err(StoreError::Conflict) => {}
             Err(error) => return Err(error.into()),

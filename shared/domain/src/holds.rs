@@ -122,8 +122,14 @@ impl LegalHolds<'_> {
             precondition: Precondition::Absent,
         };
         let now = hold.placed_at;
-        change_hold_summary(self.store, subject, now, |summary| summary.holds.push(summarised.clone()), vec![write])
-            .await?;
+        change_hold_summary(
+            self.store,
+            subject,
+            now,
+            |summary| summary.holds.push(summarised.clone()),
+            vec![write],
+        )
+        .await?;
         tracing::info!(hold_id = %hold.hold_id, subject = subject.short(), ?category, "legal hold placed");
         let report = restamp_person(self.store, self.register, subject, now).await?;
         Ok((hold, report))

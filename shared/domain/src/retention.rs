@@ -293,13 +293,21 @@ async fn restamp_records(
     register: &Register,
     records: Vec<Record>,
     keep: impl Fn(&Record) -> Keep,
+    now: Timestamp,
     report: &mut RestampReport,
 ) -> Result<(), StoreError> {
+    // The sweep has walked the days before today: a due day in the past goes
+    // to today, so that the sweep still sees the record (TTL needs no help).
+    let today = now.to_zoned_datetime(TimeZone::UTC).date();
     for record in records {
         report.read += 1;
         let Some(mut restamped) = stamped(register, &record, keep(&record)) else {
             continue;
         };
+        restamped.due = restamped.due.map(|due| due.max(today));
+        if restamped.due == record.due && restamped.expires_at == record.expires_at {
+            continue;
+        }
         restamped.version += 1;
         let write = Write::Put {
             record: restamped,
@@ -328,8 +336,13 @@ pub async fn restamp_person(
     let (summary, _) = HoldSummary::read(store, subject).await?;
     let records = store::query_all(store, &Query::Subject(subject.clone())).await?;
     let keep = |record: &Record| category_of(record).map_or(Keep::ByRegister, |category| summary.keeps(category, now));
-    restamp_records(store, register, records, keep, &mut report).await?;
-    tracing::info!(subject = subject.short(), restamped = report.restamped, skipped = report.skipped, "records re-stamped");
+    restamp_records(store, register, records, keep, now, &mut report).await?;
+    tracing::info!(
+        subject = subject.short(),
+        restamped = report.restamped,
+        skipped = report.skipped,
+        "records re-stamped"
+    );
     Ok(report)
 }
 
@@ -363,7 +376,11 @@ pub async fn restamp(
                     report.read += 1;
                     continue;
                 }
-                if let Some(subject) = record.subject.as_ref().filter(|subject| !summaries.contains_key(*subject)) {
+                if let Some(subject) = record
+                    .subject
+                    .as_ref()
+                    .filter(|subject| !summaries.contains_key(*subject))
+                {
                     let (summary, _) = HoldSummary::read(store, subject).await?;
                     summaries.insert(subject.clone(), summary);
                 }
@@ -376,7 +393,7 @@ pub async fn restamp(
                     .and_then(|subject| summaries.get(subject))
                     .map_or(Keep::ByRegister, |summary| summary.keeps(category, now))
             };
-            restamp_records(store, register, records, keep, &mut report).await?;
+            restamp_records(store, register, records, keep, now, &mut report).await?;
             match page.next {
                 Some(next) => cursor = Some(next),
                 None => break,
@@ -438,7 +455,9 @@ impl<S: RecordStore> RecordStore for HoldAwareStore<S> {
                 let (summary, _) = HoldSummary::read(&self.inner, subject).await?;
                 summaries.insert(subject.clone(), summary);
             }
-            let keep = summaries.get(subject).map_or(Keep::ByRegister, |summary| summary.keeps(category, now));
+            let keep = summaries
+                .get(subject)
+                .map_or(Keep::ByRegister, |summary| summary.keeps(category, now));
             if keep == Keep::ByRegister {
                 continue;
             }
