@@ -71,10 +71,13 @@ impl Backend {
         let mails = mails_to(address).await;
         assert_eq!(mails.len(), before + 1, "one verification mail");
         let token = mails.last().unwrap().token(VERIFY).expect("a verification link");
-        let verify = json!({"token": token});
         let page = self
             .intake
-            .http(http_event("POST /dsr/verify", "/dsr/verify", Some(&verify.to_string())))
+            .http(http_event(
+                "GET /dsr/verify",
+                &format!("/dsr/verify?token={token}"),
+                None,
+            ))
             .await;
         assert_eq!(page.status, 200, "{}", page.body);
         answer.json()["request_id"].as_str().unwrap().to_owned()
