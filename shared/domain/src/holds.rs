@@ -187,3 +187,236 @@ pub fn holds_among(records: &[Record], now: Timestamp) -> Vec<LegalHold> {
         .filter(|hold| hold.is_in_force(now))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::memory::MemoryStore;
+    use crate::retention::{HoldAwareStore, HoldSummary};
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn subject(n: u8) -> SubjectKey {
+        SubjectKey::try_from(format!("{n:02x}").repeat(32)).unwrap()
+    }
+
+    /// A consent receipt of `subject` recorded at `recorded_at`, stamped by the register.
+    fn receipt(register: &Register, subject: &SubjectKey, n: u32, recorded_at: &str) -> Record {
+        let mut record = Record::new(
+            RecordKey::new(format!("CONSENT#{n}"), "RECEIPT#0000000001"),
+            "consent_receipt",
+        );
+        record.subject = Some(subject.clone());
+        record.attributes.insert("recorded_at".to_owned(), json!(recorded_at));
+        register.stamp(&mut record, CategoryId::ConsentRecords, at(recorded_at));
+        record
+    }
+
+    struct Fixture {
+        store: HoldAwareStore<MemoryStore>,
+        clock: Arc<FixedClock>,
+        register: Register,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let clock = Arc::new(FixedClock::new(at("2026-06-01T12:00:00Z")));
+            let register = Register::standard().unwrap();
+            Self {
+                store: HoldAwareStore::new(MemoryStore::new(), register.clone(), clock.clone()),
+                clock,
+                register,
+            }
+        }
+
+        fn holds(&self) -> LegalHolds<'_> {
+            LegalHolds {
+                store: &self.store,
+                clock: self.clock.as_ref(),
+                register: &self.register,
+            }
+        }
+
+        async fn stamp(&self, key: &RecordKey) -> (Option<Timestamp>, Option<Date>) {
+            let record = self.store.get(key).await.unwrap().unwrap();
+            (record.expires_at, record.due)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hold_raises_the_expiry_of_what_it_covers_and_lifting_it_gives_back_the_registers() {
+        let fixture = Fixture::new();
+        let ada = subject(1);
+        let held = receipt(&fixture.register, &ada, 1, "2026-05-01T10:00:00Z");
+        let other_person = receipt(&fixture.register, &subject(2), 2, "2026-05-01T10:00:00Z");
+        let mut mail = Record::new(RecordKey::new("MAILLOG#1", "x"), "mail_log");
+        mail.subject = Some(ada.clone());
+        mail.attributes
+            .insert("queued_at".to_owned(), json!("2026-05-01T10:00:00Z"));
+        fixture
+            .register
+            .stamp(&mut mail, CategoryId::MailLog, at("2026-05-01T10:00:00Z"));
+        for record in [held.clone(), other_person.clone(), mail.clone()] {
+            store::put(&fixture.store, record, Precondition::Absent).await.unwrap();
+        }
+        let registers = (held.expires_at, held.due);
+        assert_eq!(registers.0, Some(at("2029-05-01T10:00:00Z")));
+
+        let (first, report) = fixture
+            .holds()
+            .place(
+                &ada,
+                CategoryId::ConsentRecords,
+                at("2031-03-01T00:00:00Z"),
+                "dispute".to_owned(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(report.restamped, 1);
+        assert_eq!(
+            fixture.stamp(&held.key).await,
+            (Some(at("2031-03-01T00:00:00Z")), Some(jiff::civil::date(2031, 3, 1)))
+        );
+        assert_eq!(
+            fixture.stamp(&other_person.key).await,
+            (other_person.expires_at, other_person.due),
+            "another person's records are not held"
+        );
+        assert_eq!(
+            fixture.stamp(&mail.key).await,
+            (mail.expires_at, mail.due),
+            "nor records of another category"
+        );
+
+        // A second, shorter hold; lifting the longer one leaves the shorter in force.
+        let (second, _) = fixture
+            .holds()
+            .place(
+                &ada,
+                CategoryId::ConsentRecords,
+                at("2030-01-01T00:00:00Z"),
+                "audit".to_owned(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(fixture.stamp(&held.key).await.0, Some(at("2031-03-01T00:00:00Z")));
+        assert!(fixture.holds().lift(first.hold_id).await.unwrap().is_some());
+        assert_eq!(
+            fixture.stamp(&held.key).await,
+            (Some(at("2030-01-01T00:00:00Z")), Some(jiff::civil::date(2030, 1, 1))),
+            "the hold still in force"
+        );
+        assert!(fixture.holds().lift(second.hold_id).await.unwrap().is_some());
+        assert_eq!(fixture.stamp(&held.key).await, registers, "the register's again");
+        assert!(fixture.holds().lift(second.hold_id).await.unwrap().is_none());
+        assert!(
+            fixture.store.get(&HoldSummary::key(&ada)).await.unwrap().is_none(),
+            "no summary without holds"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_write_for_a_held_person_and_category_is_stamped_with_the_hold() {
+        let fixture = Fixture::new();
+        let ada = subject(1);
+        fixture
+            .holds()
+            .place(
+                &ada,
+                CategoryId::ConsentRecords,
+                at("2031-03-01T00:00:00Z"),
+                "dispute".to_owned(),
+            )
+            .await
+            .unwrap();
+        let written = receipt(&fixture.register, &ada, 1, "2026-06-01T12:00:00Z");
+        let unheld = receipt(&fixture.register, &subject(2), 2, "2026-06-01T12:00:00Z");
+        for record in [written.clone(), unheld.clone()] {
+            store::put(&fixture.store, record, Precondition::Absent).await.unwrap();
+        }
+        assert_eq!(fixture.stamp(&written.key).await.0, Some(at("2031-03-01T00:00:00Z")));
+        assert_eq!(fixture.stamp(&unheld.key).await.0, unheld.expires_at);
+
+        // Once the hold has ended, new writes follow the register alone.
+        fixture.clock.set(at("2031-03-01T00:00:00Z"));
+        let later = receipt(&fixture.register, &ada, 3, "2031-03-01T00:00:00Z");
+        store::put(&fixture.store, later.clone(), Precondition::Absent)
+            .await
+            .unwrap();
+        assert_eq!(fixture.stamp(&later.key).await.0, later.expires_at);
+    }
+
+    #[tokio::test]
+    async fn a_restriction_removes_the_expiry_until_it_is_lifted() {
+        let fixture = Fixture::new();
+        let ada = subject(1);
+        let held = receipt(&fixture.register, &ada, 1, "2026-05-01T10:00:00Z");
+        store::put(&fixture.store, held.clone(), Precondition::Absent)
+            .await
+            .unwrap();
+        let now = fixture.clock.now();
+        change_hold_summary(
+            &fixture.store,
+            &ada,
+            now,
+            |summary| summary.restricted = true,
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+        restamp_person(&fixture.store, &fixture.register, &ada, now)
+            .await
+            .unwrap();
+        assert_eq!(fixture.stamp(&held.key).await, (None, None), "TTL cannot delete it");
+        let written = receipt(&fixture.register, &ada, 2, "2026-06-01T12:00:00Z");
+        store::put(&fixture.store, written.clone(), Precondition::Absent)
+            .await
+            .unwrap();
+        assert_eq!(
+            fixture.stamp(&written.key).await,
+            (None, None),
+            "nor what is written meanwhile"
+        );
+
+        change_hold_summary(
+            &fixture.store,
+            &ada,
+            now,
+            |summary| summary.restricted = false,
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+        restamp_person(&fixture.store, &fixture.register, &ada, now)
+            .await
+            .unwrap();
+        assert_eq!(fixture.stamp(&held.key).await, (held.expires_at, held.due));
+        assert_eq!(fixture.stamp(&written.key).await, (written.expires_at, written.due));
+    }
+
+    #[test]
+    fn an_invoicing_hold_runs_through_the_seventh_calendar_year_after_the_fiscal_year_ended() {
+        let register = Register::standard().unwrap();
+        for (fiscal_year_end, until) in [
+            // Bokföringslagen 7:2: through the 7th year after the end of the calendar year
+            // in which the fiscal year ended, i.e. until the first instant of the 8th, Stockholm time (CET).
+            ("2027-06-30", "2034-12-31T23:00:00Z"),
+            ("2027-12-31", "2034-12-31T23:00:00Z"),
+            ("2028-01-01", "2035-12-31T23:00:00Z"),
+            ("2028-02-29", "2035-12-31T23:00:00Z"),
+        ] {
+            assert_eq!(
+                bookkeeping_hold_end(&register, fiscal_year_end.parse().unwrap()),
+                Some(at(until)),
+                "{fiscal_year_end}"
+            );
+        }
+    }
+}

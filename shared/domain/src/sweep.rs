@@ -1602,6 +1602,38 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_restricted_persons_expired_records_are_kept_while_restricted() {
+        let fixture = Fixture::new("2027-01-01T00:00:00Z");
+        let restricted = subject(7);
+        // Written past the hold-aware store (as before restrictions re-stamped records): still due.
+        let mut kept = expiring("LOG#restricted", "mail_log", "2027-02-01T10:00:00Z");
+        kept.subject = Some(restricted.clone());
+        let mut gone = expiring("LOG#free", "mail_log", "2027-02-01T10:00:00Z");
+        gone.subject = Some(subject(8));
+        let mut restriction = Record::new(crate::fulfilment::restriction_key(&restricted), RESTRICTION_ENTITY);
+        restriction.subject = Some(restricted.clone());
+        for record in [kept.clone(), gone.clone(), restriction.clone()] {
+            fixture.put(record).await;
+        }
+        fixture.set_checkpoint("2027-01-31").await;
+
+        let run = fixture.run(at("2027-02-02T12:00:00Z")).await;
+        assert!(
+            fixture.exists(&kept.key).await,
+            "not deleted while restricted (Art. 18(1)(b)-(c))"
+        );
+        assert!(!fixture.exists(&gone.key).await, "everyone else's is");
+        assert_eq!((run.deleted, run.held), (1, 1));
+        let moved = fixture.store.get(&kept.key).await.unwrap().unwrap();
+        assert_eq!(moved.due, Some(day("2027-02-09")), "looked at again within a week");
+
+        // Once the restriction is lifted, the next look deletes it.
+        fixture.store.delete_all(&[restriction.key]).await.unwrap();
+        fixture.run(at("2027-02-09T12:00:00Z")).await;
+        assert!(!fixture.exists(&kept.key).await);
+    }
+
     /// Records with the random hold ids made equal.
     fn comparable(records: Vec<Record>) -> Vec<Record> {
         records
