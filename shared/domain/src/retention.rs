@@ -447,6 +447,9 @@ impl<S: RecordStore> RecordStore for HoldAwareStore<S> {
             let Write::Put { record, .. } = write else {
                 continue;
             };
+            if record.entity == HOLD_ENTITY {
+                continue;
+            }
             let (Some(subject), Some(category), Some(_)) = (&record.subject, category_of(record), record.expires_at)
             else {
                 continue;
