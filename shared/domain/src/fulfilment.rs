@@ -719,4 +719,134 @@ mod tests {
         sweep.run("2026-03-21T12:00:00Z".parse().unwrap(), far).await.unwrap();
         assert!(!signed_up(), "gone at 20 days");
     }
+
+    /// Notes, for every mail, whether the person's restriction was still in force when it went out.
+    struct RestrictionWitness<'a> {
+        store: &'a MemoryStore,
+        subject: SubjectKey,
+        seen: std::sync::Mutex<Vec<(String, bool)>>,
+    }
+
+    #[async_trait::async_trait]
+    impl crate::mail::Mailer for RestrictionWitness<'_> {
+        async fn send(&self, mail: &Mail) -> Result<crate::mail::MessageId, crate::mail::MailError> {
+            let restricted = self.store.get(&restriction_key(&self.subject)).await.unwrap().is_some();
+            self.seen.lock().unwrap().push((mail.text.clone(), restricted));
+            Ok(crate::mail::MessageId("witnessed".to_owned()))
+        }
+    }
+
+    #[tokio::test]
+    async fn lifting_a_restriction_tells_the_person_first_then_gives_their_records_an_expiry_again() {
+        let store = MemoryStore::new();
+        let clock = FixedClock::new("2026-03-01T12:00:00Z".parse().unwrap());
+        let register = Register::standard().unwrap();
+        let secrets = Secrets {
+            pepper: Pepper::new(vec![5; 32]).unwrap(),
+            token_key: TokenKey::new(vec![6; 32]).unwrap(),
+        };
+        let links = Links::new("https://privacy.example.com");
+        let ada = EmailAddress::parse("email", "ada@example.com").unwrap();
+        let subject = SubjectKey::derive(&secrets.pepper, &ada);
+        let mailer = RestrictionWitness {
+            store: &store,
+            subject: subject.clone(),
+            seen: std::sync::Mutex::new(Vec::new()),
+        };
+        let requests = Requests {
+            store: &store,
+            mailer: &mailer,
+            clock: &clock,
+            register: &register,
+            secrets: &secrets,
+            links: &links,
+            privacy_team: None,
+        };
+        let submit = |request_type| Submission {
+            request_type,
+            email: ada.clone(),
+            name: None,
+            jurisdiction: None,
+            details: None,
+            corrections: None,
+            consent_id: None,
+            channel: "api",
+            ip: None,
+        };
+        let restriction = requests.submit(submit(RequestType::Restriction)).await.unwrap();
+        let access = requests.submit(submit(RequestType::Access)).await.unwrap();
+        for submitted in [&restriction, &access] {
+            let stored = store.get(&request_key(&submitted.request_id)).await.unwrap().unwrap();
+            // As `verify` leaves it: verified, kept until it closes.
+            let mut request = parse_request(&stored).unwrap();
+            request.status = RequestStatus::Verified;
+            let mut verified = stored.clone();
+            verified.attributes = crate::dsr::to_attributes(&request);
+            (verified.expires_at, verified.due, verified.version) = (None, None, stored.version + 1);
+            store::put(&store, verified, Precondition::Version(stored.version))
+                .await
+                .unwrap();
+            requests
+                .fulfilment()
+                .fulfil(&subject, request, stored.version + 1)
+                .await
+                .unwrap();
+        }
+        assert!(is_restricted(&store, &subject, clock.now()).await.unwrap());
+        let mut receipt = Record::new(RecordKey::new("CONSENT#x", "RECEIPT#0000000001"), "consent_receipt");
+        receipt.subject = Some(subject.clone());
+        receipt
+            .attributes
+            .insert("recorded_at".to_owned(), json!("2026-02-01T10:00:00Z"));
+        register.stamp(
+            &mut receipt,
+            CategoryId::ConsentRecords,
+            "2026-02-01T10:00:00Z".parse().unwrap(),
+        );
+        let registers = (receipt.expires_at, receipt.due);
+        store::put(&store, receipt.clone(), Precondition::Absent).await.unwrap();
+        crate::retention::restamp_person(&store, &register, &subject, clock.now())
+            .await
+            .unwrap();
+        assert_eq!(
+            store.get(&receipt.key).await.unwrap().unwrap().expires_at,
+            None,
+            "no expiry while restricted"
+        );
+
+        assert!(matches!(
+            requests.lift_restriction(&access.request_id, "x", "sub-1").await,
+            Err(DsrError::NotRestricted)
+        ));
+        let lifted = requests
+            .lift_restriction(&restriction.request_id, "Accuracy verified", "sub-1")
+            .await
+            .unwrap();
+        let last = lifted.events.last().unwrap();
+        assert_eq!((last.event.as_str(), last.by.as_str()), ("restriction_lifted", "sub-1"));
+        let notices: Vec<bool> = mailer
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(text, _)| text.contains("will now be lifted"))
+            .map(|(_, restricted)| *restricted)
+            .collect();
+        assert_eq!(
+            notices,
+            vec![true],
+            "one notice, sent while the restriction was still in force"
+        );
+        assert!(!is_restricted(&store, &subject, clock.now()).await.unwrap());
+        let restored = store.get(&receipt.key).await.unwrap().unwrap();
+        assert_eq!(
+            (restored.expires_at, restored.due),
+            registers,
+            "the register's expiry again"
+        );
+        assert!(matches!(
+            requests.lift_restriction(&restriction.request_id, "x", "sub-1").await,
+            Err(DsrError::NotRestricted)
+        ));
+    }
 }
