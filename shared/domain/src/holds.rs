@@ -401,6 +401,50 @@ mod tests {
         assert_eq!(fixture.stamp(&written.key).await, (written.expires_at, written.due));
     }
 
+    #[tokio::test]
+    async fn held_consent_records_are_still_read_after_the_registers_retention() {
+        use crate::consent::{Categories, ClientContext, ConsentDecision, ConsentLedger, ConsentSource, PolicyVersion};
+        let fixture = Fixture::new();
+        let ada = subject(1);
+        let ledger = ConsentLedger {
+            store: &fixture.store,
+            clock: fixture.clock.as_ref(),
+            register: &fixture.register,
+        };
+        let decision = ConsentDecision {
+            consent_id: None,
+            policy_version: PolicyVersion::parse("policy_version", "2026-01").unwrap(),
+            categories: Categories {
+                necessary: true,
+                analytics: true,
+                marketing: false,
+            },
+            source: ConsentSource::Banner,
+            language: None,
+            notice_sha256: None,
+        };
+        let state = ledger.record(decision, &ClientContext::default()).await.unwrap();
+        ledger.link_subject(state.consent_id, &ada).await.unwrap();
+        fixture
+            .holds()
+            .place(
+                &ada,
+                CategoryId::ConsentRecords,
+                at("2031-03-01T00:00:00Z"),
+                "dispute".to_owned(),
+            )
+            .await
+            .unwrap();
+
+        // Three years and a day later the register alone would have them gone.
+        fixture.clock.set(at("2029-06-02T12:00:00Z"));
+        assert_eq!(
+            ledger.current(state.consent_id).await.unwrap().consent_id,
+            state.consent_id
+        );
+        assert_eq!(ledger.receipts(state.consent_id).await.unwrap().len(), 1);
+    }
+
     #[test]
     fn an_invoicing_hold_runs_through_the_seventh_calendar_year_after_the_fiscal_year_ended() {
         let register = Register::standard().unwrap();
