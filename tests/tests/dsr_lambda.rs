@@ -518,7 +518,7 @@ async fn bad_requests_get_a_4xx_naming_the_field() {
 async fn every_admin_route_answers_401_without_valid_credentials() {
     let backend = Backend::start().await;
     let admin_routes: Vec<_> = ROUTES.iter().filter(|route| route.area == Area::Admin).collect();
-    assert_eq!(admin_routes.len(), 7);
+    assert_eq!(admin_routes.len(), 8);
     for route in admin_routes {
         let path = route
             .path

@@ -730,6 +730,25 @@ async fn the_handlers_answer_as_openapi_documents() {
         .expect_json(200, post(format!("/admin/dsr/{second}/reject")).json(&reason).team())
         .await;
     assert_eq!(rejected["status"], "rejected", "{rejected}");
+    // The rejected restriction is still in force until the team lifts it.
+    let lift = format!("/admin/dsr/{second}/lift-restriction");
+    let lifting = json!({"reason": "The accuracy of the data was verified."});
+    api.expect(401, post(&lift).json(&lifting)).await;
+    api.expect(
+        404,
+        post(format!("/admin/dsr/{unknown}/lift-restriction"))
+            .json(&lifting)
+            .team(),
+    )
+    .await;
+    api.expect(400, post(&lift).json(&json!({"note": "x"})).team()).await;
+    api.expect(415, post(&lift).raw("text/plain", b"x".to_vec()).team())
+        .await;
+    api.expect(413, post(&lift).raw("application/json", big()).team()).await;
+    api.expect(403, post(&lift).json(&lifting).team().from(EVIL)).await;
+    let lifted = api.expect_json(200, post(&lift).json(&lifting).team()).await;
+    assert_eq!(lifted["request_id"], second.as_str(), "{lifted}");
+    api.expect(409, post(&lift).json(&lifting).team()).await;
 
     let hold = json!({"email": ada, "category": "invoicing", "until": "2033-12-31T23:00:00Z",
                       "reason": "Bokföringslagen 7 kap. 2 §: invoices of fiscal year 2026"});

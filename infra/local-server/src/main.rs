@@ -21,11 +21,12 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use privacy_domain::clock::SystemClock;
+use privacy_domain::clock::{Clock, SystemClock};
 use privacy_domain::email::EmailAddress;
 use privacy_domain::mail::{FileOutbox, Mail, MailError, Mailer, MessageId};
 use privacy_domain::memory::MemoryStore;
 use privacy_domain::register::Register;
+use privacy_domain::retention::HoldAwareStore;
 use privacy_domain::subject::Pepper;
 use privacy_domain::tokens::{OneTimeToken, Secrets, TokenKey};
 use privacy_http::{ApiRequest, ApiResponse, App, Area, Principal, Settings};
@@ -83,10 +84,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let outbox = FileOutbox::open(&outbox_dir, "Privacy <privacy@example.com>", "example.com")?;
     let register = Register::standard()?;
     let site = Arc::new(site::Site::new(&outbox_dir, &register.document().controller.name));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let app = Arc::new(App {
-        store: Arc::new(MemoryStore::new()),
+        store: Arc::new(HoldAwareStore::new(MemoryStore::new(), register.clone(), clock.clone())),
         mailer: Arc::new(PrintedLinks(outbox)),
-        clock: Arc::new(SystemClock),
+        clock,
         register,
         secrets: Some(Secrets {
             pepper: Pepper::new(secret("SUBJECT_PEPPER"))?,

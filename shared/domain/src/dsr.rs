@@ -354,6 +354,8 @@ pub enum DsrError {
     Extension(#[from] ExtensionRefused),
     #[error("the request changed concurrently too many times")]
     Contended,
+    #[error("the request has no restriction in force")]
+    NotRestricted,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("a stored request record is corrupt: {0}")]

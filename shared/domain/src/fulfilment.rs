@@ -17,7 +17,7 @@ use crate::holds::{holds_among, LegalHold, HOLD_ENTITY};
 use crate::mail::{escape_html, Mail};
 use crate::newsletter::{ListId, Newsletter, Subscription, SuppressionReason, LISTS};
 use crate::register::CategoryId;
-use crate::retention::category_of;
+use crate::retention::{category_of, change_hold_summary, restamp_person};
 use crate::store::{self, Precondition, Query, Record, RecordKey, StoreError, Write};
 use crate::subject::SubjectKey;
 
@@ -336,14 +336,30 @@ impl Fulfilment<'_> {
         Ok(corrected)
     }
 
-    /// Flags the person restricted: no mail but what their requests need.
+    /// Flags the person restricted: no mail but what their requests need, and
+    /// none of their data deleted while it lasts (GDPR Art. 18(1)(b)-(c)):
+    /// their records lose their expiry until the restriction is lifted.
     async fn restrict(&self, subject: &SubjectKey, request: &DataSubjectRequest) -> Result<(), StoreError> {
+        let now = self.requests.clock.now();
         let mut record = Record::new(restriction_key(subject), RESTRICTION_ENTITY);
         record.subject = Some(subject.clone());
         record.attributes = crate::dsr::to_attributes(&json!({
-            "request_id": request.request_id, "since": self.requests.clock.now()
+            "request_id": request.request_id, "since": now
         }));
-        store::put(self.requests.store, record, Precondition::None).await
+        let write = Write::Put {
+            record,
+            precondition: Precondition::None,
+        };
+        change_hold_summary(
+            self.requests.store,
+            subject,
+            now,
+            |summary| summary.restricted = true,
+            vec![write],
+        )
+        .await?;
+        restamp_person(self.requests.store, self.requests.register, subject, now).await?;
+        Ok(())
     }
 
     /// Objection to marketing / CCPA opt-out: unsubscribe, suppress, and
@@ -494,6 +510,102 @@ impl Fulfilment<'_> {
     }
 }
 
+/// The template of the notice sent before a restriction is lifted.
+pub const RESTRICTION_LIFTED_TEMPLATE: &str = "dsr_restriction_lifted";
+
+impl Requests<'_> {
+    /// The privacy team lifts the restriction a request put in place: the
+    /// person is told first (Art. 18(3)), through the durable outbox, then the
+    /// restriction goes, the person's records get the register's expiry back,
+    /// and the request records who lifted it and why. Only for a restriction
+    /// (or an objection waiting for the team) whose restriction is in force:
+    /// `NotRestricted` otherwise.
+    pub async fn lift_restriction(
+        &self,
+        request_id: &str,
+        reason: &str,
+        by: &str,
+    ) -> Result<DataSubjectRequest, DsrError> {
+        let stored = self.live_request(request_id).await?.ok_or(DsrError::NotFound)?;
+        let request = parse_request(&stored)?;
+        if request.status == RequestStatus::AwaitingVerification {
+            return Err(DsrError::NotFound);
+        }
+        let subject = stored
+            .subject
+            .clone()
+            .ok_or_else(|| DsrError::Corrupt("a request without subject".into()))?;
+        let restricting = match request.request_type {
+            RequestType::Restriction => true,
+            RequestType::Objection => request.status == RequestStatus::AwaitingTeam,
+            _ => false,
+        };
+        let now = self.clock.now();
+        if !restricting || !is_restricted(self.store, &subject, now).await? {
+            return Err(DsrError::NotRestricted);
+        }
+        if let Some(address) = request
+            .email
+            .as_deref()
+            .and_then(|email| EmailAddress::parse("email", email).ok())
+        {
+            let text = format!(
+                "The restriction of processing of your personal data that you asked for (reference {}) will now be \
+                 lifted (GDPR Art. 18(3)). The reason: {reason}\n\nFrom now on your data is processed and kept as our \
+                 privacy policy says. You may object to the processing (Art. 21) or complain to the supervisory \
+                 authority, IMY (https://www.imy.se).",
+                request.request_id
+            );
+            let mail = Mail {
+                to: address,
+                subject: "The restriction of your data will be lifted".to_owned(),
+                html: format!("<!doctype html><html><body><p>{}</p></body></html>", escape_html(&text)),
+                text: format!("{text}\n"),
+                list_unsubscribe: None,
+            };
+            self.outbox()
+                .deliver(mail, RESTRICTION_LIFTED_TEMPLATE, &subject)
+                .await?;
+        }
+        let write = Write::Delete {
+            key: restriction_key(&subject),
+            precondition: Precondition::Present,
+        };
+        match change_hold_summary(
+            self.store,
+            &subject,
+            now,
+            |summary| summary.restricted = false,
+            vec![write],
+        )
+        .await
+        {
+            // Lifted meanwhile: the records are re-stamped below all the same.
+            Ok(()) | Err(StoreError::Conflict) => {}
+            Err(error) => return Err(error.into()),
+        }
+        restamp_person(self.store, self.register, &subject, now).await?;
+        let event = RequestEvent::new("restriction_lifted", now, by, Some(reason.to_owned()));
+        let (mut request, mut version) = (request, stored.version);
+        for _ in 0..3 {
+            request.events.push(event.clone());
+            match self.save(&subject, &request, version).await {
+                Ok(()) => {
+                    tracing::info!(request_id, "restriction lifted by the privacy team");
+                    return Ok(request);
+                }
+                Err(DsrError::Store(StoreError::Conflict)) => {
+                    let fresh = self.live_request(request_id).await?.ok_or(DsrError::NotFound)?;
+                    request = parse_request(&fresh)?;
+                    version = fresh.version;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Err(DsrError::Contended)
+    }
+}
+
 /// The markers around the JSON in an export mail's text part.
 pub const EXPORT_BEGIN: &str = "-----BEGIN PERSONAL DATA EXPORT-----";
 pub const EXPORT_END: &str = "-----END PERSONAL DATA EXPORT-----";
@@ -638,5 +750,136 @@ mod tests {
         assert!(signed_up(), "not a second early");
         sweep.run("2026-03-21T12:00:00Z".parse().unwrap(), far).await.unwrap();
         assert!(!signed_up(), "gone at 20 days");
+    }
+
+    /// Notes, for every mail, whether the person's restriction was still in force when it went out.
+    struct RestrictionWitness<'a> {
+        store: &'a MemoryStore,
+        subject: SubjectKey,
+        seen: std::sync::Mutex<Vec<(String, bool)>>,
+    }
+
+    #[async_trait::async_trait]
+    impl crate::mail::Mailer for RestrictionWitness<'_> {
+        async fn send(&self, mail: &Mail) -> Result<crate::mail::MessageId, crate::mail::MailError> {
+            let restricted = self.store.get(&restriction_key(&self.subject)).await.unwrap().is_some();
+            self.seen.lock().unwrap().push((mail.text.clone(), restricted));
+            Ok(crate::mail::MessageId("witnessed".to_owned()))
+        }
+    }
+
+    #[tokio::test]
+    async fn lifting_a_restriction_tells_the_person_first_then_gives_their_records_an_expiry_again() {
+        let store = MemoryStore::new();
+        let clock = FixedClock::new("2026-03-01T12:00:00Z".parse().unwrap());
+        let register = Register::standard().unwrap();
+        let secrets = Secrets {
+            pepper: Pepper::new(vec![5; 32]).unwrap(),
+            token_key: TokenKey::new(vec![6; 32]).unwrap(),
+        };
+        let links = Links::new("https://privacy.example.com");
+        let ada = EmailAddress::parse("email", "ada@example.com").unwrap();
+        let subject = SubjectKey::derive(&secrets.pepper, &ada);
+        let mailer = RestrictionWitness {
+            store: &store,
+            subject: subject.clone(),
+            seen: std::sync::Mutex::new(Vec::new()),
+        };
+        let requests = Requests {
+            store: &store,
+            mailer: &mailer,
+            clock: &clock,
+            register: &register,
+            secrets: &secrets,
+            links: &links,
+            privacy_team: None,
+        };
+        let submit = |request_type| Submission {
+            request_type,
+            email: ada.clone(),
+            name: None,
+            jurisdiction: None,
+            details: None,
+            corrections: None,
+            consent_id: None,
+            scope: None,
+            channel: "api",
+            ip: None,
+        };
+        let restriction = requests.submit(submit(RequestType::Restriction)).await.unwrap();
+        let access = requests.submit(submit(RequestType::Access)).await.unwrap();
+        for submitted in [&restriction, &access] {
+            let stored = store.get(&request_key(&submitted.request_id)).await.unwrap().unwrap();
+            // As `verify` leaves it: verified, kept until it closes.
+            let mut request = parse_request(&stored).unwrap();
+            request.status = RequestStatus::Verified;
+            let mut verified = stored.clone();
+            verified.attributes = crate::dsr::to_attributes(&request);
+            (verified.expires_at, verified.due, verified.version) = (None, None, stored.version + 1);
+            store::put(&store, verified, Precondition::Version(stored.version))
+                .await
+                .unwrap();
+            requests
+                .fulfilment()
+                .fulfil(&subject, request, stored.version + 1)
+                .await
+                .unwrap();
+        }
+        assert!(is_restricted(&store, &subject, clock.now()).await.unwrap());
+        let mut receipt = Record::new(RecordKey::new("CONSENT#x", "RECEIPT#0000000001"), "consent_receipt");
+        receipt.subject = Some(subject.clone());
+        receipt
+            .attributes
+            .insert("recorded_at".to_owned(), json!("2026-02-01T10:00:00Z"));
+        register.stamp(
+            &mut receipt,
+            CategoryId::ConsentRecords,
+            "2026-02-01T10:00:00Z".parse().unwrap(),
+        );
+        let registers = (receipt.expires_at, receipt.due);
+        store::put(&store, receipt.clone(), Precondition::Absent).await.unwrap();
+        crate::retention::restamp_person(&store, &register, &subject, clock.now())
+            .await
+            .unwrap();
+        assert_eq!(
+            store.get(&receipt.key).await.unwrap().unwrap().expires_at,
+            None,
+            "no expiry while restricted"
+        );
+
+        assert!(matches!(
+            requests.lift_restriction(&access.request_id, "x", "sub-1").await,
+            Err(DsrError::NotRestricted)
+        ));
+        let lifted = requests
+            .lift_restriction(&restriction.request_id, "Accuracy verified", "sub-1")
+            .await
+            .unwrap();
+        let last = lifted.events.last().unwrap();
+        assert_eq!((last.event.as_str(), last.by.as_str()), ("restriction_lifted", "sub-1"));
+        let notices: Vec<bool> = mailer
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(text, _)| text.contains("will now be lifted"))
+            .map(|(_, restricted)| *restricted)
+            .collect();
+        assert_eq!(
+            notices,
+            vec![true],
+            "one notice, sent while the restriction was still in force"
+        );
+        assert!(!is_restricted(&store, &subject, clock.now()).await.unwrap());
+        let restored = store.get(&receipt.key).await.unwrap().unwrap();
+        assert_eq!(
+            (restored.expires_at, restored.due),
+            registers,
+            "the register's expiry again"
+        );
+        assert!(matches!(
+            requests.lift_restriction(&restriction.request_id, "x", "sub-1").await,
+            Err(DsrError::NotRestricted)
+        ));
     }
 }

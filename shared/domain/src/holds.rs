@@ -5,14 +5,25 @@
 //! in force, that person's records of that category are neither erased nor
 //! swept. The hold record itself expires when the hold ends
 //! (`HOLD#<id>` / `HOLD`, on the subject index).
+//!
+//! DynamoDB's TTL deletes by `expires_at` whatever the sweep decides, so
+//! placing a hold also raises the `expires_at` (and due day) of every record
+//! it covers to at least the hold's end, and lifting it gives them back the
+//! register's (or what other holds still in force say): see
+//! [`crate::retention::restamp_person`]. The person's
+//! [`HoldSummary`](crate::retention::HoldSummary) changes in the same
+//! transaction as the hold, so new writes are stamped with it at once.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use jiff::civil::Date;
+
 use crate::clock::Clock;
-use crate::register::CategoryId;
+use crate::register::{CategoryId, Register};
+use crate::retention::{change_hold_summary, restamp_person, RestampReport, SummarisedHold};
 use crate::store::{self, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
 use crate::subject::SubjectKey;
 use crate::FieldError;
@@ -54,6 +65,20 @@ pub fn parse_reason(field: &str, raw: &str) -> Result<String, FieldError> {
     Ok(reason.to_owned())
 }
 
+/// The end of an invoicing hold for the fiscal year that ended on
+/// `fiscal_year_end`: Bokföringslagen 7:2 keeps the records through the 7th
+/// calendar year after the one in which the fiscal year ended, so the hold
+/// ends at the first instant of the 8th year, in the controller's time zone
+/// (the register's `invoicing` rule). A fiscal year ending 2027-06-30 is
+/// kept through 2034-12-31.
+pub fn bookkeeping_hold_end(register: &Register, fiscal_year_end: Date) -> Option<Timestamp> {
+    let closed = fiscal_year_end
+        .to_zoned_datetime(register.time_zone().clone())
+        .ok()?
+        .timestamp();
+    register.expiry(CategoryId::Invoicing, closed)
+}
+
 fn key(hold_id: Uuid) -> RecordKey {
     RecordKey::new(format!("HOLD#{hold_id}"), "HOLD")
 }
@@ -61,6 +86,7 @@ fn key(hold_id: Uuid) -> RecordKey {
 pub struct LegalHolds<'a> {
     pub store: &'a dyn RecordStore,
     pub clock: &'a dyn Clock,
+    pub register: &'a Register,
 }
 
 impl LegalHolds<'_> {
@@ -70,7 +96,7 @@ impl LegalHolds<'_> {
         category: CategoryId,
         until: Timestamp,
         reason: String,
-    ) -> Result<LegalHold, StoreError> {
+    ) -> Result<(LegalHold, RestampReport), StoreError> {
         let hold = LegalHold {
             hold_id: Uuid::new_v4(),
             category,
@@ -86,25 +112,60 @@ impl LegalHolds<'_> {
             Ok(Value::Object(fields)) => fields,
             _ => Map::new(),
         };
-        store::put(self.store, record, Precondition::Absent).await?;
+        let summarised = SummarisedHold {
+            hold_id: hold.hold_id,
+            category,
+            until,
+        };
+        let write = Write::Put {
+            record,
+            precondition: Precondition::Absent,
+        };
+        let now = hold.placed_at;
+        change_hold_summary(
+            self.store,
+            subject,
+            now,
+            |summary| summary.holds.push(summarised.clone()),
+            vec![write],
+        )
+        .await?;
         tracing::info!(hold_id = %hold.hold_id, subject = subject.short(), ?category, "legal hold placed");
-        Ok(hold)
+        let report = restamp_person(self.store, self.register, subject, now).await?;
+        Ok((hold, report))
     }
 
-    /// Lifts a hold. `false` when there is no such hold.
-    pub async fn lift(&self, hold_id: Uuid) -> Result<bool, StoreError> {
+    /// Lifts a hold and gives the records it covered back the register's
+    /// expiry (or what other holds in force still say). `None` when there is
+    /// no such hold.
+    pub async fn lift(&self, hold_id: Uuid) -> Result<Option<RestampReport>, StoreError> {
+        let Some(stored) = self.store.get(&key(hold_id)).await? else {
+            return Ok(None);
+        };
+        let Some(subject) = stored.subject.clone() else {
+            return Err(StoreError::Invalid("a legal hold without its person".to_owned()));
+        };
         let write = Write::Delete {
             key: key(hold_id),
-            precondition: Precondition::Present,
+            precondition: Precondition::Version(stored.version),
         };
-        match self.store.write(vec![write]).await {
-            Ok(()) => {
-                tracing::info!(%hold_id, "legal hold lifted");
-                Ok(true)
-            }
-            Err(StoreError::Conflict) => Ok(false),
-            Err(error) => Err(error),
+        let now = self.clock.now();
+        match change_hold_summary(
+            self.store,
+            &subject,
+            now,
+            |summary| summary.holds.retain(|hold| hold.hold_id != hold_id),
+            vec![write],
+        )
+        .await
+        {
+            Ok(()) => {}
+            // Lifted meanwhile by someone else.
+            Err(StoreError::Conflict) if self.store.get(&key(hold_id)).await?.is_none() => return Ok(None),
+            Err(error) => return Err(error),
         }
+        tracing::info!(%hold_id, "legal hold lifted");
+        Ok(Some(restamp_person(self.store, self.register, &subject, now).await?))
     }
 
     /// The holds in force on a person.
@@ -125,4 +186,281 @@ pub fn holds_among(records: &[Record], now: Timestamp) -> Vec<LegalHold> {
         .filter_map(|record| serde_json::from_value::<LegalHold>(Value::Object(record.attributes.clone())).ok())
         .filter(|hold| hold.is_in_force(now))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::memory::MemoryStore;
+    use crate::retention::{HoldAwareStore, HoldSummary};
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn subject(n: u8) -> SubjectKey {
+        SubjectKey::try_from(format!("{n:02x}").repeat(32)).unwrap()
+    }
+
+    /// A consent receipt of `subject` recorded at `recorded_at`, stamped by the register.
+    fn receipt(register: &Register, subject: &SubjectKey, n: u32, recorded_at: &str) -> Record {
+        let mut record = Record::new(
+            RecordKey::new(format!("CONSENT#{n}"), "RECEIPT#0000000001"),
+            "consent_receipt",
+        );
+        record.subject = Some(subject.clone());
+        record.attributes.insert("recorded_at".to_owned(), json!(recorded_at));
+        register.stamp(&mut record, CategoryId::ConsentRecords, at(recorded_at));
+        record
+    }
+
+    struct Fixture {
+        store: HoldAwareStore<MemoryStore>,
+        clock: Arc<FixedClock>,
+        register: Register,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let clock = Arc::new(FixedClock::new(at("2026-06-01T12:00:00Z")));
+            let register = Register::standard().unwrap();
+            Self {
+                store: HoldAwareStore::new(MemoryStore::new(), register.clone(), clock.clone()),
+                clock,
+                register,
+            }
+        }
+
+        fn holds(&self) -> LegalHolds<'_> {
+            LegalHolds {
+                store: &self.store,
+                clock: self.clock.as_ref(),
+                register: &self.register,
+            }
+        }
+
+        async fn stamp(&self, key: &RecordKey) -> (Option<Timestamp>, Option<Date>) {
+            let record = self.store.get(key).await.unwrap().unwrap();
+            (record.expires_at, record.due)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hold_raises_the_expiry_of_what_it_covers_and_lifting_it_gives_back_the_registers() {
+        let fixture = Fixture::new();
+        let ada = subject(1);
+        let held = receipt(&fixture.register, &ada, 1, "2026-05-01T10:00:00Z");
+        let other_person = receipt(&fixture.register, &subject(2), 2, "2026-05-01T10:00:00Z");
+        let mut mail = Record::new(RecordKey::new("MAILLOG#1", "x"), "mail_log");
+        mail.subject = Some(ada.clone());
+        mail.attributes
+            .insert("queued_at".to_owned(), json!("2026-05-01T10:00:00Z"));
+        fixture
+            .register
+            .stamp(&mut mail, CategoryId::MailLog, at("2026-05-01T10:00:00Z"));
+        for record in [held.clone(), other_person.clone(), mail.clone()] {
+            store::put(&fixture.store, record, Precondition::Absent).await.unwrap();
+        }
+        let registers = (held.expires_at, held.due);
+        assert_eq!(registers.0, Some(at("2029-05-01T10:00:00Z")));
+
+        let (first, report) = fixture
+            .holds()
+            .place(
+                &ada,
+                CategoryId::ConsentRecords,
+                at("2031-03-01T00:00:00Z"),
+                "dispute".to_owned(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(report.restamped, 1);
+        assert_eq!(
+            fixture.stamp(&held.key).await,
+            (Some(at("2031-03-01T00:00:00Z")), Some(jiff::civil::date(2031, 3, 1)))
+        );
+        assert_eq!(
+            fixture.stamp(&other_person.key).await,
+            (other_person.expires_at, other_person.due),
+            "another person's records are not held"
+        );
+        assert_eq!(
+            fixture.stamp(&mail.key).await,
+            (mail.expires_at, mail.due),
+            "nor records of another category"
+        );
+
+        // A second, shorter hold; lifting the longer one leaves the shorter in force.
+        let (second, _) = fixture
+            .holds()
+            .place(
+                &ada,
+                CategoryId::ConsentRecords,
+                at("2030-01-01T00:00:00Z"),
+                "audit".to_owned(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(fixture.stamp(&held.key).await.0, Some(at("2031-03-01T00:00:00Z")));
+        assert!(fixture.holds().lift(first.hold_id).await.unwrap().is_some());
+        assert_eq!(
+            fixture.stamp(&held.key).await,
+            (Some(at("2030-01-01T00:00:00Z")), Some(jiff::civil::date(2030, 1, 1))),
+            "the hold still in force"
+        );
+        assert!(fixture.holds().lift(second.hold_id).await.unwrap().is_some());
+        assert_eq!(fixture.stamp(&held.key).await, registers, "the register's again");
+        assert!(fixture.holds().lift(second.hold_id).await.unwrap().is_none());
+        assert!(
+            fixture.store.get(&HoldSummary::key(&ada)).await.unwrap().is_none(),
+            "no summary without holds"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_write_for_a_held_person_and_category_is_stamped_with_the_hold() {
+        let fixture = Fixture::new();
+        let ada = subject(1);
+        fixture
+            .holds()
+            .place(
+                &ada,
+                CategoryId::ConsentRecords,
+                at("2031-03-01T00:00:00Z"),
+                "dispute".to_owned(),
+            )
+            .await
+            .unwrap();
+        let written = receipt(&fixture.register, &ada, 1, "2026-06-01T12:00:00Z");
+        let unheld = receipt(&fixture.register, &subject(2), 2, "2026-06-01T12:00:00Z");
+        for record in [written.clone(), unheld.clone()] {
+            store::put(&fixture.store, record, Precondition::Absent).await.unwrap();
+        }
+        assert_eq!(fixture.stamp(&written.key).await.0, Some(at("2031-03-01T00:00:00Z")));
+        assert_eq!(fixture.stamp(&unheld.key).await.0, unheld.expires_at);
+
+        // Once the hold has ended, new writes follow the register alone.
+        fixture.clock.set(at("2031-03-01T00:00:00Z"));
+        let later = receipt(&fixture.register, &ada, 3, "2031-03-01T00:00:00Z");
+        store::put(&fixture.store, later.clone(), Precondition::Absent)
+            .await
+            .unwrap();
+        assert_eq!(fixture.stamp(&later.key).await.0, later.expires_at);
+    }
+
+    #[tokio::test]
+    async fn a_restriction_removes_the_expiry_until_it_is_lifted() {
+        let fixture = Fixture::new();
+        let ada = subject(1);
+        let held = receipt(&fixture.register, &ada, 1, "2026-05-01T10:00:00Z");
+        store::put(&fixture.store, held.clone(), Precondition::Absent)
+            .await
+            .unwrap();
+        let now = fixture.clock.now();
+        change_hold_summary(
+            &fixture.store,
+            &ada,
+            now,
+            |summary| summary.restricted = true,
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+        restamp_person(&fixture.store, &fixture.register, &ada, now)
+            .await
+            .unwrap();
+        assert_eq!(fixture.stamp(&held.key).await, (None, None), "TTL cannot delete it");
+        let written = receipt(&fixture.register, &ada, 2, "2026-06-01T12:00:00Z");
+        store::put(&fixture.store, written.clone(), Precondition::Absent)
+            .await
+            .unwrap();
+        assert_eq!(
+            fixture.stamp(&written.key).await,
+            (None, None),
+            "nor what is written meanwhile"
+        );
+
+        change_hold_summary(
+            &fixture.store,
+            &ada,
+            now,
+            |summary| summary.restricted = false,
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+        restamp_person(&fixture.store, &fixture.register, &ada, now)
+            .await
+            .unwrap();
+        assert_eq!(fixture.stamp(&held.key).await, (held.expires_at, held.due));
+        assert_eq!(fixture.stamp(&written.key).await, (written.expires_at, written.due));
+    }
+
+    #[tokio::test]
+    async fn held_consent_records_are_still_read_after_the_registers_retention() {
+        use crate::consent::{Categories, ClientContext, ConsentDecision, ConsentLedger, ConsentSource, PolicyVersion};
+        let fixture = Fixture::new();
+        let ada = subject(1);
+        let ledger = ConsentLedger {
+            store: &fixture.store,
+            clock: fixture.clock.as_ref(),
+            register: &fixture.register,
+        };
+        let decision = ConsentDecision {
+            consent_id: None,
+            policy_version: PolicyVersion::parse("policy_version", "2026-01").unwrap(),
+            categories: Categories {
+                necessary: true,
+                analytics: true,
+                marketing: false,
+            },
+            source: ConsentSource::Banner,
+            language: None,
+            notice_sha256: None,
+        };
+        let state = ledger.record(decision, &ClientContext::default()).await.unwrap();
+        ledger.link_subject(state.consent_id, &ada).await.unwrap();
+        fixture
+            .holds()
+            .place(
+                &ada,
+                CategoryId::ConsentRecords,
+                at("2031-03-01T00:00:00Z"),
+                "dispute".to_owned(),
+            )
+            .await
+            .unwrap();
+
+        // Three years and a day later the register alone would have them gone.
+        fixture.clock.set(at("2029-06-02T12:00:00Z"));
+        assert_eq!(
+            ledger.current(state.consent_id).await.unwrap().consent_id,
+            state.consent_id
+        );
+        assert_eq!(ledger.receipts(state.consent_id).await.unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_invoicing_hold_runs_through_the_seventh_calendar_year_after_the_fiscal_year_ended() {
+        let register = Register::standard().unwrap();
+        for (fiscal_year_end, until) in [
+            // Bokföringslagen 7:2: through the 7th year after the end of the calendar year
+            // in which the fiscal year ended, i.e. until the first instant of the 8th, Stockholm time (CET).
+            ("2027-06-30", "2034-12-31T23:00:00Z"),
+            ("2027-12-31", "2034-12-31T23:00:00Z"),
+            ("2028-01-01", "2035-12-31T23:00:00Z"),
+            ("2028-02-29", "2035-12-31T23:00:00Z"),
+        ] {
+            assert_eq!(
+                bookkeeping_hold_end(&register, fiscal_year_end.parse().unwrap()),
+                Some(at(until)),
+                "{fiscal_year_end}"
+            );
+        }
+    }
 }

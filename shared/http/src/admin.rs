@@ -1,10 +1,11 @@
 //! SPEC 4: the privacy team's API. Every route is behind the authoriser
 //! (`lib.rs` answers 401 before routing when there is no principal).
 
+use jiff::civil::Date;
 use jiff::Timestamp;
 use privacy_domain::dsr::{DsrError, RequestStatus};
 use privacy_domain::email::EmailAddress;
-use privacy_domain::holds::{parse_reason, LegalHolds};
+use privacy_domain::holds::{bookkeeping_hold_end, parse_reason, LegalHolds};
 use privacy_domain::newsletter::{LawfulBasis, ListId, Newsletter, NewsletterError};
 use privacy_domain::person::PersonName;
 use privacy_domain::register::CategoryId;
@@ -99,29 +100,56 @@ pub async fn handle(
                 Err(error) => Err(ApiError::internal(&error)),
             }
         }
+        ("POST", "/admin/dsr/{request_id}/lift-restriction") => {
+            let id = params.get("request_id").unwrap_or_default();
+            let body = request.json_object()?;
+            refuse_unknown(&body, &["reason"], "lifting a restriction")?;
+            let reason = parse_reason("reason", required_text(&body, "reason")?)?;
+            let by = if principal.is_empty() {
+                "privacy_team"
+            } else {
+                principal
+            };
+            match requests.lift_restriction(id, &reason, by).await {
+                Ok(request) => {
+                    tracing::info!(principal, request_id = id, "restriction lifted by the privacy team");
+                    Ok(ApiResponse::json(200, &status_view(app, &request)))
+                }
+                Err(DsrError::NotFound) => Err(ApiError::not_found(
+                    "request_not_found",
+                    "There is no verified request with this id.",
+                )),
+                Err(DsrError::NotRestricted) => Err(ApiError::new(
+                    409,
+                    "not_restricted",
+                    "This request is not a restriction (or an objection waiting for the team) whose restriction is in force.",
+                )),
+                Err(error) => Err(ApiError::internal(&error)),
+            }
+        }
         ("POST", "/admin/holds") => {
             let body = request.json_object()?;
-            refuse_unknown(&body, &["email", "category", "until", "reason"], "a legal hold")?;
+            refuse_unknown(
+                &body,
+                &["email", "category", "until", "fiscal_year_end", "reason"],
+                "a legal hold",
+            )?;
             let subject = subject(app, &body)?;
             let category: CategoryId =
                 serde_json::from_value(Value::String(required_text(&body, "category")?.to_owned()))
                     .map_err(|_| FieldError::invalid("category", "A category of the register, e.g. `invoicing`."))?;
-            let until: Timestamp = required_text(&body, "until")?
-                .parse()
-                .map_err(|_| FieldError::invalid("until", "An RFC 3339 time, e.g. 2033-12-31T23:00:00Z."))?;
-            if until <= app.clock.now() {
-                return Err(FieldError::invalid("until", "A hold ends in the future.").into());
-            }
+            let until = hold_end(app, &body, category)?;
             let reason = parse_reason("reason", required_text(&body, "reason")?)?;
             let holds = LegalHolds {
                 store: app.store.as_ref(),
                 clock: app.clock.as_ref(),
+                register: &app.register,
             };
-            let hold = holds
+            let (hold, restamped) = holds
                 .place(&subject, category, until, reason)
                 .await
                 .map_err(|error| ApiError::internal(&error))?;
-            tracing::info!(principal, hold_id = %hold.hold_id, "legal hold placed by the privacy team");
+            tracing::info!(principal, hold_id = %hold.hold_id, restamped = restamped.restamped, "legal hold placed by the privacy team");
             Ok(ApiResponse::json(201, &hold))
         }
         ("DELETE", "/admin/holds/{hold_id}") => {
@@ -132,10 +160,14 @@ pub async fn handle(
             let holds = LegalHolds {
                 store: app.store.as_ref(),
                 clock: app.clock.as_ref(),
+                register: &app.register,
             };
             match holds.lift(id).await.map_err(|error| ApiError::internal(&error))? {
-                true => Ok(ApiResponse::empty(204)),
-                false => Err(ApiError::not_found("hold_not_found", "There is no such hold.")),
+                Some(restamped) => {
+                    tracing::info!(principal, hold_id = %id, restamped = restamped.restamped, "legal hold lifted by the privacy team");
+                    Ok(ApiResponse::empty(204))
+                }
+                None => Err(ApiError::not_found("hold_not_found", "There is no such hold.")),
             }
         }
         ("POST", "/admin/newsletter/subscribers") => {
@@ -174,6 +206,58 @@ pub async fn handle(
         }
         _ => unreachable!("ROUTES lists only the admin routes above for Area::Admin"),
     }
+}
+
+/// When a hold ends: `until`, or for `invoicing` the end of the bookkeeping
+/// period of the fiscal year that ended on `fiscal_year_end` (Bokföringslagen 7:2).
+fn hold_end(app: &App, body: &Map<String, Value>, category: CategoryId) -> Result<Timestamp, FieldError> {
+    let until = optional_text(body, "until")?;
+    let fiscal_year_end = optional_text(body, "fiscal_year_end")?;
+    let end = match (until, fiscal_year_end) {
+        (Some(_), Some(_)) => {
+            return Err(FieldError::invalid(
+                "fiscal_year_end",
+                "Give either `until` or `fiscal_year_end`, not both.",
+            ))
+        }
+        (None, None) if category == CategoryId::Invoicing => {
+            return Err(FieldError::invalid(
+                "until",
+                "Give `until` (an RFC 3339 time) or `fiscal_year_end` (the day the fiscal year ended).",
+            ))
+        }
+        (None, None) => return Err(FieldError::missing("until")),
+        (Some(until), None) => {
+            let until: Timestamp = until
+                .parse()
+                .map_err(|_| FieldError::invalid("until", "An RFC 3339 time, e.g. 2033-12-31T23:00:00Z."))?;
+            if until <= app.clock.now() {
+                return Err(FieldError::invalid("until", "A hold ends in the future."));
+            }
+            until
+        }
+        (None, Some(_)) if category != CategoryId::Invoicing => {
+            return Err(FieldError::invalid(
+                "fiscal_year_end",
+                "Only an `invoicing` hold runs from the end of a fiscal year; give `until` instead.",
+            ))
+        }
+        (None, Some(day)) => {
+            let day: Date = day
+                .parse()
+                .map_err(|_| FieldError::invalid("fiscal_year_end", "A date like 2027-06-30."))?;
+            let end = bookkeeping_hold_end(&app.register, day)
+                .ok_or_else(|| FieldError::invalid("fiscal_year_end", "A date like 2027-06-30."))?;
+            if end <= app.clock.now() {
+                return Err(FieldError::invalid(
+                    "fiscal_year_end",
+                    "The bookkeeping records of that fiscal year need no longer be kept.",
+                ));
+            }
+            end
+        }
+    };
+    Ok(end)
 }
 
 fn subject(app: &App, body: &Map<String, Value>) -> Result<SubjectKey, ApiError> {

@@ -210,6 +210,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/admin/dsr/{request_id}/extend", Area::Admin),
     route("POST", "/admin/dsr/{request_id}/complete", Area::Admin),
     route("POST", "/admin/dsr/{request_id}/reject", Area::Admin),
+    route("POST", "/admin/dsr/{request_id}/lift-restriction", Area::Admin),
     route("POST", "/admin/holds", Area::Admin),
     route("DELETE", "/admin/holds/{hold_id}", Area::Admin),
     route("POST", "/admin/newsletter/subscribers", Area::Admin),

@@ -16,11 +16,12 @@ use jiff::{SignedDuration, Timestamp};
 use lambda_runtime::{service_fn, LambdaEvent};
 use privacy_aws::dynamodb::DynamoRecordStore;
 use privacy_aws::ses::SesMailer;
-use privacy_domain::clock::SystemClock;
+use privacy_domain::clock::{Clock, SystemClock};
 use privacy_domain::mail::{Mail, MailError, Mailer, MessageId};
 use privacy_domain::newsletter::{Links, Newsletter};
 use privacy_domain::outbox::Outbox;
 use privacy_domain::register::{Register, RegisterError};
+use privacy_domain::retention::HoldAwareStore;
 use privacy_domain::subject::Pepper;
 use privacy_domain::tokens::{Secrets, TokenKey};
 use privacy_http::{ApiRequest, ApiResponse, App, Area, Principal, Settings};
@@ -82,11 +83,14 @@ pub async fn app_from_env(needs: Needs) -> Result<App, ConfigError> {
     } else {
         None
     };
+    let register = Register::standard()?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     Ok(App {
-        store: Arc::new(store),
+        // Every write is stamped with the legal holds and restriction in force on its person.
+        store: Arc::new(HoldAwareStore::new(store, register.clone(), clock.clone())),
         mailer,
-        clock: Arc::new(SystemClock),
-        register: Register::standard()?,
+        clock,
+        register,
         secrets,
         settings: Settings::from_env(|name| std::env::var(name).ok()),
     })

@@ -34,7 +34,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         mail: false,
     })
     .await?;
-    let report = privacy_domain::retention::restamp(app.store.as_ref(), &app.register, category, from, through).await?;
+    let report = privacy_domain::retention::restamp(
+        app.store.as_ref(),
+        &app.register,
+        category,
+        from,
+        through,
+        jiff::Timestamp::now(),
+    )
+    .await?;
     println!("{}", serde_json::to_string(&report)?);
     Ok(())
 }
