@@ -29,6 +29,7 @@ fn newsletter_mail(to: &str, subject: &str, name: &str, unsubscribe: &str) -> Ma
             escape_html(unsubscribe)
         ),
         list_unsubscribe: Some(unsubscribe.to_owned()),
+        attachments: Vec::new(),
     }
 }
 

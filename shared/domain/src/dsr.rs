@@ -752,6 +752,7 @@ impl Requests<'_> {
                 link = escape_html(&link),
             ),
             list_unsubscribe: None,
+            attachments: Vec::new(),
         }
     }
 
@@ -782,6 +783,7 @@ impl Requests<'_> {
                 status = escape_html(&status),
             ),
             list_unsubscribe: None,
+            attachments: Vec::new(),
         }
     }
 
@@ -809,6 +811,7 @@ impl Requests<'_> {
             ),
             text,
             list_unsubscribe: None,
+            attachments: Vec::new(),
         }
     }
 
@@ -849,6 +852,7 @@ impl Requests<'_> {
             ),
             text,
             list_unsubscribe: None,
+            attachments: Vec::new(),
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::dsr::{
     REQUEST_ENTITY,
 };
 use crate::email::EmailAddress;
+use crate::export::{PersonalDataExport, EXPORT_FILENAME, MAX_EXPORT_BYTES};
 use crate::holds::{holds_among, LegalHold, HOLD_ENTITY};
 use crate::mail::{escape_html, Mail};
 use crate::newsletter::{ListId, Newsletter, Subscription, SuppressionReason, LISTS};
@@ -81,11 +82,37 @@ impl Fulfilment<'_> {
         match request.request_type {
             RequestType::Access | RequestType::Portability | RequestType::Source | RequestType::CcpaKnow => {
                 let export = self.export(subject, &request).await?;
-                if let Some(address) = &address {
-                    let mail = self.export_mail(address, &request, &export);
-                    self.requests.outbox().deliver(mail, "dsr_export", subject).await?;
+                let bytes = export.attachment().content.len();
+                let register = self.requests.register;
+                if bytes > MAX_EXPORT_BYTES {
+                    // Too large for one mail: the team delivers it another way, within the deadline.
+                    if let Some(address) = &address {
+                        let mail = export.deferred_mail(register, address, &request, bytes);
+                        self.requests.outbox().deliver(mail, "dsr_export_deferred", subject).await?;
+                    }
+                    if let Some(team) = self.requests.privacy_team {
+                        let mail = self.export_too_large_mail(team, &request, bytes);
+                        self.requests.outbox().deliver(mail, "dsr_team_notice", subject).await?;
+                    }
+                    request.status = RequestStatus::AwaitingTeam;
+                    request.events.push(RequestEvent::new(
+                        "export_too_large",
+                        self.requests.clock.now(),
+                        "system",
+                        Some(format!(
+                            "{EXPORT_FILENAME} is {bytes} bytes, over the {MAX_EXPORT_BYTES} that are mailed; \
+                             the team delivers it by another secure channel by {}",
+                            request.due_on
+                        )),
+                    ));
+                    tracing::warn!(request_id = %request.request_id, bytes, "export too large to mail; handed to the team");
+                } else {
+                    if let Some(address) = &address {
+                        let mail = export.mail(register, address, &request);
+                        self.requests.outbox().deliver(mail, "dsr_export", subject).await?;
+                    }
+                    self.close(&mut request, "export_sent", Some(format!("{} items", export.items())));
                 }
-                self.close(&mut request, "export_sent", None);
             }
             RequestType::Erasure | RequestType::CcpaDelete => {
                 let lines = self.erase(subject, &request).await?;
@@ -99,9 +126,8 @@ impl Fulfilment<'_> {
                     .map(|l| l.count)
                     .sum();
                 self.close(&mut request, "erased", Some(format!("{erased} records erased")));
-                // The record of the request is kept to demonstrate compliance, without the address or name.
-                request.email = None;
-                request.name = None;
+                // The record of the request is kept to demonstrate compliance, without personal data.
+                strip_personal_data(&mut request);
             }
             RequestType::Rectification | RequestType::CcpaCorrect => {
                 let corrected = self.rectify(subject, &request).await?;
@@ -153,40 +179,20 @@ impl Fulfilment<'_> {
     }
 
     /// Every record about the person as structured JSON, with the
-    /// supplementary information of GDPR Art. 15(1)(a)–(h) from the register.
-    pub async fn export(&self, subject: &SubjectKey, request: &DataSubjectRequest) -> Result<Value, StoreError> {
-        let register = self.requests.register;
+    /// supplementary information of GDPR Art. 15(1)(a)–(h) from the register
+    /// (see [`PersonalDataExport`]).
+    pub async fn export(
+        &self,
+        subject: &SubjectKey,
+        request: &DataSubjectRequest,
+    ) -> Result<PersonalDataExport, StoreError> {
         let records = self.subject_records(subject).await?;
-        let mut categories: Vec<CategoryId> = Vec::new();
-        let personal_data: Vec<Value> = records
-            .iter()
-            .map(|record| {
-                let category = category_of(record);
-                if let Some(category) = category.filter(|c| !categories.contains(c)) {
-                    categories.push(category);
-                }
-                json!({"entity": record.entity, "category": category, "record": record.attributes})
-            })
-            .collect();
-        let described: Vec<_> = categories.iter().map(|id| register.category(*id)).collect();
-        let document = register.document();
-        Ok(json!({
-            "request": {"request_id": request.request_id, "type": request.request_type.as_str(),
-                        "received_at": request.received_at, "generated_at": self.requests.clock.now()},
-            "controller": document.controller,
-            "personal_data": personal_data,
-            "article_15": {
-                "a_purposes": described.iter().map(|c| json!({"category": c.id, "purpose": c.purpose, "lawful_basis": c.lawful_basis})).collect::<Vec<_>>(),
-                "b_categories": described.iter().map(|c| json!({"category": c.id, "name": c.name, "personal_data": c.personal_data})).collect::<Vec<_>>(),
-                "c_recipients": {"recipients": document.recipients, "transfers": document.transfers},
-                "d_retention": described.iter().map(|c| json!({"category": c.id, "retention": c.retention_text, "rule": c.retention})).collect::<Vec<_>>(),
-                "e_rights": document.rights,
-                "f_complaint": document.supervisory_authority,
-                "g_source": described.iter().map(|c| json!({"category": c.id, "source": c.source})).collect::<Vec<_>>(),
-                "h_automated_decision_making": document.automated_decision_making,
-            },
-            "ccpa": document.ccpa,
-        }))
+        Ok(PersonalDataExport::build(
+            self.requests.register,
+            request,
+            &records,
+            self.requests.clock.now(),
+        ))
     }
 
     /// Erases every record about the person except what a legal hold covers,
@@ -203,6 +209,7 @@ impl Fulfilment<'_> {
         let mut lines: BTreeMap<(String, Option<String>), usize> = BTreeMap::new();
         let mut doomed = Vec::new();
         let mut minimise = Vec::new();
+        let mut confirmed_subscriber = false;
         for record in &records {
             let category = category_of(record);
             let name = category.map_or_else(
@@ -210,31 +217,53 @@ impl Fulfilment<'_> {
                 |c| self.requests.register.category(c).name.clone(),
             );
             let kept = if record.entity == HOLD_ENTITY {
-                Some("a legal hold in force on your data".to_owned())
+                Some(format!("a legal hold in force on your data ({HOLD_GROUNDS})"))
             } else if let Some(hold) = holds.iter().find(|hold| category.is_some_and(|c| hold.covers(c, now))) {
-                Some(format!("legal hold until {}: {}", hold.until, hold.reason))
+                let grounds = if hold.category == CategoryId::Invoicing {
+                    BOOKKEEPING_GROUNDS
+                } else {
+                    HOLD_GROUNDS
+                };
+                Some(format!("legal hold until {}: {} ({grounds})", hold.until, hold.reason))
             } else if record.entity == "suppression" {
-                Some("so that we never mail you again; it holds only a keyed hash, not your address".to_owned())
+                Some(SUPPRESSION_KEPT.to_owned())
             } else if record.entity == RESTRICTION_ENTITY {
-                Some("your restriction of processing stays in force".to_owned())
+                Some("your restriction of processing stays in force until our team has decided on it (GDPR Art. 18(1) and (3))".to_owned())
             } else if record.entity == REQUEST_ENTITY {
                 if record.key != request_key(&request.request_id) {
                     minimise.push(record.clone());
                 }
-                Some("we must be able to show how we handled your requests (GDPR Art. 5(2); 11 CCR § 7101); kept without your address or name".to_owned())
+                Some(REQUESTS_KEPT.to_owned())
             } else {
                 None
             };
+            if kept.is_none()
+                && record.entity == "newsletter_subscription"
+                && record.attributes.get("status").and_then(Value::as_str) == Some("confirmed")
+            {
+                confirmed_subscriber = true;
+            }
             if kept.is_none() {
                 doomed.push(record.key.clone());
             }
             *lines.entry((name, kept)).or_default() += 1;
         }
+        // A confirmed subscriber stays suppressed, so that nobody subscribes them
+        // again but their own new double opt-in.
+        if confirmed_subscriber
+            && self
+                .newsletter()
+                .suppress(subject, SuppressionReason::Erasure)
+                .await
+                .map_err(|error| DsrError::Corrupt(error.to_string()))?
+        {
+            let name = self.requests.register.category(CategoryId::Suppression).name.clone();
+            *lines.entry((name, Some(SUPPRESSION_KEPT.to_owned()))).or_default() += 1;
+        }
         self.requests.store.delete_all(&doomed).await?;
         for record in minimise {
             let mut earlier = parse_request(&record)?;
-            earlier.email = None;
-            earlier.name = None;
+            strip_personal_data(&mut earlier);
             let mut rewritten = record.clone();
             rewritten.version += 1;
             rewritten.attributes = crate::dsr::to_attributes(&earlier);
@@ -396,28 +425,25 @@ impl Fulfilment<'_> {
             text: format!("{text}\n"),
             html: format!("<!doctype html><html><body><p>{}</p></body></html>", escape_html(text)),
             list_unsubscribe: None,
+            attachments: Vec::new(),
         }
     }
 
-    fn export_mail(&self, to: &EmailAddress, request: &DataSubjectRequest, export: &Value) -> Mail {
-        let json = serde_json::to_string_pretty(export).unwrap_or_default();
-        let intro = format!(
-            "Here is everything we hold about you, as you asked (reference {}), with what the law says you should know \
-             about it: purposes, categories, recipients, retention, your rights, where the data came from, and automated \
-             decisions. The data is below as JSON, between the markers.",
-            request.request_id
-        );
-        Mail {
-            to: to.clone(),
-            subject: "Your personal data".to_owned(),
-            text: format!("{intro}\n\n{EXPORT_BEGIN}\n{json}\n{EXPORT_END}\n"),
-            html: format!(
-                "<!doctype html><html><body><p>{}</p><pre>{}</pre></body></html>",
-                escape_html(&intro),
-                escape_html(&json)
+    /// Tells the team that an export must reach the person another way. No
+    /// personal data: the reference finds the request.
+    fn export_too_large_mail(&self, team: &EmailAddress, request: &DataSubjectRequest, bytes: usize) -> Mail {
+        self.simple_mail(
+            team,
+            &format!("Export too large to mail: request {} due {}", request.request_id, request.due_on),
+            &format!(
+                "The export for request {} ({}) is {bytes} bytes, more than the {MAX_EXPORT_BYTES} we mail as an \
+                 attachment. The requester was sent the summary and told that we deliver {EXPORT_FILENAME} by \
+                 another secure channel by {}. The request waits in the queue as awaiting_team.",
+                request.request_id,
+                request.request_type.as_str(),
+                request.due_on
             ),
-            list_unsubscribe: None,
-        }
+        )
     }
 
     fn erasure_mail(&self, to: &EmailAddress, request: &DataSubjectRequest, lines: &[ErasureLine]) -> Mail {
@@ -438,7 +464,7 @@ impl Fulfilment<'_> {
             })
             .collect();
         let text = format!(
-            "Your data is erased (reference {}).\n\nErased:\n{}\n\nKept, and why (GDPR Art. 17(3)):\n{}\n",
+            "Your data is erased (reference {}).\n\nErased:\n{}\n\nKept, and why:\n{}\n",
             request.request_id,
             if erased.is_empty() {
                 "- nothing was held".to_owned()
@@ -460,13 +486,32 @@ impl Fulfilment<'_> {
             ),
             text,
             list_unsubscribe: None,
+            attachments: Vec::new(),
         }
     }
 }
 
-/// The markers around the JSON in an export mail's text part.
-pub const EXPORT_BEGIN: &str = "-----BEGIN PERSONAL DATA EXPORT-----";
-pub const EXPORT_END: &str = "-----END PERSONAL DATA EXPORT-----";
+/// Removes from a request record what identifies the person or what they
+/// wrote: address, name, details, corrections and the consent link. What
+/// stays (type, jurisdiction, dates, events, outcome) shows how the request
+/// was handled (GDPR Art. 5(2)).
+fn strip_personal_data(request: &mut DataSubjectRequest) {
+    request.email = None;
+    request.name = None;
+    request.details = None;
+    request.corrections = None;
+    request.consent_id = None;
+}
+
+/// Why held data is kept after an erasure: a legal obligation, or legal
+/// claims (GDPR Art. 17(3)(b) and (e)).
+const HOLD_GROUNDS: &str = "GDPR Art. 17(3)(b) and (e)";
+/// Bookkeeping records: Bokföringslagen (1999:1078) 7 kap. 2 §.
+const BOOKKEEPING_GROUNDS: &str = "Bokföringslagen (1999:1078) 7 kap. 2 §; GDPR Art. 17(3)(b)";
+const SUPPRESSION_KEPT: &str = "so that we never mail you again: we must be able to honour your objection and \
+     opt-out (GDPR Art. 21(3), Art. 17(3)(e)); it holds only a keyed hash, not your address";
+const REQUESTS_KEPT: &str = "to show how we handled your requests (GDPR Art. 5(2) and Art. 17(3)(e)); kept without \
+     your address, name, details or corrections";
 
 fn push_once(list: &mut Vec<String>, item: &str) {
     if !list.iter().any(|existing| existing == item) {
@@ -573,7 +618,7 @@ mod tests {
             .export(&newsletter.subject_of(&ada), &request)
             .await
             .unwrap();
-        let retention = export["article_15"]["d_retention"].as_array().unwrap();
+        let retention = export.document["article_15"]["d_retention"].as_array().unwrap();
         let pending = retention
             .iter()
             .find(|entry| entry["category"] == "newsletter_pending")
