@@ -275,7 +275,7 @@ impl PersonalDataExport {
             .iter()
             .map(|c| {
                 format!(
-                    "{} ({}): collected from {} Business purpose: {}",
+                    "{} ({}). Source: {} Business purpose: {}",
                     c.ccpa_category, c.name, c.source, c.purpose
                 )
             })
