@@ -60,7 +60,11 @@ impl Backend {
         let token = mails.last().unwrap().token(VERIFY).expect("a verification link");
         let page = self
             .intake
-            .http(http_event("GET /dsr/verify", &format!("/dsr/verify?token={token}"), None))
+            .http(http_event(
+                "GET /dsr/verify",
+                &format!("/dsr/verify?token={token}"),
+                None,
+            ))
             .await;
         assert_eq!(page.status, 200, "{}", page.body);
         answer.json()["request_id"].as_str().unwrap().to_owned()
@@ -174,7 +178,10 @@ async fn the_access_reply_carries_personal_data_json_with_the_subscription_and_l
         mail.raw.contains("Content-Type: multipart/mixed;"),
         "a mixed message around the alternative"
     );
-    assert!(!mail.text.contains("\"personal_data\""), "the body is a summary, not the JSON");
+    assert!(
+        !mail.text.contains("\"personal_data\""),
+        "the body is a summary, not the JSON"
+    );
     for expected in [
         "personal-data.json",
         "Newsletter subscriptions: 1 item",
@@ -183,7 +190,11 @@ async fn the_access_reply_carries_personal_data_json_with_the_subscription_and_l
         "Automated decisions",
         "(IMY)",
     ] {
-        assert!(mail.text.contains(expected), "{expected:?} missing from:\n{}", mail.text);
+        assert!(
+            mail.text.contains(expected),
+            "{expected:?} missing from:\n{}",
+            mail.text
+        );
     }
     assert!(mail.html.contains("<h2>What we hold about you</h2>"), "{}", mail.html);
 
@@ -195,10 +206,15 @@ async fn the_access_reply_carries_personal_data_json_with_the_subscription_and_l
     assert_eq!(subscription[0]["category"], "newsletter_subscribed");
     let receipts = items(&export, "consent_receipt");
     assert!(!receipts.is_empty(), "the linked consent receipts");
-    assert!(receipts.iter().all(|r| r["record"]["consent_id"] == consent_id.as_str()));
+    assert!(receipts
+        .iter()
+        .all(|r| r["record"]["consent_id"] == consent_id.as_str()));
     assert!(receipts.iter().all(|r| r["category"] == "consent_records"));
     for item in export["personal_data"].as_array().unwrap() {
-        assert!(item["category"].is_string(), "every item names its register category: {item}");
+        assert!(
+            item["category"].is_string(),
+            "every item names its register category: {item}"
+        );
         assert!(item.get("ccpa").is_none(), "no CCPA fields in a GDPR access export");
     }
     assert!(export["article_15"]["f_complaint"]["name"]
@@ -221,7 +237,10 @@ async fn a_ccpa_know_export_names_ccpa_category_source_purpose_and_the_persons_d
     let export = export_of(mail);
     let subscription = items(&export, "newsletter_subscription")[0];
     assert_eq!(subscription["ccpa"]["category"], "Identifiers");
-    assert!(subscription["ccpa"]["source"].as_str().unwrap().contains("customer records"));
+    assert!(subscription["ccpa"]["source"]
+        .as_str()
+        .unwrap()
+        .contains("customer records"));
     assert!(subscription["ccpa"]["business_purpose"]
         .as_str()
         .unwrap()
@@ -233,10 +252,7 @@ async fn a_ccpa_know_export_names_ccpa_category_source_purpose_and_the_persons_d
     let disclosed = export["ccpa"]["disclosed_for_business_purpose_last_12_months"]
         .as_array()
         .unwrap();
-    let categories: Vec<&str> = disclosed
-        .iter()
-        .map(|d| d["category"].as_str().unwrap())
-        .collect();
+    let categories: Vec<&str> = disclosed.iter().map(|d| d["category"].as_str().unwrap()).collect();
     assert_eq!(categories, ["Identifiers"]);
     let recipients: Vec<&str> = disclosed[0]["recipients"]
         .as_array()
@@ -300,10 +316,17 @@ async fn an_export_near_the_limit_is_mailed_and_one_over_it_goes_to_the_team() {
     assert!(mails.iter().all(|mail| mail.attachments.is_empty()), "nothing attached");
     let told = mails
         .iter()
-        .find(|mail| mail.raw.contains("Subject: Your personal data: how you will receive it"))
+        .find(|mail| {
+            mail.raw
+                .contains("Subject: Your personal data: how you will receive it")
+        })
         .expect("the person is told how the export reaches them");
     assert!(told.text.contains("another secure channel"), "{}", told.text);
-    assert!(told.text.contains("Cookie consent records:"), "the summary: {}", told.text);
+    assert!(
+        told.text.contains("Cookie consent records:"),
+        "the summary: {}",
+        told.text
+    );
     let record = backend
         .store()
         .await
@@ -357,10 +380,7 @@ async fn erasure_suppresses_the_subscriber_refuses_a_re_add_and_keeps_no_persona
 
     let refused = backend.add_customer(&address).await;
     assert_eq!(refused.status, 409, "{}", refused.body);
-    assert_eq!(
-        refused.error(),
-        ("suppressed".to_owned(), Some("email".to_owned()))
-    );
+    assert_eq!(refused.error(), ("suppressed".to_owned(), Some("email".to_owned())));
 
     let store = backend.store().await;
     for id in [&erasure_id, &earlier_id] {
@@ -388,7 +408,13 @@ async fn erasure_suppresses_the_subscriber_refuses_a_re_add_and_keeps_no_persona
         .find(|mail| mail.raw.contains("Your data is erased"))
         .expect("the erasure reply");
     assert!(reply.text.contains("Newsletter subscriptions (1)"), "{}", reply.text);
-    assert!(reply.text.contains("Suppression list (1): so that we never mail you again"), "{}", reply.text);
+    assert!(
+        reply
+            .text
+            .contains("Suppression list (1): so that we never mail you again"),
+        "{}",
+        reply.text
+    );
     assert!(reply.text.contains("Art. 17(3)(e)"), "{}", reply.text);
     for californian in ["CCR", "CCPA", "California", "7101"] {
         assert!(!reply.text.contains(californian), "{californian} in:\n{}", reply.text);

@@ -157,10 +157,7 @@ async fn every_request_type_end_to_end() {
         let subjects: Vec<String> = mails.iter().map(|mail| mail.raw.clone()).collect();
         match kind {
             "access" | "portability" | "source" | "ccpa_know" => {
-                let export = mails
-                    .iter()
-                    .find(|mail| is_export(mail))
-                    .expect("an export mail");
+                let export = mails.iter().find(|mail| is_export(mail)).expect("an export mail");
                 assert!(export_of(export)["article_15"].is_object());
             }
             "erasure" | "ccpa_delete" => assert!(subjects.iter().any(|raw| raw.contains("Your data is erased"))),
@@ -357,10 +354,7 @@ async fn nothing_is_disclosed_or_changed_before_verification_and_bad_tokens_get_
     let erasure = backend.submit(json!({"type": "erasure", "email": address})).await;
     assert_eq!((access.status, erasure.status), (202, 202));
     let mails = mails_to(&address).await;
-    assert!(
-        !mails.iter().any(is_export),
-        "no export before verification"
-    );
+    assert!(!mails.iter().any(is_export), "no export before verification");
     let after = privacy_tests::aws::scan_text(&client, &backend.deployment.table).await;
     assert!(
         after.iter().any(|item| item.contains("newsletter_subscription")),

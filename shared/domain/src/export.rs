@@ -58,7 +58,12 @@ struct CategoryKey(usize);
 
 impl CategoryKey {
     fn of(id: CategoryId) -> Self {
-        Self(CategoryId::ALL.iter().position(|known| *known == id).unwrap_or(usize::MAX))
+        Self(
+            CategoryId::ALL
+                .iter()
+                .position(|known| *known == id)
+                .unwrap_or(usize::MAX),
+        )
     }
 
     fn id(self) -> Option<CategoryId> {
@@ -214,7 +219,13 @@ impl PersonalDataExport {
             .filter_map(|key| key.and_then(CategoryKey::id))
             .map(|id| register.category(id))
             .collect();
-        let count = |n: usize| if n == 1 { "1 item".to_owned() } else { format!("{n} items") };
+        let count = |n: usize| {
+            if n == 1 {
+                "1 item".to_owned()
+            } else {
+                format!("{n} items")
+            }
+        };
         let mut held: Vec<String> = self
             .held
             .iter()
@@ -245,10 +256,7 @@ impl PersonalDataExport {
             Section::list("Who receives it", recipients).with_note(document.transfers.clone()),
             Section::list("How long we keep it", per_category(&|c| c.retention_text.clone())),
             Section::list("Where it came from", per_category(&|c| c.source.clone())),
-            Section::prose(
-                "Automated decisions",
-                vec![document.automated_decision_making.clone()],
-            ),
+            Section::prose("Automated decisions", vec![document.automated_decision_making.clone()]),
             Section::list("Your rights", document.rights.clone()),
             Section::prose(
                 "Your right to complain",

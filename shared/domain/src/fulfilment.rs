@@ -88,7 +88,10 @@ impl Fulfilment<'_> {
                     // Too large for one mail: the team delivers it another way, within the deadline.
                     if let Some(address) = &address {
                         let mail = export.deferred_mail(register, address, &request, bytes);
-                        self.requests.outbox().deliver(mail, "dsr_export_deferred", subject).await?;
+                        self.requests
+                            .outbox()
+                            .deliver(mail, "dsr_export_deferred", subject)
+                            .await?;
                     }
                     if let Some(team) = self.requests.privacy_team {
                         let mail = self.export_too_large_mail(team, &request, bytes);
@@ -217,7 +220,10 @@ impl Fulfilment<'_> {
                 |c| self.requests.register.category(c).name.clone(),
             );
             let kept = if record.entity == HOLD_ENTITY {
-                Some(format!("a legal hold in force on your data ({})", hold_grounds(category)))
+                Some(format!(
+                    "a legal hold in force on your data ({})",
+                    hold_grounds(category)
+                ))
             } else if let Some(hold) = holds.iter().find(|hold| category.is_some_and(|c| hold.covers(c, now))) {
                 Some(format!(
                     "legal hold until {}: {} ({})",
@@ -434,7 +440,10 @@ impl Fulfilment<'_> {
     fn export_too_large_mail(&self, team: &EmailAddress, request: &DataSubjectRequest, bytes: usize) -> Mail {
         self.simple_mail(
             team,
-            &format!("Export too large to mail: request {} due {}", request.request_id, request.due_on),
+            &format!(
+                "Export too large to mail: request {} due {}",
+                request.request_id, request.due_on
+            ),
             &format!(
                 "The export for request {} ({}) is {bytes} bytes, more than the {MAX_EXPORT_BYTES} we mail as an \
                  attachment. The requester was sent the summary and told that we deliver {EXPORT_FILENAME} by \
@@ -551,8 +560,8 @@ mod tests {
     use crate::mail::RecordingMailer;
     use crate::memory::MemoryStore;
     use crate::newsletter::{Links, SignUp};
-    use crate::store::Record;
     use crate::register::Register;
+    use crate::store::Record;
     use crate::store::RecordStore;
     use crate::subject::Pepper;
     use crate::sweep::{PrivacyTeam, RetentionSweep};
@@ -779,7 +788,10 @@ mod tests {
 
         let mail = fixture.mail_titled("Your personal data");
         let export = attached_export(&mail);
-        assert!(!mail.text.contains("BEGIN PERSONAL DATA"), "the data is not in the body");
+        assert!(
+            !mail.text.contains("BEGIN PERSONAL DATA"),
+            "the data is not in the body"
+        );
         let items = export["personal_data"].as_array().unwrap();
         let subscription = items
             .iter()
@@ -808,10 +820,21 @@ mod tests {
             "https://www.imy.se",
             "access (GDPR Art. 15)",
         ] {
-            assert!(mail.text.contains(expected), "{expected:?} missing from:\n{}", mail.text);
+            assert!(
+                mail.text.contains(expected),
+                "{expected:?} missing from:\n{}",
+                mail.text
+            );
         }
-        assert!(mail.html.contains("<li>Newsletter subscriptions: 1 item</li>"), "{}", mail.html);
-        assert!(!mail.text.contains("Ada Lovelace"), "the summary holds no data, only counts");
+        assert!(
+            mail.html.contains("<li>Newsletter subscriptions: 1 item</li>"),
+            "{}",
+            mail.html
+        );
+        assert!(
+            !mail.text.contains("Ada Lovelace"),
+            "the summary holds no data, only counts"
+        );
     }
 
     #[tokio::test]
@@ -867,7 +890,8 @@ mod tests {
         let decision = ConsentDecision {
             consent_id: None,
             policy_version: crate::consent::PolicyVersion::parse("policy_version", "2027-01").unwrap(),
-            categories: serde_json::from_value(json!({"necessary": true, "analytics": true, "marketing": false})).unwrap(),
+            categories: serde_json::from_value(json!({"necessary": true, "analytics": true, "marketing": false}))
+                .unwrap(),
             source: ConsentSource::Banner,
             language: None,
             notice_sha256: None,
@@ -893,7 +917,10 @@ mod tests {
             .collect();
         assert_eq!(
             categories,
-            ["Identifiers", "Internet or other electronic network activity information"]
+            [
+                "Identifiers",
+                "Internet or other electronic network activity information"
+            ]
         );
         let receipt = export["personal_data"]
             .as_array()
@@ -999,7 +1026,13 @@ mod tests {
 
         let reply = fixture.mail_titled("Your data is erased");
         assert!(reply.text.contains("Newsletter subscriptions (1)"), "{}", reply.text);
-        assert!(reply.text.contains("Suppression list (1): so that we never mail you again"), "{}", reply.text);
+        assert!(
+            reply
+                .text
+                .contains("Suppression list (1): so that we never mail you again"),
+            "{}",
+            reply.text
+        );
         assert!(reply.text.contains("Art. 17(3)(e)"), "{}", reply.text);
         for californian in ["CCR", "CCPA", "California", "Civ. Code", "7101"] {
             assert!(!reply.text.contains(californian), "{californian} in:\n{}", reply.text);
@@ -1042,7 +1075,11 @@ mod tests {
             .unwrap();
         fixture.verified(Fixture::submission(RequestType::CcpaDelete)).await;
         let reply = fixture.mail_titled("Your data is erased");
-        assert!(reply.text.contains("Bokföringslagen (1999:1078) 7 kap. 2 §"), "{}", reply.text);
+        assert!(
+            reply.text.contains("Bokföringslagen (1999:1078) 7 kap. 2 §"),
+            "{}",
+            reply.text
+        );
         for californian in ["CCR", "CCPA", "California", "7101"] {
             assert!(!reply.text.contains(californian), "{californian} in:\n{}", reply.text);
         }

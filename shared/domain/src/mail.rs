@@ -1059,7 +1059,10 @@ mod tests {
         mail.attachments = vec![json_attachment(), binary.clone()];
         let raw = compose_text(&mail);
         assert_wire_format(&raw);
-        for line in raw.split("\r\n").filter(|line| !line.contains(':') && !line.starts_with("--")) {
+        for line in raw
+            .split("\r\n")
+            .filter(|line| !line.contains(':') && !line.starts_with("--"))
+        {
             assert!(line.len() <= 76, "a body line of {} characters", line.len());
         }
         let (head, _) = raw.split_once("\r\n\r\n").unwrap();
@@ -1067,22 +1070,30 @@ mod tests {
         let names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
-            ["Date", "From", "To", "Subject", "Message-ID", "MIME-Version", "Content-Type"]
+            [
+                "Date",
+                "From",
+                "To",
+                "Subject",
+                "Message-ID",
+                "MIME-Version",
+                "Content-Type"
+            ]
         );
         assert!(header(&headers, "Content-Type")[0].starts_with("multipart/mixed;"));
 
         let message = MessageParser::default().parse(raw.as_bytes()).expect("a MIME message");
         assert_eq!(message.content_type().unwrap().subtype(), Some("mixed"));
-        assert_eq!(
-            message.body_text(0).unwrap().replace("\r\n", "\n"),
-            mail.text
-        );
+        assert_eq!(message.body_text(0).unwrap().replace("\r\n", "\n"), mail.text);
         assert_eq!(message.body_html(0).unwrap().replace("\r\n", "\n"), mail.html);
         assert_eq!(message.attachment_count(), 2);
         let json = message.attachment(0).unwrap();
         assert_eq!(json.attachment_name(), Some("personal-data.json"));
         let content_type = json.content_type().unwrap();
-        assert_eq!((content_type.ctype(), content_type.subtype()), ("application", Some("json")));
+        assert_eq!(
+            (content_type.ctype(), content_type.subtype()),
+            ("application", Some("json"))
+        );
         assert!(json.content_disposition().unwrap().is_attachment());
         assert_eq!(json.contents(), json_attachment().content.as_slice());
         let parsed: serde_json::Value = serde_json::from_slice(json.contents()).unwrap();
@@ -1113,7 +1124,10 @@ mod tests {
             let mut attachment = json_attachment();
             attachment.filename = filename.to_owned();
             attachment.content_type = content_type.to_owned();
-            assert!(attachment_problem(&attachment).is_some(), "{filename:?} {content_type:?}");
+            assert!(
+                attachment_problem(&attachment).is_some(),
+                "{filename:?} {content_type:?}"
+            );
             mail.attachments = vec![attachment];
             assert!(matches!(mail.check(), Err(MailError::Rejected(_))), "{filename:?}");
             let raw = compose_text(&mail);
@@ -1142,7 +1156,10 @@ mod tests {
         let mut mail = mail();
         mail.attachments = vec![json_attachment()];
         let shown = format!("{mail:?}");
-        assert!(shown.contains("personal-data.json") && !shown.contains("Öberg"), "{shown}");
+        assert!(
+            shown.contains("personal-data.json") && !shown.contains("Öberg"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -15,8 +15,8 @@
 //! without storing it (the export checks the limit first and sends a larger
 //! export another way).
 
-use jiff::{SignedDuration, Timestamp};
 use base64::Engine as _;
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -381,7 +381,10 @@ mod tests {
         let after = store.snapshot();
         assert!(!after.iter().any(|record| record.entity == OUTBOX_ENTITY));
         let log = after.iter().find(|record| record.entity == LOG_ENTITY).unwrap();
-        assert!(!log.attributes.contains_key("attachments"), "the mail log keeps no content");
+        assert!(
+            !log.attributes.contains_key("attachments"),
+            "the mail log keeps no content"
+        );
     }
 
     #[tokio::test]
