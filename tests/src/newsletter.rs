@@ -1,6 +1,6 @@
 //! The newsletter functions against the emulator, and reading back what they did.
 
-use mail_parser::MessageParser;
+use mail_parser::{MessageParser, MimeHeaders};
 use privacy_aws::dynamodb::DynamoRecordStore;
 use privacy_domain::clock::SystemClock;
 use privacy_domain::email::EmailAddress;
@@ -117,6 +117,17 @@ pub struct SentMail {
     pub html: String,
     pub list_unsubscribe: Option<String>,
     pub list_unsubscribe_post: Option<String>,
+    pub attachments: Vec<SentAttachment>,
+}
+
+/// A file attached to a mail read back from the emulator.
+pub struct SentAttachment {
+    pub filename: Option<String>,
+    /// `type/subtype` of its Content-Type.
+    pub content_type: String,
+    /// Whether its Content-Disposition is `attachment`.
+    pub disposition_attachment: bool,
+    pub content: Vec<u8>,
 }
 
 impl SentMail {
@@ -126,6 +137,13 @@ impl SentMail {
         let rest = &self.text[start..];
         let token = rest.strip_prefix("?token=")?;
         Some(token.split_whitespace().next()?.to_owned())
+    }
+
+    /// The attachment named `filename`, if any.
+    pub fn attachment(&self, filename: &str) -> Option<&SentAttachment> {
+        self.attachments
+            .iter()
+            .find(|attachment| attachment.filename.as_deref() == Some(filename))
     }
 
     /// The token of the `List-Unsubscribe` URL.
@@ -160,6 +178,18 @@ pub async fn mails_to(address: &str) -> Vec<SentMail> {
                 html: parsed.body_html(0).map(|html| html.into_owned()).unwrap_or_default(),
                 list_unsubscribe: header("List-Unsubscribe"),
                 list_unsubscribe_post: header("List-Unsubscribe-Post"),
+                attachments: parsed
+                    .attachments()
+                    .map(|part| SentAttachment {
+                        filename: part.attachment_name().map(str::to_owned),
+                        content_type: part
+                            .content_type()
+                            .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()))
+                            .unwrap_or_default(),
+                        disposition_attachment: part.content_disposition().is_some_and(|cd| cd.is_attachment()),
+                        content: part.contents().to_vec(),
+                    })
+                    .collect(),
                 raw: message.raw_data,
             }
         })

@@ -2,7 +2,7 @@
 //! binaries, against the DynamoDB/SES emulator: every type end to end, mails
 //! read back and links followed, verification, erasure, holds, admin API.
 
-use privacy_domain::fulfilment::{EXPORT_BEGIN, EXPORT_END};
+use privacy_domain::export::EXPORT_FILENAME;
 use privacy_http::{Area, ROUTES};
 use privacy_tests::events::{http_event, link_button, link_page, with_header, with_jwt, HttpResponse};
 use privacy_tests::function::Function;
@@ -91,10 +91,14 @@ fn status_link(mails: &[SentMail]) -> String {
         .expect("an acknowledgement mail with a status link")
 }
 
+/// The `personal-data.json` attached to an export mail.
 fn export_of(mail: &SentMail) -> Value {
-    let start = mail.text.find(EXPORT_BEGIN).expect("an export") + EXPORT_BEGIN.len();
-    let end = mail.text.find(EXPORT_END).expect("the end of the export");
-    serde_json::from_str(mail.text[start..end].trim()).expect("the export is JSON")
+    let attachment = mail.attachment(EXPORT_FILENAME).expect("an export attachment");
+    serde_json::from_slice(&attachment.content).expect("the export is JSON")
+}
+
+fn is_export(mail: &SentMail) -> bool {
+    mail.attachment(EXPORT_FILENAME).is_some()
 }
 
 #[tokio::test]
@@ -159,10 +163,7 @@ async fn every_request_type_end_to_end() {
         let subjects: Vec<String> = mails.iter().map(|mail| mail.raw.clone()).collect();
         match kind {
             "access" | "portability" | "source" | "ccpa_know" => {
-                let export = mails
-                    .iter()
-                    .find(|mail| mail.text.contains(EXPORT_BEGIN))
-                    .expect("an export mail");
+                let export = mails.iter().find(|mail| is_export(mail)).expect("an export mail");
                 assert!(export_of(export)["article_15"].is_object());
             }
             "erasure" | "ccpa_delete" => assert!(subjects.iter().any(|raw| raw.contains("Your data is erased"))),
@@ -215,7 +216,7 @@ async fn an_access_export_holds_consent_subscription_requests_and_article_15() {
     assert_eq!(page.status, 200);
 
     let mails = mails_to(&address).await;
-    let export = export_of(mails.iter().find(|mail| mail.text.contains(EXPORT_BEGIN)).unwrap());
+    let export = export_of(mails.iter().find(|mail| is_export(mail)).unwrap());
     let entities: Vec<&str> = export["personal_data"]
         .as_array()
         .unwrap()
@@ -357,10 +358,7 @@ async fn nothing_is_disclosed_or_changed_before_verification_and_bad_tokens_get_
     let erasure = backend.submit(json!({"type": "erasure", "email": address})).await;
     assert_eq!((access.status, erasure.status), (202, 202));
     let mails = mails_to(&address).await;
-    assert!(
-        !mails.iter().any(|mail| mail.text.contains(EXPORT_BEGIN)),
-        "no export before verification"
-    );
+    assert!(!mails.iter().any(is_export), "no export before verification");
     let after = privacy_tests::aws::scan_text(&client, &backend.deployment.table).await;
     assert!(
         after.iter().any(|item| item.contains("newsletter_subscription")),

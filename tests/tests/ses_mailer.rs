@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use mail_parser::{MessageParser, MimeHeaders};
 use privacy_aws::ses::SesMailer;
 use privacy_domain::email::EmailAddress;
-use privacy_domain::mail::{escape_html, Mail, MailError, Mailer};
+use privacy_domain::mail::{escape_html, Attachment, Mail, MailError, Mailer};
 use privacy_tests::ses::{self, SentRawMessage};
 
 fn unique() -> String {
@@ -29,6 +29,7 @@ fn newsletter_mail(to: &str, subject: &str, name: &str, unsubscribe: &str) -> Ma
             escape_html(unsubscribe)
         ),
         list_unsubscribe: Some(unsubscribe.to_owned()),
+        attachments: Vec::new(),
     }
 }
 
@@ -121,6 +122,43 @@ async fn a_sent_mail_is_multipart_alternative_with_one_click_unsubscribe_and_esc
     assert!(!html.to_lowercase().contains("<script"), "{html}");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
     assert!(html.contains(&format!("href=\"{unsubscribe}\"")), "{html}");
+}
+
+#[tokio::test]
+async fn an_attachment_reaches_ses_as_a_multipart_mixed_message() {
+    let id = unique();
+    let sender = format!("privacy-{id}@example.com");
+    let recipient = format!("reader-{id}@example.org");
+    let client = ses::client().await;
+    ses::verify_sender(&client, &sender).await;
+    let mailer = SesMailer::new(client, sender.clone(), "mail.example.com");
+    let mut mail = newsletter_mail(
+        &recipient,
+        &format!("Your personal data {id}"),
+        "Åsa",
+        "https://privacy.example.com/newsletter/unsubscribe?token=t",
+    );
+    let json = serde_json::to_vec_pretty(&serde_json::json!({"name": "Åsa Öberg", "items": [1, 2, 3]})).unwrap();
+    mail.attachments.push(Attachment {
+        filename: "personal-data.json".to_owned(),
+        content_type: "application/json".to_owned(),
+        content: json.clone(),
+    });
+
+    let message_id = mailer.send(&mail).await.expect("SES accepts the mail");
+
+    let sent = recorded(&message_id.0).await;
+    assert_eq!(sent.len(), 1);
+    let message = MessageParser::default()
+        .parse(sent[0].raw_data.as_bytes())
+        .expect("a parseable MIME message");
+    assert_eq!(message.content_type().unwrap().subtype(), Some("mixed"));
+    assert_eq!(message.body_text(0).unwrap().replace("\r\n", "\n"), mail.text);
+    assert_eq!(message.attachment_count(), 1);
+    let attachment = message.attachment(0).unwrap();
+    assert_eq!(attachment.attachment_name(), Some("personal-data.json"));
+    assert_eq!(attachment.content_type().unwrap().subtype(), Some("json"));
+    assert_eq!(attachment.contents(), json.as_slice());
 }
 
 #[tokio::test]

@@ -316,7 +316,9 @@ fn boundary(content_type: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_owned())
 }
 
-/// The decoded text/plain part of a multipart body.
+/// The decoded text/plain part of a multipart body, looking into nested
+/// multiparts (a mail with attachments is a multipart/mixed around the
+/// multipart/alternative).
 fn text_part(body: &str, boundary: &str) -> Option<String> {
     let delimiter = format!("--{boundary}");
     body.split(delimiter.as_str()).skip(1).find_map(|part| {
@@ -331,7 +333,11 @@ fn text_part(body: &str, boundary: &str) -> Option<String> {
                 .find(|(key, _)| key.eq_ignore_ascii_case(name))
                 .map(|(_, value)| value.as_str())
         };
-        let content_type = header("content-type").unwrap_or("text/plain").to_ascii_lowercase();
+        let content_type = header("content-type").unwrap_or("text/plain");
+        if content_type.to_ascii_lowercase().starts_with("multipart/") {
+            return text_part(content, &self::boundary(content_type)?);
+        }
+        let content_type = content_type.to_ascii_lowercase();
         content_type.starts_with("text/plain").then(|| {
             decode_body(
                 content.trim_end_matches(['\r', '\n']),
@@ -513,6 +519,34 @@ mod tests {
         ));
         assert!(mail.text.contains("Räksmörgås."));
         assert!(!mail.text.contains("<p>html</p>"));
+    }
+
+    #[test]
+    fn reads_the_text_part_of_a_mail_with_an_attachment() {
+        use privacy_domain::mail::{compose, Attachment, Mail};
+        let mail = Mail {
+            to: privacy_domain::email::EmailAddress::parse("to", "ada@example.com").unwrap(),
+            subject: "Your personal data".to_owned(),
+            text: "Räksmörgås: the data is attached.\n".to_owned(),
+            html: "<p>html</p>".to_owned(),
+            list_unsubscribe: None,
+            attachments: vec![Attachment {
+                filename: "personal-data.json".to_owned(),
+                content_type: "application/json".to_owned(),
+                content: b"{\"a\": 1}".to_vec(),
+            }],
+        };
+        let raw = compose(
+            "privacy@example.com",
+            &mail,
+            "example.com",
+            "2026-11-01T08:00:00Z".parse().unwrap(),
+        );
+        let raw = String::from_utf8(raw).unwrap();
+        assert!(raw.contains("multipart/mixed"));
+        let shown = parse_mail("000001-x.eml", &raw);
+        assert_eq!(shown.subject, "Your personal data");
+        assert_eq!(shown.text, "Räksmörgås: the data is attached.");
     }
 
     #[test]

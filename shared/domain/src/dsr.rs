@@ -1023,6 +1023,7 @@ impl Requests<'_> {
                 link = escape_html(&link),
             ),
             list_unsubscribe: None,
+            attachments: Vec::new(),
         }
     }
 
@@ -1053,6 +1054,7 @@ impl Requests<'_> {
                 status = escape_html(&status),
             ),
             list_unsubscribe: None,
+            attachments: Vec::new(),
         }
     }
 
@@ -1085,6 +1087,7 @@ impl Requests<'_> {
             ),
             text,
             list_unsubscribe: None,
+            attachments: Vec::new(),
         }
     }
 
@@ -1131,6 +1134,7 @@ impl Requests<'_> {
             ),
             text,
             list_unsubscribe: None,
+            attachments: Vec::new(),
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::dsr::{
     REQUEST_ENTITY,
 };
 use crate::email::EmailAddress;
+use crate::export::{PersonalDataExport, EXPORT_FILENAME, MAX_EXPORT_BYTES};
 use crate::holds::{holds_among, LegalHold, HOLD_ENTITY};
 use crate::mail::{escape_html, Mail};
 use crate::newsletter::{ListId, Newsletter, Subscription, SuppressionReason, LISTS};
@@ -81,11 +82,40 @@ impl Fulfilment<'_> {
         match request.request_type {
             RequestType::Access | RequestType::Portability | RequestType::Source | RequestType::CcpaKnow => {
                 let export = self.export(subject, &request).await?;
-                if let Some(address) = &address {
-                    let mail = self.export_mail(address, &request, &export);
-                    self.requests.outbox().deliver(mail, "dsr_export", subject).await?;
+                let bytes = export.attachment().content.len();
+                let register = self.requests.register;
+                if bytes > MAX_EXPORT_BYTES {
+                    // Too large for one mail: the team delivers it another way, within the deadline.
+                    if let Some(address) = &address {
+                        let mail = export.deferred_mail(register, address, &request, bytes);
+                        self.requests
+                            .outbox()
+                            .deliver(mail, "dsr_export_deferred", subject)
+                            .await?;
+                    }
+                    if let Some(team) = self.requests.privacy_team {
+                        let mail = self.export_too_large_mail(team, &request, bytes);
+                        self.requests.outbox().deliver(mail, "dsr_team_notice", subject).await?;
+                    }
+                    request.status = RequestStatus::AwaitingTeam;
+                    request.events.push(RequestEvent::new(
+                        "export_too_large",
+                        self.requests.clock.now(),
+                        "system",
+                        Some(format!(
+                            "{EXPORT_FILENAME} is {bytes} bytes, over the {MAX_EXPORT_BYTES} that are mailed; \
+                             the team delivers it by another secure channel by {}",
+                            request.due_on
+                        )),
+                    ));
+                    tracing::warn!(request_id = %request.request_id, bytes, "export too large to mail; handed to the team");
+                } else {
+                    if let Some(address) = &address {
+                        let mail = export.mail(register, address, &request);
+                        self.requests.outbox().deliver(mail, "dsr_export", subject).await?;
+                    }
+                    self.close(&mut request, "export_sent", Some(format!("{} items", export.items())));
                 }
-                self.close(&mut request, "export_sent", None);
             }
             RequestType::Erasure | RequestType::CcpaDelete => {
                 let lines = self.erase(subject, &request).await?;
@@ -99,9 +129,8 @@ impl Fulfilment<'_> {
                     .map(|l| l.count)
                     .sum();
                 self.close(&mut request, "erased", Some(format!("{erased} records erased")));
-                // The record of the request is kept to demonstrate compliance, without the address or name.
-                request.email = None;
-                request.name = None;
+                // The record of the request is kept to demonstrate compliance, without personal data.
+                strip_personal_data(&mut request);
             }
             RequestType::Rectification | RequestType::CcpaCorrect => {
                 let corrected = self.rectify(subject, &request).await?;
@@ -169,40 +198,20 @@ impl Fulfilment<'_> {
     }
 
     /// Every record about the person as structured JSON, with the
-    /// supplementary information of GDPR Art. 15(1)(a)–(h) from the register.
-    pub async fn export(&self, subject: &SubjectKey, request: &DataSubjectRequest) -> Result<Value, StoreError> {
-        let register = self.requests.register;
+    /// supplementary information of GDPR Art. 15(1)(a)–(h) from the register
+    /// (see [`PersonalDataExport`]).
+    pub async fn export(
+        &self,
+        subject: &SubjectKey,
+        request: &DataSubjectRequest,
+    ) -> Result<PersonalDataExport, StoreError> {
         let records = self.subject_records(subject).await?;
-        let mut categories: Vec<CategoryId> = Vec::new();
-        let personal_data: Vec<Value> = records
-            .iter()
-            .map(|record| {
-                let category = category_of(record);
-                if let Some(category) = category.filter(|c| !categories.contains(c)) {
-                    categories.push(category);
-                }
-                json!({"entity": record.entity, "category": category, "record": record.attributes})
-            })
-            .collect();
-        let described: Vec<_> = categories.iter().map(|id| register.category(*id)).collect();
-        let document = register.document();
-        Ok(json!({
-            "request": {"request_id": request.request_id, "type": request.request_type.as_str(),
-                        "received_at": request.received_at, "generated_at": self.requests.clock.now()},
-            "controller": document.controller,
-            "personal_data": personal_data,
-            "article_15": {
-                "a_purposes": described.iter().map(|c| json!({"category": c.id, "purpose": c.purpose, "lawful_basis": c.lawful_basis})).collect::<Vec<_>>(),
-                "b_categories": described.iter().map(|c| json!({"category": c.id, "name": c.name, "personal_data": c.personal_data})).collect::<Vec<_>>(),
-                "c_recipients": {"recipients": document.recipients, "transfers": document.transfers},
-                "d_retention": described.iter().map(|c| json!({"category": c.id, "retention": c.retention_text, "rule": c.retention})).collect::<Vec<_>>(),
-                "e_rights": document.rights,
-                "f_complaint": document.supervisory_authority,
-                "g_source": described.iter().map(|c| json!({"category": c.id, "source": c.source})).collect::<Vec<_>>(),
-                "h_automated_decision_making": document.automated_decision_making,
-            },
-            "ccpa": document.ccpa,
-        }))
+        Ok(PersonalDataExport::build(
+            self.requests.register,
+            request,
+            &records,
+            self.requests.clock.now(),
+        ))
     }
 
     /// Erases every record about the person except what a legal hold covers,
@@ -220,6 +229,7 @@ impl Fulfilment<'_> {
         let mut doomed = Vec::new();
         let mut minimise = Vec::new();
         let mut evidence = Vec::new();
+        let mut confirmed_subscriber = false;
         for record in &records {
             let category = category_of(record);
             let name = category.map_or_else(
@@ -227,11 +237,19 @@ impl Fulfilment<'_> {
                 |c| self.requests.register.category(c).name.clone(),
             );
             let kept = if record.entity == HOLD_ENTITY {
-                Some("a legal hold in force on your data".to_owned())
+                Some(format!(
+                    "a legal hold in force on your data ({})",
+                    hold_grounds(category)
+                ))
             } else if let Some(hold) = holds.iter().find(|hold| category.is_some_and(|c| hold.covers(c, now))) {
-                Some(format!("legal hold until {}: {}", hold.until, hold.reason))
+                Some(format!(
+                    "legal hold until {}: {} ({})",
+                    hold.until,
+                    hold.reason,
+                    hold_grounds(Some(hold.category))
+                ))
             } else if record.entity == "suppression" {
-                Some("so that we never mail you again; it holds only a keyed hash, not your address".to_owned())
+                Some(SUPPRESSION_KEPT.to_owned())
             } else if record.entity == crate::newsletter::EVIDENCE_ENTITY {
                 evidence.push(
                     crate::newsletter::evidence_after_erasure(self.requests.register, record, now)
@@ -239,19 +257,37 @@ impl Fulfilment<'_> {
                 );
                 Some("the proof of your newsletter opt-in, kept 3 years after the subscription ends to demonstrate consent (GDPR Art. 7(1), 17(3)(e)); it holds no address".to_owned())
             } else if record.entity == RESTRICTION_ENTITY {
-                Some("your restriction of processing stays in force".to_owned())
+                Some("your restriction of processing stays in force until our team has decided on it (GDPR Art. 18(1) and (3))".to_owned())
             } else if record.entity == REQUEST_ENTITY {
                 if record.key != request_key(&request.request_id) {
                     minimise.push(record.clone());
                 }
-                Some("we must be able to show how we handled your requests (GDPR Art. 5(2); 11 CCR § 7101); kept without your address or name".to_owned())
+                Some(REQUESTS_KEPT.to_owned())
             } else {
                 None
             };
+            if kept.is_none()
+                && record.entity == "newsletter_subscription"
+                && record.attributes.get("status").and_then(Value::as_str) == Some("confirmed")
+            {
+                confirmed_subscriber = true;
+            }
             if kept.is_none() {
                 doomed.push(record.key.clone());
             }
             *lines.entry((name, kept)).or_default() += 1;
+        }
+        // A confirmed subscriber stays suppressed, so that nobody subscribes them
+        // again but their own new double opt-in.
+        if confirmed_subscriber
+            && self
+                .newsletter()
+                .suppress(subject, SuppressionReason::Erasure)
+                .await
+                .map_err(|error| DsrError::Corrupt(error.to_string()))?
+        {
+            let name = self.requests.register.category(CategoryId::Suppression).name.clone();
+            *lines.entry((name, Some(SUPPRESSION_KEPT.to_owned()))).or_default() += 1;
         }
         self.requests.store.delete_all(&doomed).await?;
         for record in evidence {
@@ -263,8 +299,7 @@ impl Fulfilment<'_> {
         }
         for record in minimise {
             let mut earlier = parse_request(&record)?;
-            earlier.email = None;
-            earlier.name = None;
+            strip_personal_data(&mut earlier);
             let mut rewritten = record.clone();
             rewritten.version += 1;
             rewritten.attributes = crate::dsr::to_attributes(&earlier);
@@ -442,28 +477,28 @@ impl Fulfilment<'_> {
             text: format!("{text}\n"),
             html: format!("<!doctype html><html><body><p>{}</p></body></html>", escape_html(text)),
             list_unsubscribe: None,
+            attachments: Vec::new(),
         }
     }
 
-    fn export_mail(&self, to: &EmailAddress, request: &DataSubjectRequest, export: &Value) -> Mail {
-        let json = serde_json::to_string_pretty(export).unwrap_or_default();
-        let intro = format!(
-            "Here is everything we hold about you, as you asked (reference {}), with what the law says you should know \
-             about it: purposes, categories, recipients, retention, your rights, where the data came from, and automated \
-             decisions. The data is below as JSON, between the markers.",
-            request.request_id
-        );
-        Mail {
-            to: to.clone(),
-            subject: "Your personal data".to_owned(),
-            text: format!("{intro}\n\n{EXPORT_BEGIN}\n{json}\n{EXPORT_END}\n"),
-            html: format!(
-                "<!doctype html><html><body><p>{}</p><pre>{}</pre></body></html>",
-                escape_html(&intro),
-                escape_html(&json)
+    /// Tells the team that an export must reach the person another way. No
+    /// personal data: the reference finds the request.
+    fn export_too_large_mail(&self, team: &EmailAddress, request: &DataSubjectRequest, bytes: usize) -> Mail {
+        self.simple_mail(
+            team,
+            &format!(
+                "Export too large to mail: request {} due {}",
+                request.request_id, request.due_on
             ),
-            list_unsubscribe: None,
-        }
+            &format!(
+                "The export for request {} ({}) is {bytes} bytes, more than the {MAX_EXPORT_BYTES} we mail as an \
+                 attachment. The requester was sent the summary and told that we deliver {EXPORT_FILENAME} by \
+                 another secure channel by {}. The request waits in the queue as awaiting_team.",
+                request.request_id,
+                request.request_type.as_str(),
+                request.due_on
+            ),
+        )
     }
 
     fn erasure_mail(&self, to: &EmailAddress, request: &DataSubjectRequest, lines: &[ErasureLine]) -> Mail {
@@ -484,7 +519,7 @@ impl Fulfilment<'_> {
             })
             .collect();
         let text = format!(
-            "Your data is erased (reference {}).\n\nErased:\n{}\n\nKept, and why (GDPR Art. 17(3)):\n{}\n",
+            "Your data is erased (reference {}).\n\nErased:\n{}\n\nKept, and why:\n{}\n",
             request.request_id,
             if erased.is_empty() {
                 "- nothing was held".to_owned()
@@ -506,6 +541,7 @@ impl Fulfilment<'_> {
             ),
             text,
             list_unsubscribe: None,
+            attachments: Vec::new(),
         }
     }
 }
@@ -562,6 +598,7 @@ impl Requests<'_> {
                 html: format!("<!doctype html><html><body><p>{}</p></body></html>", escape_html(&text)),
                 text: format!("{text}\n"),
                 list_unsubscribe: None,
+                attachments: Vec::new(),
             };
             self.outbox()
                 .deliver(mail, RESTRICTION_LIFTED_TEMPLATE, &subject)
@@ -606,9 +643,37 @@ impl Requests<'_> {
     }
 }
 
-/// The markers around the JSON in an export mail's text part.
-pub const EXPORT_BEGIN: &str = "-----BEGIN PERSONAL DATA EXPORT-----";
-pub const EXPORT_END: &str = "-----END PERSONAL DATA EXPORT-----";
+/// Removes from a request record what identifies the person or what they
+/// wrote: address, name, details, corrections and the consent link. What
+/// stays (type, jurisdiction, dates, events, outcome) shows how the request
+/// was handled (GDPR Art. 5(2)).
+fn strip_personal_data(request: &mut DataSubjectRequest) {
+    request.email = None;
+    request.name = None;
+    request.details = None;
+    request.corrections = None;
+    request.consent_id = None;
+}
+
+/// Why held data is kept after an erasure: a legal obligation, or legal
+/// claims (GDPR Art. 17(3)(b) and (e)).
+const HOLD_GROUNDS: &str = "GDPR Art. 17(3)(b) and (e)";
+/// Bookkeeping records: Bokföringslagen (1999:1078) 7 kap. 2 §.
+const BOOKKEEPING_GROUNDS: &str = "Bokföringslagen (1999:1078) 7 kap. 2 §; GDPR Art. 17(3)(b)";
+const SUPPRESSION_KEPT: &str = "so that we never mail you again: we must be able to honour your objection and \
+     opt-out (GDPR Art. 21(3), Art. 17(3)(e)); it holds only a keyed hash, not your address";
+const REQUESTS_KEPT: &str = "to show how we handled your requests (GDPR Art. 5(2) and Art. 17(3)(e)); kept without \
+     your address, name, details or corrections";
+
+/// The law that makes held data stay: the Bookkeeping Act for invoicing
+/// records, otherwise a legal obligation or legal claims.
+fn hold_grounds(category: Option<CategoryId>) -> &'static str {
+    if category == Some(CategoryId::Invoicing) {
+        BOOKKEEPING_GROUNDS
+    } else {
+        HOLD_GROUNDS
+    }
+}
 
 fn push_once(list: &mut Vec<String>, item: &str) {
     if !list.iter().any(|existing| existing == item) {
@@ -639,6 +704,7 @@ mod tests {
     use crate::memory::MemoryStore;
     use crate::newsletter::{Links, SignUp};
     use crate::register::Register;
+    use crate::store::Record;
     use crate::store::RecordStore;
     use crate::subject::Pepper;
     use crate::sweep::{PrivacyTeam, RetentionSweep};
@@ -717,7 +783,7 @@ mod tests {
             .export(&newsletter.subject_of(&ada), &request)
             .await
             .unwrap();
-        let retention = export["article_15"]["d_retention"].as_array().unwrap();
+        let retention = export.document["article_15"]["d_retention"].as_array().unwrap();
         let pending = retention
             .iter()
             .find(|entry| entry["category"] == "newsletter_pending")
@@ -881,5 +947,423 @@ mod tests {
             requests.lift_restriction(&restriction.request_id, "x", "sub-1").await,
             Err(DsrError::NotRestricted)
         ));
+    }
+
+    struct Fixture {
+        store: MemoryStore,
+        mailer: RecordingMailer,
+        clock: FixedClock,
+        register: Register,
+        secrets: Secrets,
+        links: Links,
+        team: EmailAddress,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            Self {
+                store: MemoryStore::new(),
+                mailer: RecordingMailer::new(),
+                clock: FixedClock::new("2027-03-10T09:00:00Z".parse().unwrap()),
+                register: Register::standard().unwrap(),
+                secrets: Secrets {
+                    pepper: Pepper::new(vec![7; 32]).unwrap(),
+                    token_key: TokenKey::new(vec![8; 32]).unwrap(),
+                },
+                links: Links::new("https://privacy.example.com"),
+                team: EmailAddress::parse("team", "team@example.com").unwrap(),
+            }
+        }
+
+        fn ada() -> EmailAddress {
+            EmailAddress::parse("email", "ada@example.com").unwrap()
+        }
+
+        fn requests(&self) -> Requests<'_> {
+            Requests {
+                store: &self.store,
+                mailer: &self.mailer,
+                clock: &self.clock,
+                register: &self.register,
+                secrets: &self.secrets,
+                links: &self.links,
+                privacy_team: Some(&self.team),
+            }
+        }
+
+        fn newsletter(&self) -> Newsletter<'_> {
+            Newsletter {
+                store: &self.store,
+                mailer: &self.mailer,
+                clock: &self.clock,
+                register: &self.register,
+                secrets: &self.secrets,
+                links: &self.links,
+            }
+        }
+
+        fn submission(kind: RequestType) -> Submission {
+            Submission {
+                request_type: kind,
+                email: Self::ada(),
+                name: None,
+                jurisdiction: None,
+                details: None,
+                corrections: None,
+                consent_id: None,
+                scope: None,
+                channel: "api",
+                ip: None,
+            }
+        }
+
+        /// Submits and verifies; returns the request as stored afterwards.
+        async fn verified(&self, submission: Submission) -> DataSubjectRequest {
+            // One verification mail per address per 10 minutes.
+            self.clock.advance(jiff::SignedDuration::from_mins(11));
+            let submitted = self.requests().submit(submission).await.unwrap();
+            let mail = self.mailer.sent_to(&Self::ada()).pop().unwrap();
+            let start = mail.text.find("/dsr/verify?token=").unwrap() + "/dsr/verify?token=".len();
+            let token = mail.text[start..].split_whitespace().next().unwrap().to_owned();
+            self.requests().verify(&token).await.unwrap();
+            self.stored_request(&submitted.request_id).await
+        }
+
+        async fn stored_request(&self, request_id: &str) -> DataSubjectRequest {
+            parse_request(&self.store.get(&request_key(request_id)).await.unwrap().unwrap()).unwrap()
+        }
+
+        async fn customer(&self) {
+            let name = crate::person::PersonName::parse("name", "Ada Lovelace").unwrap();
+            self.newsletter()
+                .subscribe_customer(&Self::ada(), Some(name), &ListId::default_list())
+                .await
+                .unwrap();
+        }
+
+        fn mail_titled(&self, subject: &str) -> Mail {
+            self.mailer
+                .sent()
+                .into_iter()
+                .find(|mail| mail.subject == subject)
+                .unwrap_or_else(|| panic!("a mail titled {subject:?}"))
+        }
+    }
+
+    fn attached_export(mail: &Mail) -> Value {
+        assert_eq!(mail.attachments.len(), 1, "one attachment");
+        let attachment = &mail.attachments[0];
+        assert_eq!(attachment.filename, "personal-data.json");
+        assert_eq!(attachment.content_type, "application/json");
+        serde_json::from_slice(&attachment.content).expect("the attachment is JSON")
+    }
+
+    #[tokio::test]
+    async fn an_access_export_is_a_json_attachment_with_a_readable_summary() {
+        let fixture = Fixture::new();
+        fixture.customer().await;
+        let request = fixture.verified(Fixture::submission(RequestType::Access)).await;
+        assert_eq!(request.status, RequestStatus::Completed);
+
+        let mail = fixture.mail_titled("Your personal data");
+        let export = attached_export(&mail);
+        assert!(
+            !mail.text.contains("BEGIN PERSONAL DATA"),
+            "the data is not in the body"
+        );
+        let items = export["personal_data"].as_array().unwrap();
+        let subscription = items
+            .iter()
+            .find(|item| item["entity"] == "newsletter_subscription")
+            .expect("the subscription");
+        assert_eq!(subscription["record"]["email"], "ada@example.com");
+        assert_eq!(subscription["category"], "newsletter_subscribed");
+        assert_eq!(subscription["category_name"], "Newsletter subscriptions");
+        for item in items {
+            assert!(item["category"].is_string(), "every item names its category: {item}");
+            assert!(item.get("ccpa").is_none(), "no CCPA fields for a GDPR access request");
+        }
+        assert!(export.get("ccpa").is_none());
+        assert_eq!(export["article_15"]["f_complaint"]["url"], "https://www.imy.se");
+
+        // The summary: categories with counts, and Art. 15(1)'s information in prose.
+        for expected in [
+            "personal-data.json",
+            // The subscription and its opt-in evidence.
+            "Newsletter subscriptions: 2 items",
+            "Data subject requests and their handling: 1 item",
+            "The subscription until you unsubscribe, then 30 days.",
+            "Amazon Web Services EMEA SARL",
+            "Automated decisions",
+            "No decision based solely on automated processing",
+            "Integritetsskyddsmyndigheten (IMY)",
+            "https://www.imy.se",
+            "access (GDPR Art. 15)",
+        ] {
+            assert!(
+                mail.text.contains(expected),
+                "{expected:?} missing from:\n{}",
+                mail.text
+            );
+        }
+        assert!(
+            mail.html.contains("<li>Newsletter subscriptions: 2 items</li>"),
+            "{}",
+            mail.html
+        );
+        assert!(
+            !mail.text.contains("Ada Lovelace"),
+            "the summary holds no data, only counts"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_ccpa_export_names_ccpa_categories_and_what_was_disclosed_for_this_person() {
+        let fixture = Fixture::new();
+        fixture.customer().await;
+        let request = fixture.verified(Fixture::submission(RequestType::CcpaKnow)).await;
+        assert_eq!(request.status, RequestStatus::Completed);
+        let mail = fixture.mail_titled("Your personal data");
+        let export = attached_export(&mail);
+        let subscription = export["personal_data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|item| item["entity"] == "newsletter_subscription")
+            .unwrap();
+        assert_eq!(subscription["ccpa"]["category"], "Identifiers");
+        assert_eq!(
+            subscription["ccpa"]["source"],
+            "You, or our customer records if you are a customer."
+        );
+        assert_eq!(
+            subscription["ccpa"]["business_purpose"],
+            fixture.register.category(CategoryId::NewsletterSubscribed).purpose
+        );
+        // Ada has identifiers only (no consent records, no invoices): only those were disclosed.
+        let disclosed = export["ccpa"]["disclosed_for_business_purpose_last_12_months"]
+            .as_array()
+            .unwrap();
+        assert_eq!(disclosed.len(), 1, "{disclosed:?}");
+        assert_eq!(disclosed[0]["category"], "Identifiers");
+        let recipients: Vec<&str> = disclosed[0]["recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(recipients, ["aws", "support"]);
+        assert_eq!(export["ccpa"]["sells_personal_information"], false);
+        assert!(mail.text.contains("California (CCPA/CPRA)"));
+        assert!(mail
+            .text
+            .contains("Disclosed for a business purpose in the last 12 months: Identifiers, to Amazon Web Services EMEA SARL, Support tooling suppliers."));
+        assert!(!mail.text.contains("Commercial information"), "{}", mail.text);
+
+        // A consent record brings its own CCPA category into the person's disclosures;
+        // an access request under the CCPA jurisdiction gets the CCPA fields too.
+        let ledger = ConsentLedger {
+            store: &fixture.store,
+            clock: &fixture.clock,
+            register: &fixture.register,
+        };
+        let decision = ConsentDecision {
+            consent_id: None,
+            policy_version: crate::consent::PolicyVersion::parse("policy_version", "2027-01").unwrap(),
+            categories: serde_json::from_value(json!({"necessary": true, "analytics": true, "marketing": false}))
+                .unwrap(),
+            source: ConsentSource::Banner,
+            language: None,
+            notice_sha256: None,
+        };
+        let state = ledger.record(decision, &ClientContext::default()).await.unwrap();
+        let subject = fixture.requests().subject_of(&Fixture::ada());
+        ledger.link_subject(state.consent_id, &subject).await.unwrap();
+        let before = fixture.mailer.sent().len();
+        let mut submission = Fixture::submission(RequestType::Access);
+        submission.jurisdiction = Some(crate::deadline::Jurisdiction::Ccpa);
+        fixture.verified(submission).await;
+        let mail = fixture.mailer.sent()[before..]
+            .iter()
+            .find(|mail| mail.subject == "Your personal data")
+            .cloned()
+            .unwrap();
+        let export = attached_export(&mail);
+        let categories: Vec<&str> = export["ccpa"]["disclosed_for_business_purpose_last_12_months"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["category"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            categories,
+            [
+                "Identifiers",
+                "Internet or other electronic network activity information"
+            ]
+        );
+        let receipt = export["personal_data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|item| item["entity"] == "consent_receipt")
+            .unwrap();
+        assert_eq!(
+            receipt["ccpa"]["category"],
+            "Internet or other electronic network activity information"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_export_too_large_to_mail_goes_to_the_team_and_the_person_is_told_how_and_when() {
+        let fixture = Fixture::new();
+        fixture.customer().await;
+        let subject = fixture.requests().subject_of(&Fixture::ada());
+        // Enough consent receipts to pass the limit.
+        let filler = "x".repeat(1024);
+        for n in 0..(MAX_EXPORT_BYTES / 1024 + 10) {
+            let mut record = Record::new(
+                RecordKey::new(format!("CONSENT#test-{n}"), "RECEIPT"),
+                "consent_receipt",
+            );
+            record.subject = Some(subject.clone());
+            record.attributes = crate::dsr::to_attributes(&json!({"n": n, "filler": filler}));
+            store::put(&fixture.store, record, Precondition::Absent).await.unwrap();
+        }
+        let request = fixture.verified(Fixture::submission(RequestType::Access)).await;
+        assert_eq!(request.status, RequestStatus::AwaitingTeam);
+        let event = request
+            .events
+            .iter()
+            .find(|event| event.event == "export_too_large")
+            .expect("the reason is recorded");
+        assert!(event.note.as_deref().unwrap().contains("another secure channel"));
+        assert!(
+            fixture.mailer.sent().iter().all(|mail| mail.attachments.is_empty()),
+            "nothing is attached"
+        );
+        let told = fixture.mail_titled("Your personal data: how you will receive it");
+        assert!(told.text.contains("another secure channel"), "{}", told.text);
+        assert!(told.text.contains(&request.due_on.to_string()), "{}", told.text);
+        assert!(told.text.contains("Cookie consent records: 266 items"), "{}", told.text);
+        let team = fixture
+            .mailer
+            .sent_to(&fixture.team)
+            .into_iter()
+            .find(|mail| mail.subject.starts_with("Export too large to mail"))
+            .expect("the team is told");
+        assert!(team.text.contains(&request.request_id));
+        assert!(!team.text.contains("ada@example.com"));
+        let queue = fixture
+            .requests()
+            .queue(Some(RequestStatus::AwaitingTeam), None)
+            .await
+            .unwrap();
+        assert!(queue.iter().any(|entry| entry.request_id == request.request_id));
+    }
+
+    #[tokio::test]
+    async fn erasure_suppresses_a_confirmed_subscriber_and_request_records_keep_no_personal_data() {
+        let fixture = Fixture::new();
+        fixture.customer().await;
+        let consent_id = ConsentId::generate();
+        // An earlier request, never verified, with everything a person can type.
+        let mut earlier = Fixture::submission(RequestType::Rectification);
+        earlier.name = Some(crate::person::PersonName::parse("name", "Ada Lovelace").unwrap());
+        earlier.details = Some("My old name is Ada Byron".to_owned());
+        earlier.corrections = Some(serde_json::from_value(json!({"name": "Ada King"})).unwrap());
+        earlier.consent_id = Some(consent_id);
+        let earlier = fixture.requests().submit(earlier).await.unwrap();
+        let mut erasure = Fixture::submission(RequestType::Erasure);
+        erasure.name = Some(crate::person::PersonName::parse("name", "Ada Lovelace").unwrap());
+        erasure.details = Some("Please forget Ada Byron".to_owned());
+        erasure.consent_id = Some(consent_id);
+        let erased = fixture.verified(erasure).await;
+        assert_eq!(erased.status, RequestStatus::Completed);
+
+        for request in [fixture.stored_request(&earlier.request_id).await, erased] {
+            assert_eq!(request.email, None);
+            assert_eq!(request.name, None);
+            assert_eq!(request.details, None);
+            assert!(request.corrections.is_none());
+            assert_eq!(request.consent_id, None);
+        }
+        for record in fixture.store.snapshot() {
+            let text = serde_json::to_string(&record.attributes).unwrap();
+            for personal in ["ada@example.com", "Ada", "Byron", &consent_id.to_string()] {
+                assert!(!text.contains(personal), "{personal} survived in {}", record.entity);
+            }
+        }
+
+        let subject = fixture.requests().subject_of(&Fixture::ada());
+        let suppression = fixture.newsletter().suppression(&subject).await.unwrap();
+        assert_eq!(suppression.map(|s| s.reason), Some(SuppressionReason::Erasure));
+        let readded = fixture
+            .newsletter()
+            .subscribe_customer(&Fixture::ada(), None, &ListId::default_list())
+            .await;
+        assert!(matches!(readded, Err(crate::newsletter::NewsletterError::Suppressed)));
+
+        let reply = fixture.mail_titled("Your data is erased");
+        assert!(reply.text.contains("Newsletter subscriptions (1)"), "{}", reply.text);
+        assert!(
+            reply
+                .text
+                .contains("Suppression list (1): so that we never mail you again"),
+            "{}",
+            reply.text
+        );
+        assert!(reply.text.contains("Art. 17(3)(e)"), "{}", reply.text);
+        for californian in ["CCR", "CCPA", "California", "Civ. Code", "7101"] {
+            assert!(!reply.text.contains(californian), "{californian} in:\n{}", reply.text);
+        }
+
+        // Only the person's own new double opt-in lifts it.
+        let sign_up = SignUp {
+            email: Fixture::ada(),
+            name: None,
+            list: ListId::default_list(),
+            consent_id: None,
+            notice: crate::newsletter::NoticeShown::default(),
+            channel: "api",
+            ip: None,
+        };
+        fixture.newsletter().sign_up(sign_up).await.unwrap();
+        let confirmation = fixture.mailer.sent_to(&Fixture::ada()).pop().unwrap();
+        let start = confirmation.text.find("?token=").expect("a confirmation link") + 7;
+        let token = confirmation.text[start..].split_whitespace().next().unwrap().to_owned();
+        fixture.newsletter().confirm(&token, None).await.unwrap();
+        assert!(fixture.newsletter().suppression(&subject).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn an_erasure_under_a_bookkeeping_hold_cites_the_bookkeeping_act() {
+        let fixture = Fixture::new();
+        fixture.customer().await;
+        let subject = fixture.requests().subject_of(&Fixture::ada());
+        let holds = crate::holds::LegalHolds {
+            store: &fixture.store,
+            clock: &fixture.clock,
+            register: &fixture.register,
+        };
+        holds
+            .place(
+                &subject,
+                CategoryId::Invoicing,
+                "2034-12-31T23:00:00Z".parse().unwrap(),
+                "Invoices of fiscal year 2027".to_owned(),
+            )
+            .await
+            .unwrap();
+        fixture.verified(Fixture::submission(RequestType::CcpaDelete)).await;
+        let reply = fixture.mail_titled("Your data is erased");
+        assert!(
+            reply.text.contains("Bokföringslagen (1999:1078) 7 kap. 2 §"),
+            "{}",
+            reply.text
+        );
+        for californian in ["CCR", "CCPA", "California", "7101"] {
+            assert!(!reply.text.contains(californian), "{californian} in:\n{}", reply.text);
+        }
     }
 }

@@ -10,6 +10,7 @@ pub mod consent;
 pub mod deadline;
 pub mod dsr;
 pub mod email;
+pub mod export;
 pub mod fulfilment;
 pub mod holds;
 pub mod mail;

@@ -17,6 +17,16 @@
 //! control characters from the subject and refuses (omits) an unsafe
 //! `List-Unsubscribe` URL; [`Mail::check`], which every adapter calls before
 //! sending, turns such a URL into [`MailError::Rejected`].
+//!
+//! # Attachments
+//!
+//! A mail with [`Attachment`]s becomes a `multipart/mixed` message whose first
+//! part is the `multipart/alternative` above and whose other parts are the
+//! files, base64-encoded in lines of 76 characters. A file name and a media
+//! type are written into headers only when they are safe tokens
+//! ([`attachment_problem`]); [`Mail::check`] refuses the mail otherwise, and
+//! refuses attachments larger together than [`MAX_ATTACHMENTS_BYTES`] (SES
+//! takes at most 10 MB per message, base64 included).
 
 use std::collections::VecDeque;
 use std::fmt::{self, Write as _};
@@ -66,6 +76,65 @@ pub struct Mail {
     /// a loopback host for the local server. When set, the message carries
     /// `List-Unsubscribe` and `List-Unsubscribe-Post`.
     pub list_unsubscribe: Option<String>,
+    /// Files sent with the mail (an export's `personal-data.json`).
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to a [`Mail`].
+///
+/// `Debug` shows the name, type and size, never the content.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The file name the recipient sees: ASCII letters, digits, `.`, `-`, `_`.
+    pub filename: String,
+    /// The media type, e.g. `application/json`.
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
+impl fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attachment")
+            .field("filename", &self.filename)
+            .field("content_type", &self.content_type)
+            .field("bytes", &self.content.len())
+            .finish()
+    }
+}
+
+/// The most that a mail's attachments may weigh together: base64 makes them
+/// a third larger, and SES refuses a message over 10 MB.
+pub const MAX_ATTACHMENTS_BYTES: usize = 7 * 1024 * 1024;
+
+/// Longest attachment file name.
+const MAX_FILENAME: usize = 100;
+
+/// What makes an attachment unfit for its headers, if anything: the file name
+/// must be 1–100 ASCII letters, digits, `.`, `-` or `_`, not starting with a
+/// dot; the media type `type/subtype` of RFC 6838 restricted-name characters.
+pub fn attachment_problem(attachment: &Attachment) -> Option<&'static str> {
+    let name = &attachment.filename;
+    if name.is_empty() || name.len() > MAX_FILENAME || name.starts_with('.') {
+        return Some("the file name is empty, too long or hidden");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+    {
+        return Some("the file name holds characters not allowed in a header");
+    }
+    let restricted = |part: &str| {
+        !part.is_empty()
+            && part.len() <= 127
+            && part.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    match attachment.content_type.split_once('/') {
+        Some((kind, subtype)) if restricted(kind) && restricted(subtype) => None,
+        _ => Some("the media type is not type/subtype"),
+    }
 }
 
 impl Mail {
@@ -75,7 +144,10 @@ impl Mail {
     /// - the `List-Unsubscribe` URL must be a safe header value (see
     ///   [`unsubscribe_url_problem`]);
     /// - the recipient must be ASCII (SES does not deliver to internationalised
-    ///   local parts).
+    ///   local parts);
+    /// - every attachment must have a safe name and type
+    ///   ([`attachment_problem`]), and all of them together at most
+    ///   [`MAX_ATTACHMENTS_BYTES`].
     pub fn check(&self) -> Result<(), MailError> {
         if let Some(url) = &self.list_unsubscribe {
             if let Some(problem) = unsubscribe_url_problem(url) {
@@ -85,7 +157,20 @@ impl Mail {
         if !self.to.as_str().is_ascii() {
             return Err(MailError::Rejected("the recipient address is not ASCII".to_owned()));
         }
+        for attachment in &self.attachments {
+            if let Some(problem) = attachment_problem(attachment) {
+                return Err(MailError::Rejected(format!("invalid attachment: {problem}")));
+            }
+        }
+        if self.attachments_bytes() > MAX_ATTACHMENTS_BYTES {
+            return Err(MailError::Rejected("the attachments are too large to mail".to_owned()));
+        }
         Ok(())
+    }
+
+    /// The size of all attachments together, in bytes (before encoding).
+    pub fn attachments_bytes(&self) -> usize {
+        self.attachments.iter().map(|attachment| attachment.content.len()).sum()
     }
 
     /// How many http(s) links the text part holds (what the outbox logs).
@@ -102,6 +187,7 @@ impl fmt::Debug for Mail {
             .field("text_len", &self.text.len())
             .field("html_len", &self.html.len())
             .field("list_unsubscribe", &self.list_unsubscribe.is_some())
+            .field("attachments", &self.attachments)
             .finish()
     }
 }
@@ -217,7 +303,10 @@ const LINE: usize = 78;
 /// The whole RFC 5322 message for `mail`: a `multipart/alternative` with a
 /// UTF-8 text/plain and text/html part, both quoted-printable, every line
 /// CRLF-terminated and at most 78 characters (a List-Unsubscribe URL longer
-/// than fits stays on one line, within 998).
+/// than fits stays on one line, within 998). With attachments, that
+/// alternative is the first part of a `multipart/mixed` whose other parts are
+/// the files, base64 in lines of 76 characters; an attachment with an unsafe
+/// name or type is left out (see [`attachment_problem`]).
 ///
 /// `from` is the configured sender (`addr@domain` or `Name <addr@domain>`);
 /// `message_id_domain` the right-hand side of the `Message-ID`; `date` the
@@ -251,15 +340,65 @@ pub fn compose(from: &str, mail: &Mail, message_id_domain: &str, date: Timestamp
         }
     }
     push_header(&mut message, "MIME-Version", &["1.0".to_owned()]);
+    let attachments: Vec<&Attachment> = mail
+        .attachments
+        .iter()
+        .filter(|attachment| attachment_problem(attachment).is_none())
+        .collect();
+    if attachments.is_empty() {
+        push_alternative(&mut message, mail, &boundary);
+        return message.into_bytes();
+    }
+    let mixed = format!("=_privacy_{}", uuid::Uuid::new_v4().simple());
     push_header(
         &mut message,
+        "Content-Type",
+        &["multipart/mixed;".to_owned(), format!("boundary=\"{mixed}\"")],
+    );
+    message.push_str("\r\n");
+    push_delimiter(&mut message, &mixed);
+    push_alternative(&mut message, mail, &boundary);
+    for attachment in attachments {
+        push_delimiter(&mut message, &mixed);
+        let name = &attachment.filename;
+        push_header(
+            &mut message,
+            "Content-Type",
+            &[format!("{};", attachment.content_type), format!("name=\"{name}\"")],
+        );
+        push_header(
+            &mut message,
+            "Content-Disposition",
+            &["attachment;".to_owned(), format!("filename=\"{name}\"")],
+        );
+        push_header(&mut message, "Content-Transfer-Encoding", &["base64".to_owned()]);
+        message.push_str("\r\n");
+        message.push_str(&base64_lines(&attachment.content));
+    }
+    message.push_str("--");
+    message.push_str(&mixed);
+    message.push_str("--\r\n");
+    message.into_bytes()
+}
+
+fn push_delimiter(message: &mut String, boundary: &str) {
+    message.push_str("--");
+    message.push_str(boundary);
+    message.push_str("\r\n");
+}
+
+/// The `Content-Type` header of the `multipart/alternative`, a blank line and
+/// its two parts, up to and including its closing delimiter.
+fn push_alternative(message: &mut String, mail: &Mail, boundary: &str) {
+    push_header(
+        message,
         "Content-Type",
         &["multipart/alternative;".to_owned(), format!("boundary=\"{boundary}\"")],
     );
     message.push_str("\r\n");
     for (subtype, body) in [("plain", &mail.text), ("html", &mail.html)] {
         message.push_str("--");
-        message.push_str(&boundary);
+        message.push_str(boundary);
         message.push_str("\r\n");
         message.push_str("Content-Type: text/");
         message.push_str(subtype);
@@ -269,9 +408,20 @@ pub fn compose(from: &str, mail: &Mail, message_id_domain: &str, date: Timestamp
         message.push_str("\r\n");
     }
     message.push_str("--");
-    message.push_str(&boundary);
+    message.push_str(boundary);
     message.push_str("--\r\n");
-    message.into_bytes()
+}
+
+/// Base64 (RFC 2045 §6.8) in CRLF-terminated lines of at most 76 characters.
+fn base64_lines(content: &[u8]) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(content);
+    let mut lines = String::with_capacity(encoded.len() + encoded.len() / 38 + 2);
+    for chunk in encoded.as_bytes().chunks(76) {
+        // Base64's alphabet is ASCII, so every chunk is valid UTF-8.
+        lines.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        lines.push_str("\r\n");
+    }
+    lines
 }
 
 fn format_date(date: Timestamp) -> String {
@@ -642,6 +792,7 @@ mod tests {
             html: "<p>Hello Ada,</p>\n<p><a href=\"https://privacy.example.com/c?token=abc\">Confirm</a></p>"
                 .to_owned(),
             list_unsubscribe: None,
+            attachments: Vec::new(),
         }
     }
 
@@ -903,6 +1054,131 @@ mod tests {
         let html = &parsed.parts[1].1;
         assert!(!html.contains("<script"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    }
+
+    fn json_attachment() -> Attachment {
+        let document = serde_json::json!({"name": "Åsa Öberg", "note": "=_privacy_ --boundary\r\n.", "n": 1});
+        Attachment {
+            filename: "personal-data.json".to_owned(),
+            content_type: "application/json".to_owned(),
+            content: serde_json::to_vec_pretty(&document).unwrap(),
+        }
+    }
+
+    #[test]
+    fn an_attachment_makes_a_mixed_message_that_a_mail_client_reads_back() {
+        use mail_parser::{MessageParser, MimeHeaders};
+        let mut mail = mail();
+        // Large enough for many base64 lines, with every byte value in it.
+        let mut binary = Attachment {
+            filename: "bytes.bin".to_owned(),
+            content_type: "application/octet-stream".to_owned(),
+            content: (0..=255u8).cycle().take(5000).collect(),
+        };
+        mail.attachments = vec![json_attachment(), binary.clone()];
+        let raw = compose_text(&mail);
+        assert_wire_format(&raw);
+        for line in raw
+            .split("\r\n")
+            .filter(|line| !line.contains(':') && !line.starts_with("--"))
+        {
+            assert!(line.len() <= 76, "a body line of {} characters", line.len());
+        }
+        let (head, _) = raw.split_once("\r\n\r\n").unwrap();
+        let headers = split_headers(&format!("{head}\r\n"));
+        let names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Date",
+                "From",
+                "To",
+                "Subject",
+                "Message-ID",
+                "MIME-Version",
+                "Content-Type"
+            ]
+        );
+        assert!(header(&headers, "Content-Type")[0].starts_with("multipart/mixed;"));
+
+        let message = MessageParser::default().parse(raw.as_bytes()).expect("a MIME message");
+        assert_eq!(message.content_type().unwrap().subtype(), Some("mixed"));
+        assert_eq!(message.body_text(0).unwrap().replace("\r\n", "\n"), mail.text);
+        assert_eq!(message.body_html(0).unwrap().replace("\r\n", "\n"), mail.html);
+        assert_eq!(message.attachment_count(), 2);
+        let json = message.attachment(0).unwrap();
+        assert_eq!(json.attachment_name(), Some("personal-data.json"));
+        let content_type = json.content_type().unwrap();
+        assert_eq!(
+            (content_type.ctype(), content_type.subtype()),
+            ("application", Some("json"))
+        );
+        assert!(json.content_disposition().unwrap().is_attachment());
+        assert_eq!(json.contents(), json_attachment().content.as_slice());
+        let parsed: serde_json::Value = serde_json::from_slice(json.contents()).unwrap();
+        assert_eq!(parsed["name"], "Åsa Öberg");
+        let bytes = message.attachment(1).unwrap();
+        assert_eq!(bytes.attachment_name(), Some("bytes.bin"));
+        assert_eq!(bytes.contents(), binary.content.as_slice());
+
+        // Without attachments the message is the multipart/alternative it always was.
+        binary.content.clear();
+        mail.attachments.clear();
+        let plain = compose_text(&mail);
+        assert!(header(&parse(&plain).headers, "Content-Type")[0].starts_with("multipart/alternative;"));
+    }
+
+    #[test]
+    fn an_unsafe_attachment_name_or_type_is_refused_and_never_reaches_a_header() {
+        for (filename, content_type) in [
+            ("personal-data.json\"\r\nBcc: x@y", "application/json"),
+            ("../../etc/passwd", "application/json"),
+            (".hidden", "application/json"),
+            ("", "application/json"),
+            ("data.json", "application/json\r\nBcc: x@y"),
+            ("data.json", "application/json; charset=\"x\""),
+            ("data.json", "json"),
+        ] {
+            let mut mail = mail();
+            let mut attachment = json_attachment();
+            attachment.filename = filename.to_owned();
+            attachment.content_type = content_type.to_owned();
+            assert!(
+                attachment_problem(&attachment).is_some(),
+                "{filename:?} {content_type:?}"
+            );
+            mail.attachments = vec![attachment];
+            assert!(matches!(mail.check(), Err(MailError::Rejected(_))), "{filename:?}");
+            let raw = compose_text(&mail);
+            assert_wire_format(&raw);
+            assert!(!raw.contains("Bcc") && !raw.contains("passwd"), "{filename:?}");
+            assert_eq!(parse(&raw).parts.len(), 2, "the unsafe attachment is left out");
+        }
+        let mut mail = mail();
+        mail.attachments = vec![json_attachment()];
+        assert_eq!(mail.check(), Ok(()));
+    }
+
+    #[test]
+    fn attachments_over_the_limit_are_refused() {
+        let mut mail = mail();
+        let mut attachment = json_attachment();
+        attachment.content = vec![b' '; MAX_ATTACHMENTS_BYTES / 2 + 1];
+        mail.attachments = vec![attachment.clone()];
+        assert_eq!(mail.check(), Ok(()));
+        mail.attachments.push(attachment);
+        assert!(matches!(mail.check(), Err(MailError::Rejected(_))));
+    }
+
+    #[test]
+    fn debug_shows_no_attachment_content() {
+        let mut mail = mail();
+        mail.attachments = vec![json_attachment()];
+        let shown = format!("{mail:?}");
+        assert!(
+            shown.contains("personal-data.json") && !shown.contains("Öberg"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -98,13 +98,16 @@ pub enum SuppressionReason {
     Objection,
     HardBounce,
     Complaint,
+    /// The subscriber's data was erased at their request: nothing of the
+    /// subscription is left, and only their own new double opt-in lifts it.
+    Erasure,
 }
 
 impl SuppressionReason {
     /// Whether the person's own new sign-up may still get a confirmation mail.
     /// After a hard bounce or a complaint, nothing is sent.
     pub fn allows_new_opt_in(self) -> bool {
-        matches!(self, Self::Unsubscribed | Self::Objection)
+        matches!(self, Self::Unsubscribed | Self::Objection | Self::Erasure)
     }
 }
 
@@ -734,6 +737,25 @@ impl Newsletter<'_> {
         Err(NewsletterError::Contended)
     }
 
+    /// Suppresses the address unless it already is (an existing entry, whose
+    /// reason may be stronger, stays). Returns whether an entry was written.
+    pub async fn suppress(&self, subject: &SubjectKey, reason: SuppressionReason) -> Result<bool, NewsletterError> {
+        let mut record = Record::new(suppression_key(subject), SUPPRESSION_ENTITY);
+        record.subject = Some(subject.clone());
+        record.attributes = to_attributes(&Suppression {
+            reason,
+            at: self.clock.now(),
+        });
+        match crate::store::put(self.store, record, Precondition::Absent).await {
+            Ok(()) => {
+                tracing::info!(subject = subject.short(), ?reason, "address suppressed");
+                Ok(true)
+            }
+            Err(StoreError::Conflict) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+
     /// A customer subscribed by the privacy team on legitimate interest (no
     /// double opt-in), unless they opted out before.
     pub async fn subscribe_customer(
@@ -898,6 +920,7 @@ impl Newsletter<'_> {
             text,
             html,
             list_unsubscribe: Some(unsubscribe),
+            attachments: Vec::new(),
         }
     }
 }

@@ -7,7 +7,15 @@
 //! stays in the outbox; [`Outbox::retry`] (a scheduled task) sends it later.
 //! Entries are claimed with a conditional write before sending, so two runs
 //! never send the same mail twice at once.
+//!
+//! An entry keeps the whole mail, attachments included (base64), until it is
+//! sent: it is one item of the table, and a DynamoDB item holds at most
+//! 400 KB, so a mail's attachments may weigh at most
+//! [`MAX_STORED_ATTACHMENTS_BYTES`] together; `deliver` refuses a heavier one
+//! without storing it (the export checks the limit first and sends a larger
+//! export another way).
 
+use base64::Engine as _;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -15,7 +23,7 @@ use uuid::Uuid;
 
 use crate::clock::Clock;
 use crate::email::EmailAddress;
-use crate::mail::{Mail, MailError, Mailer};
+use crate::mail::{Attachment, Mail, MailError, Mailer};
 use crate::register::{CategoryId, Register};
 use crate::store::{Cursor, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
 use crate::subject::SubjectKey;
@@ -25,6 +33,10 @@ const OUTBOX_ENTITY: &str = "mail_outbox";
 const LOG_ENTITY: &str = "mail_log";
 /// How long a claim keeps other senders off an entry.
 const CLAIM: SignedDuration = SignedDuration::from_secs(120);
+/// The most a stored mail's attachments may weigh together: base64 makes them
+/// a third larger (256 KiB → 342 KiB), which leaves room within DynamoDB's
+/// 400 KB per item for the mail's text, HTML and the entry's other fields.
+pub const MAX_STORED_ATTACHMENTS_BYTES: usize = 256 * 1024;
 
 /// What happened to a mail handed to the outbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,10 +59,40 @@ struct OutboxEntry {
     text: String,
     html: String,
     list_unsubscribe: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<StoredAttachment>,
     queued_at: Timestamp,
     attempts: u32,
     claimed_until: Option<Timestamp>,
     last_error: Option<String>,
+}
+
+/// An attachment as the outbox stores it: the content in base64.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredAttachment {
+    filename: String,
+    content_type: String,
+    content_base64: String,
+}
+
+impl StoredAttachment {
+    fn of(attachment: &Attachment) -> Self {
+        Self {
+            filename: attachment.filename.clone(),
+            content_type: attachment.content_type.clone(),
+            content_base64: base64::engine::general_purpose::STANDARD.encode(&attachment.content),
+        }
+    }
+
+    fn attachment(&self) -> Option<Attachment> {
+        Some(Attachment {
+            filename: self.filename.clone(),
+            content_type: self.content_type.clone(),
+            content: base64::engine::general_purpose::STANDARD
+                .decode(&self.content_base64)
+                .ok()?,
+        })
+    }
 }
 
 /// What is kept of a mail once it has left: no address, no content.
@@ -104,6 +146,15 @@ impl Outbox<'_> {
             );
             return Ok(Delivery::Rejected);
         }
+        if mail.attachments_bytes() > MAX_STORED_ATTACHMENTS_BYTES {
+            tracing::error!(
+                template,
+                subject = subject.short(),
+                bytes = mail.attachments_bytes(),
+                "mail not stored: its attachments are larger than an outbox entry holds"
+            );
+            return Ok(Delivery::Rejected);
+        }
         let entry = OutboxEntry {
             mail_id: Uuid::new_v4(),
             template: template.to_owned(),
@@ -112,6 +163,7 @@ impl Outbox<'_> {
             text: mail.text.clone(),
             html: mail.html.clone(),
             list_unsubscribe: mail.list_unsubscribe.clone(),
+            attachments: mail.attachments.iter().map(StoredAttachment::of).collect(),
             queued_at: now,
             attempts: 0,
             claimed_until: Some(now + CLAIM),
@@ -168,12 +220,23 @@ impl Outbox<'_> {
                     report.skipped += 1;
                     continue;
                 };
+                let Some(attachments) = entry
+                    .attachments
+                    .iter()
+                    .map(StoredAttachment::attachment)
+                    .collect::<Option<Vec<_>>>()
+                else {
+                    tracing::error!(mail_id = %entry.mail_id, "an outbox entry's attachment is unreadable; it is left for its expiry");
+                    report.skipped += 1;
+                    continue;
+                };
                 let mail = Mail {
                     to,
                     subject: entry.subject_line.clone(),
                     text: entry.text.clone(),
                     html: entry.html.clone(),
                     list_unsubscribe: entry.list_unsubscribe.clone(),
+                    attachments,
                 };
                 match self.attempt(entry, claimed, mail).await {
                     Delivery::Sent => report.sent += 1,
@@ -259,5 +322,98 @@ impl Outbox<'_> {
         record.attributes = attributes(entry);
         self.register.stamp(&mut record, CategoryId::MailLog, entry.queued_at);
         record
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::mail::RecordingMailer;
+    use crate::memory::MemoryStore;
+    use crate::subject::Pepper;
+
+    fn mail_with(content: Vec<u8>) -> Mail {
+        Mail {
+            to: EmailAddress::parse("to", "ada@example.com").unwrap(),
+            subject: "Your personal data".to_owned(),
+            text: "Attached.\n".to_owned(),
+            html: "<p>Attached.</p>".to_owned(),
+            list_unsubscribe: None,
+            attachments: vec![Attachment {
+                filename: "personal-data.json".to_owned(),
+                content_type: "application/json".to_owned(),
+                content,
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_queued_mail_keeps_its_attachment_until_a_retry_sends_it() {
+        let store = MemoryStore::new();
+        let mailer = RecordingMailer::new();
+        let clock = FixedClock::new("2026-03-01T12:00:00Z".parse().unwrap());
+        let register = Register::standard().unwrap();
+        let outbox = Outbox {
+            store: &store,
+            mailer: &mailer,
+            clock: &clock,
+            register: &register,
+        };
+        let subject = SubjectKey::derive(
+            &Pepper::new(vec![1; 32]).unwrap(),
+            &EmailAddress::parse("to", "ada@example.com").unwrap(),
+        );
+        let mail = mail_with(b"{\"every byte\": \"\\u0000 \xc3\xa5\"}".to_vec());
+        mailer.fail_next(1);
+        assert_eq!(
+            outbox.deliver(mail.clone(), "dsr_export", &subject).await.unwrap(),
+            Delivery::Queued
+        );
+        let stored = store.snapshot();
+        let entry = stored.iter().find(|record| record.entity == OUTBOX_ENTITY).unwrap();
+        assert_eq!(entry.attributes["attachments"][0]["filename"], "personal-data.json");
+
+        clock.advance(SignedDuration::from_mins(5));
+        let report = outbox.retry(clock.now() + SignedDuration::from_mins(1)).await.unwrap();
+        assert_eq!(report.sent, 1);
+        assert_eq!(mailer.sent(), vec![mail], "the attachment is sent as it was given");
+        let after = store.snapshot();
+        assert!(!after.iter().any(|record| record.entity == OUTBOX_ENTITY));
+        let log = after.iter().find(|record| record.entity == LOG_ENTITY).unwrap();
+        assert!(
+            !log.attributes.contains_key("attachments"),
+            "the mail log keeps no content"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_mail_whose_attachments_an_entry_cannot_hold_is_refused_unstored() {
+        let store = MemoryStore::new();
+        let mailer = RecordingMailer::new();
+        let clock = FixedClock::new("2026-03-01T12:00:00Z".parse().unwrap());
+        let register = Register::standard().unwrap();
+        let outbox = Outbox {
+            store: &store,
+            mailer: &mailer,
+            clock: &clock,
+            register: &register,
+        };
+        let subject = SubjectKey::derive(
+            &Pepper::new(vec![1; 32]).unwrap(),
+            &EmailAddress::parse("to", "ada@example.com").unwrap(),
+        );
+        let at_limit = mail_with(vec![b'x'; MAX_STORED_ATTACHMENTS_BYTES]);
+        assert_eq!(
+            outbox.deliver(at_limit, "dsr_export", &subject).await.unwrap(),
+            Delivery::Sent
+        );
+        let over = mail_with(vec![b'x'; MAX_STORED_ATTACHMENTS_BYTES + 1]);
+        assert_eq!(
+            outbox.deliver(over, "dsr_export", &subject).await.unwrap(),
+            Delivery::Rejected
+        );
+        assert_eq!(mailer.attempts(), 1);
+        assert!(!store.snapshot().iter().any(|record| record.entity == OUTBOX_ENTITY));
     }
 }

@@ -927,6 +927,7 @@ pub fn digest_mail(to: &EmailAddress, today: Date, register: &Register, entries:
         text,
         html,
         list_unsubscribe: None,
+        attachments: Vec::new(),
     }
 }
 

@@ -199,8 +199,9 @@ pub async fn handle(
                 Err(NewsletterError::Suppressed) => Err(ApiError::new(
                     409,
                     "suppressed",
-                    "This person opted out; only their own new double opt-in can subscribe them again.",
-                )),
+                    "This person opted out or had their data erased; only their own new double opt-in can subscribe them again.",
+                )
+                .on_field("email")),
                 Err(error) => Err(ApiError::internal(&error)),
             }
         }

@@ -24,6 +24,12 @@ impl ApiError {
         }
     }
 
+    /// The same error, naming the request field it is about.
+    pub fn on_field(mut self, field: &str) -> Self {
+        self.field = Some(field.to_owned());
+        self
+    }
+
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(404, code, message)
     }
