@@ -49,6 +49,9 @@ impl Backend {
     /// Submits a request and follows its verification link; returns the request id.
     async fn submit_and_verify(&self, body: Value) -> String {
         let address = body["email"].as_str().unwrap().to_owned();
+        // Several requests of one address in a few seconds would meet the
+        // pacing of verification mails.
+        privacy_tests::aws::forget_link_mails(&self.deployment.table, &address).await;
         let before = mails_to(&address).await.len();
         let answer = self
             .intake
@@ -176,7 +179,8 @@ async fn the_access_reply_carries_personal_data_json_with_the_subscription_and_l
     );
     for expected in [
         "personal-data.json",
-        "Newsletter subscriptions: 1 item",
+        // The subscription and its opt-in evidence.
+        "Newsletter subscriptions: 2 items",
         "Cookie consent records:",
         "How long we keep it",
         "Automated decisions",
