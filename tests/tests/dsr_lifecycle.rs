@@ -61,7 +61,7 @@ impl Backend {
 
     async fn verify(&self, token: &str) -> HttpResponse {
         self.intake
-            .http(privacy_tests::events::link_button("/dsr/verify", &token))
+            .http(privacy_tests::events::link_button("/dsr/verify", token))
             .await
     }
 
