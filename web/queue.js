@@ -1,6 +1,7 @@
 /*! queue.js: the privacy team's request queue (SPEC 4). No dependencies.
  *
- * GET /admin/dsr?status=&due_before= lists the requests, soonest due first, with days left;
+ * GET /admin/dsr?status=&due_before= lists the requests, soonest due first, with days left
+ *   (page by page, following next_cursor);
  * POST /admin/dsr/{id}/extend {"reason"}, /complete {"note"}, /reject {"reason"} act on one.
  * The admin token is typed in, kept in sessionStorage (this tab only) and sent as a bearer token.
  */
@@ -192,7 +193,14 @@
     say('Loading…');
     let json;
     try {
+      // Every page: the API answers at most `limit` requests and a next_cursor while there are more.
       json = await call('GET', '/admin/dsr' + (query.toString() ? '?' + query : ''));
+      while (json && !Array.isArray(json) && json.next_cursor) {
+        const next = new URLSearchParams(query);
+        next.set('cursor', json.next_cursor);
+        const page = await call('GET', '/admin/dsr?' + next);
+        json = { ...page, requests: (json.requests || []).concat(page.requests || []) };
+      }
     } catch (failure) {
       if (failure.handled) return;
       tbody.replaceChildren();

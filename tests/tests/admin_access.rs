@@ -73,6 +73,68 @@ async fn a_doubled_slash_reaches_no_admin_handler_in_a_function() {
     admin.stop_checking_logs(&[]).await;
 }
 
+#[tokio::test]
+async fn the_queue_pages_with_a_cursor_that_cannot_be_altered() {
+    let deployment = Deployment::new().await;
+    let intake = deployment.start("dsr-intake", &[]).await;
+    let admin = deployment.start("dsr-admin", &[]).await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let address = privacy_tests::newsletter::unique_address(&format!("queued{n}"));
+        let body = json!({"type": "restriction", "email": address}).to_string();
+        let answer = intake.http(http_event("POST /dsr", "/dsr", Some(&body))).await;
+        assert_eq!(answer.status, 202, "{}", answer.body);
+        ids.push(answer.json()["request_id"].as_str().unwrap().to_owned());
+        let token = privacy_tests::newsletter::mails_to(&address).await[0]
+            .token("https://privacy.example.com/dsr/verify")
+            .unwrap();
+        let page = intake
+            .http(privacy_tests::events::link_button("/dsr/verify", &token))
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+    }
+    let get = |query: &str| {
+        with_jwt(
+            http_event("GET /admin/dsr", &format!("/admin/dsr{query}"), None),
+            "team-member-1",
+        )
+    };
+
+    let first = admin.http(get("?limit=2")).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let first = first.json();
+    assert_eq!(first["requests"].as_array().unwrap().len(), 2);
+    let cursor = first["next_cursor"].as_str().expect("a next page").to_owned();
+    let second = admin.http(get(&format!("?limit=2&cursor={cursor}"))).await.json();
+    assert_eq!(second["requests"].as_array().unwrap().len(), 1);
+    assert!(second.get("next_cursor").is_none(), "{second}");
+    let mut listed: Vec<String> = [&first, &second]
+        .iter()
+        .flat_map(|page| page["requests"].as_array().unwrap().iter())
+        .map(|entry| entry["request_id"].as_str().unwrap().to_owned())
+        .collect();
+    listed.sort();
+    ids.sort();
+    assert_eq!(listed, ids, "every request once, soonest due first across pages");
+
+    let (inner, tag) = cursor.split_once('.').unwrap();
+    let forged = format!("eyJQSyI6IkNPTlNFTlQjeCIsIlNLIjoieSJ9.{tag}");
+    for (query, field) in [
+        ("?limit=0", "limit"),
+        ("?limit=201", "limit"),
+        ("?limit=two", "limit"),
+        (&format!("?cursor={inner}A.{tag}") as &str, "cursor"),
+        (&format!("?cursor={forged}"), "cursor"),
+        ("?cursor=%7B%22PK%22%3A%22DSR_QUEUE%22%7D", "cursor"),
+    ] {
+        let refused = admin.http(get(query)).await;
+        assert_eq!(refused.status, 400, "{query}: {}", refused.body);
+        assert_eq!(refused.error().1.as_deref(), Some(field), "{query}");
+    }
+    intake.stop_checking_logs(&[]).await;
+    admin.stop_checking_logs(&[]).await;
+}
+
 /// The local server on a free port, with a known admin token.
 struct LocalServer {
     child: Child,

@@ -316,6 +316,17 @@ pub struct QueueEntry {
     pub extended: bool,
 }
 
+/// One page of the team's queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuePage {
+    pub entries: Vec<QueueEntry>,
+    /// The sealed cursor of the next page, when there may be more.
+    pub next: Option<String>,
+}
+
+/// What the queue's cursors are sealed for.
+const QUEUE_CURSOR: &str = "dsr-queue";
+
 /// A request as received from the website or the API, validated.
 #[derive(Debug, Clone)]
 pub struct Submission {
@@ -354,6 +365,8 @@ pub enum DsrError {
     Extension(#[from] ExtensionRefused),
     #[error("the request changed concurrently too many times")]
     Contended,
+    #[error("the paging cursor is not one this deployment issued")]
+    BadCursor,
     #[error("the request has no restriction in force")]
     NotRestricted,
     #[error(transparent)]
@@ -742,29 +755,74 @@ impl Requests<'_> {
         status: Option<RequestStatus>,
         due_before: Option<Date>,
     ) -> Result<Vec<QueueEntry>, DsrError> {
+        let mut entries = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .queue_page(status, due_before, store::PAGE_SIZE, cursor.as_deref())
+                .await?;
+            entries.extend(page.entries);
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(entries),
+            }
+        }
+    }
+
+    /// One page of the team's queue: at most `limit` entries, soonest due
+    /// first, and the sealed cursor of the next page when there may be more.
+    /// A cursor that was not sealed by this deployment is [`DsrError::BadCursor`].
+    pub async fn queue_page(
+        &self,
+        status: Option<RequestStatus>,
+        due_before: Option<Date>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<QueuePage, DsrError> {
         let query = Query::Partition {
             partition: QUEUE_PARTITION.to_owned(),
             sort_prefix: String::new(),
         };
+        let key = &self.secrets.token_key;
+        let mut next = match cursor {
+            Some(sealed) => Some(store::Cursor(
+                key.open_cursor(QUEUE_CURSOR, sealed).ok_or(DsrError::BadCursor)?,
+            )),
+            None => None,
+        };
+        let limit = limit.max(1);
         let now = self.clock.now();
-        store::query_all(self.store, &query)
-            .await?
-            .into_iter()
-            .filter(|record| !record.is_expired(now))
-            .map(|record| {
-                serde_json::from_value::<QueueEntry>(Value::Object(record.attributes))
-                    .map_err(|error| DsrError::Corrupt(crate::store::decode_failure(&error)))
-            })
-            .filter(|entry| match entry {
-                Ok(entry) => {
-                    // Entries written by earlier versions at intake: never shown.
-                    entry.status.is_queued()
-                        && status.is_none_or(|status| entry.status == status)
-                        && due_before.is_none_or(|before| entry.due_on < before)
+        let mut entries = Vec::new();
+        loop {
+            // Never more records than entries still wanted, so the store's
+            // cursor falls right after the last entry returned.
+            let page = match self.store.query(&query, limit - entries.len(), next.take()).await {
+                Ok(page) => page,
+                Err(StoreError::Invalid(_)) => return Err(DsrError::BadCursor),
+                Err(error) => return Err(error.into()),
+            };
+            for record in page.records.into_iter().filter(|record| !record.is_expired(now)) {
+                let entry = serde_json::from_value::<QueueEntry>(Value::Object(record.attributes))
+                    .map_err(|error| DsrError::Corrupt(crate::store::decode_failure(&error)))?;
+                // Entries written by earlier versions at intake: never shown.
+                if entry.status.is_queued()
+                    && status.is_none_or(|status| entry.status == status)
+                    && due_before.is_none_or(|before| entry.due_on < before)
+                {
+                    entries.push(entry);
                 }
-                Err(_) => true,
-            })
-            .collect()
+            }
+            match page.next {
+                Some(more) if entries.len() < limit => next = Some(more),
+                Some(more) => {
+                    return Ok(QueuePage {
+                        entries,
+                        next: Some(key.seal_cursor(QUEUE_CURSOR, &more.0)),
+                    })
+                }
+                None => return Ok(QueuePage { entries, next: None }),
+            }
+        }
     }
 
     /// Extends the deadline to the earliest of the applicable laws' extended
@@ -1213,6 +1271,53 @@ mod tests {
                 .unwrap();
             let start = mail.text.find("?token=").unwrap() + 7;
             mail.text[start..].split_whitespace().next().unwrap().to_owned()
+        }
+    }
+
+    #[tokio::test]
+    async fn the_queue_pages_with_sealed_cursors_and_misses_nothing() {
+        let fixture = Fixture::new();
+        let mut ids = Vec::new();
+        for n in 0..5 {
+            let mut submission = fixture.submission(RequestType::Restriction);
+            submission.email = EmailAddress::parse("email", &format!("person{n}@example.com")).unwrap();
+            ids.push(fixture.requests().submit(submission).await.unwrap().request_id);
+            fixture.requests().verify(&fixture.verification_token()).await.unwrap();
+        }
+        let requests = fixture.requests();
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let page = requests.queue_page(None, None, 2, cursor.as_deref()).await.unwrap();
+            assert!(page.entries.len() <= 2);
+            seen.extend(page.entries.into_iter().map(|entry| entry.request_id));
+            pages += 1;
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(pages, 3);
+        let mut expected = ids.clone();
+        expected.sort();
+        let mut listed = seen.clone();
+        listed.sort();
+        assert_eq!(listed, expected, "every request once");
+        assert_eq!(requests.queue(None, None).await.unwrap().len(), 5);
+
+        // A cursor the deployment did not seal, or one altered, is refused.
+        let first = requests.queue_page(None, None, 2, None).await.unwrap().next.unwrap();
+        let (inner, tag) = first.split_once('.').unwrap();
+        let altered = format!("{inner}A.{tag}");
+        for bad in [r#"{"PK":"DSR_QUEUE","SK":"x"}"#, altered.as_str(), "x.y"] {
+            assert!(
+                matches!(
+                    requests.queue_page(None, None, 2, Some(bad)).await,
+                    Err(DsrError::BadCursor)
+                ),
+                "{bad}"
+            );
         }
     }
 

@@ -86,6 +86,36 @@ impl TokenKey {
     }
 }
 
+impl TokenKey {
+    /// A paging cursor of the store, sealed for a client to hand back:
+    /// `<base64url(cursor)>.<base64url(HMAC(purpose, cursor))>`. The client
+    /// can read it (it holds only keys of the queue, no personal data) but
+    /// cannot forge or alter it.
+    pub fn seal_cursor(&self, purpose: &str, cursor: &str) -> String {
+        let tag = self.cursor_mac(purpose, cursor).finalize().into_bytes();
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(cursor), URL_SAFE_NO_PAD.encode(tag))
+    }
+
+    /// The store cursor inside a sealed one, or `None` if it was not sealed
+    /// by this key for this purpose.
+    pub fn open_cursor(&self, purpose: &str, sealed: &str) -> Option<String> {
+        let (cursor, tag) = sealed.split_once('.')?;
+        let cursor = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        self.cursor_mac(purpose, &cursor).verify_slice(&tag).ok()?;
+        Some(cursor)
+    }
+
+    fn cursor_mac(&self, purpose: &str, cursor: &str) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
+        mac.update(b"cursor\0");
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(cursor.as_bytes());
+        mac
+    }
+}
+
 impl fmt::Debug for TokenKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TokenKey(<redacted>)")
@@ -186,5 +216,27 @@ mod tests {
         assert_eq!(a.reveal().len(), 43);
         assert_eq!(a.digest(), token_digest(a.reveal()));
         assert!(!a.digest().contains(a.reveal()));
+    }
+
+    #[test]
+    fn a_sealed_cursor_opens_only_unaltered_for_its_purpose_and_key() {
+        let key = TokenKey::new(vec![7; 32]).unwrap();
+        let sealed = key.seal_cursor("dsr-queue", r#"{"PK":"DSR_QUEUE","SK":"2027-01-01#x"}"#);
+        assert_eq!(
+            key.open_cursor("dsr-queue", &sealed).as_deref(),
+            Some(r#"{"PK":"DSR_QUEUE","SK":"2027-01-01#x"}"#)
+        );
+        assert_eq!(key.open_cursor("receipts", &sealed), None);
+        assert_eq!(
+            TokenKey::new(vec![8; 32]).unwrap().open_cursor("dsr-queue", &sealed),
+            None
+        );
+        let (cursor, tag) = sealed.split_once('.').unwrap();
+        let forged = key.seal_cursor("dsr-queue", r#"{"PK":"CONSENT#x","SK":"y"}"#);
+        let (forged_cursor, _) = forged.split_once('.').unwrap();
+        assert_eq!(key.open_cursor("dsr-queue", &format!("{forged_cursor}.{tag}")), None);
+        for bad in ["", ".", "x", cursor, &format!("{cursor}."), &format!(".{tag}")] {
+            assert_eq!(key.open_cursor("dsr-queue", bad), None, "{bad}");
+        }
     }
 }

@@ -17,6 +17,10 @@ use crate::dsr::{requests, status_view};
 use crate::fields::{optional_text, refuse_unknown, required_text};
 use crate::{ApiError, ApiRequest, ApiResponse, App, PathParams, Route};
 
+/// Requests per page of `GET /admin/dsr`, unless `limit` says otherwise.
+const QUEUE_PAGE_DEFAULT: usize = 50;
+const QUEUE_PAGE_MAX: usize = 200;
+
 pub async fn handle(
     app: &App,
     route: &Route,
@@ -44,10 +48,25 @@ pub async fn handle(
                         .map_err(|_| FieldError::invalid("due_before", "A date like 2026-12-31."))
                 })
                 .transpose()?;
-            let queue = requests
-                .queue(status, due_before)
-                .await
-                .map_err(|error| ApiError::internal(&error))?;
+            let limit = match request.query_param("limit").filter(|s| !s.is_empty()) {
+                None => QUEUE_PAGE_DEFAULT,
+                Some(raw) => raw
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|limit| (1..=QUEUE_PAGE_MAX).contains(limit))
+                    .ok_or_else(|| FieldError::invalid("limit", "A page holds 1 to 200 requests."))?,
+            };
+            let cursor = request.query_param("cursor").filter(|s| !s.is_empty());
+            let page = match requests.queue_page(status, due_before, limit, cursor).await {
+                Ok(page) => page,
+                Err(DsrError::BadCursor) => {
+                    return Err(
+                        FieldError::invalid("cursor", "Use the next_cursor of the previous page as it came.").into(),
+                    )
+                }
+                Err(error) => return Err(ApiError::internal(&error)),
+            };
+            let queue = page.entries;
             let today = app
                 .clock
                 .now()
@@ -66,7 +85,11 @@ pub async fn handle(
                     view
                 })
                 .collect();
-            Ok(ApiResponse::json(200, &json!({"requests": entries})))
+            let mut body = json!({"requests": entries});
+            if let (Some(next), Some(fields)) = (page.next, body.as_object_mut()) {
+                fields.insert("next_cursor".to_owned(), json!(next));
+            }
+            Ok(ApiResponse::json(200, &body))
         }
         (
             "POST",
