@@ -671,7 +671,15 @@ async fn holds_and_customer_subscriptions_through_the_admin_api() {
         .admin("POST /admin/holds", "/admin/holds", Some(json!({"email": address, "category": "invoicing", "until": "2033-12-31T23:00:00Z", "reason": "Bokföringslagen 7:2"})))
         .await;
     assert_eq!(hold.status, 201, "{}", hold.body);
+    assert_eq!(hold.json()["placed_by"], "team-member-1", "who placed it is recorded");
     let hold_id = hold.json()["hold_id"].as_str().unwrap().to_owned();
+    let stored = privacy_tests::aws::scan_text(&privacy_tests::aws::dynamodb().await, &backend.deployment.table).await;
+    assert!(
+        stored
+            .iter()
+            .any(|item| item.contains(&hold_id) && item.contains(r#"S(\"team-member-1\")"#)),
+        "the stored hold names who placed it"
+    );
     for (body, field) in [
         (
             json!({"email": address, "category": "everything", "until": "2033-12-31T23:00:00Z", "reason": "x"}),

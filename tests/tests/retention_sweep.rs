@@ -190,6 +190,7 @@ async fn a_legal_hold_keeps_a_record_until_the_hold_ends() {
         CategoryId::MailLog,
         hold_ends,
         "Bokföringslagen 7:2".to_owned(),
+        "team-member-1",
     )
     .await
     .expect("place a hold");

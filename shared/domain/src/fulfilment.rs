@@ -1352,6 +1352,7 @@ mod tests {
                 CategoryId::Invoicing,
                 "2034-12-31T23:00:00Z".parse().unwrap(),
                 "Invoices of fiscal year 2027".to_owned(),
+                "team-member-1",
             )
             .await
             .unwrap();

@@ -38,6 +38,9 @@ pub struct LegalHold {
     /// Why the data must be kept (a legal reference, not personal data).
     pub reason: String,
     pub placed_at: Timestamp,
+    /// Who placed it: the admin token's `sub`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placed_by: Option<String>,
 }
 
 impl LegalHold {
@@ -96,6 +99,7 @@ impl LegalHolds<'_> {
         category: CategoryId,
         until: Timestamp,
         reason: String,
+        placed_by: &str,
     ) -> Result<(LegalHold, RestampReport), StoreError> {
         let hold = LegalHold {
             hold_id: Uuid::new_v4(),
@@ -103,6 +107,7 @@ impl LegalHolds<'_> {
             until,
             reason,
             placed_at: self.clock.now(),
+            placed_by: Some(placed_by.to_owned()),
         };
         let mut record = Record::new(key(hold.hold_id), HOLD_ENTITY);
         record.subject = Some(subject.clone());
@@ -276,6 +281,7 @@ mod tests {
                 CategoryId::ConsentRecords,
                 at("2031-03-01T00:00:00Z"),
                 "dispute".to_owned(),
+                "team-member-1",
             )
             .await
             .unwrap();
@@ -303,6 +309,7 @@ mod tests {
                 CategoryId::ConsentRecords,
                 at("2030-01-01T00:00:00Z"),
                 "audit".to_owned(),
+                "team-member-1",
             )
             .await
             .unwrap();
@@ -333,6 +340,7 @@ mod tests {
                 CategoryId::ConsentRecords,
                 at("2031-03-01T00:00:00Z"),
                 "dispute".to_owned(),
+                "team-member-1",
             )
             .await
             .unwrap();
@@ -432,6 +440,7 @@ mod tests {
                 CategoryId::ConsentRecords,
                 at("2031-03-01T00:00:00Z"),
                 "dispute".to_owned(),
+                "team-member-1",
             )
             .await
             .unwrap();

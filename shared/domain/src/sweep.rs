@@ -1508,6 +1508,7 @@ mod tests {
                 CategoryId::MailLog,
                 hold_ends,
                 "Bokföringslagen 7:2".to_owned(),
+                "team-member-1",
             )
             .await
             .unwrap();
@@ -1517,6 +1518,7 @@ mod tests {
                 CategoryId::ConsentRecords,
                 at("2028-01-01T00:00:00Z"),
                 "dispute".to_owned(),
+                "team-member-1",
             )
             .await
             .unwrap();
@@ -1585,6 +1587,7 @@ mod tests {
             CategoryId::RequestsClosed,
             at("2027-05-01T00:00:00Z"),
             "litigation".to_owned(),
+            "team-member-1",
         )
         .await
         .unwrap();
@@ -1672,6 +1675,7 @@ mod tests {
             CategoryId::MailLog,
             at("2027-03-01T00:00:00Z"),
             "audit".to_owned(),
+            "team-member-1",
         )
         .await
         .unwrap();

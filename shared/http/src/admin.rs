@@ -169,7 +169,7 @@ pub async fn handle(
                 register: &app.register,
             };
             let (hold, restamped) = holds
-                .place(&subject, category, until, reason)
+                .place(&subject, category, until, reason, principal)
                 .await
                 .map_err(|error| ApiError::internal(&error))?;
             tracing::info!(principal, hold_id = %hold.hold_id, restamped = restamped.restamped, "legal hold placed by the privacy team");
