@@ -563,6 +563,12 @@ async fn the_team_extends_completes_and_rejects_with_mail_to_the_requester() {
         .await;
     assert_eq!(extended.status, 200, "{}", extended.body);
     assert!(extended.json()["days_left"].as_i64().unwrap() >= 89);
+    let decision = extended.json()["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (decision["event"].as_str(), decision["by"].as_str()),
+        (Some("extended"), Some("team-member-1")),
+        "the decision names who took it (the token's sub)"
+    );
     let again = backend
         .admin(
             "POST /admin/dsr/{request_id}/extend",

@@ -829,8 +829,8 @@ impl Requests<'_> {
     /// dates (GDPR: two more months after the first due date; CCPA: 45 more
     /// days; Nevada: 30 more days), with a notice and the reasons mailed
     /// before the first deadline passes.
-    pub async fn extend(&self, request_id: &str, reason: &str) -> Result<DataSubjectRequest, DsrError> {
-        self.decide(request_id, "extended", reason, |request, now, register| {
+    pub async fn extend(&self, request_id: &str, reason: &str, by: &str) -> Result<DataSubjectRequest, DsrError> {
+        self.decide(request_id, "extended", reason, by, |request, now, register| {
             let extended = request
                 .deadline(register.time_zone())
                 .extend(now, register.time_zone())?;
@@ -841,8 +841,8 @@ impl Requests<'_> {
         .await
     }
 
-    pub async fn complete(&self, request_id: &str, note: &str) -> Result<DataSubjectRequest, DsrError> {
-        self.decide(request_id, "completed", note, |request, now, _| {
+    pub async fn complete(&self, request_id: &str, note: &str, by: &str) -> Result<DataSubjectRequest, DsrError> {
+        self.decide(request_id, "completed", note, by, |request, now, _| {
             request.status = RequestStatus::Completed;
             request.closed_at = Some(now);
             Ok(())
@@ -850,8 +850,8 @@ impl Requests<'_> {
         .await
     }
 
-    pub async fn reject(&self, request_id: &str, reason: &str) -> Result<DataSubjectRequest, DsrError> {
-        self.decide(request_id, "rejected", reason, |request, now, _| {
+    pub async fn reject(&self, request_id: &str, reason: &str, by: &str) -> Result<DataSubjectRequest, DsrError> {
+        self.decide(request_id, "rejected", reason, by, |request, now, _| {
             request.status = RequestStatus::Rejected;
             request.closed_at = Some(now);
             Ok(())
@@ -866,6 +866,7 @@ impl Requests<'_> {
         request_id: &str,
         event: &str,
         text: &str,
+        by: &str,
         change: impl Fn(&mut DataSubjectRequest, Timestamp, &Register) -> Result<(), DsrError>,
     ) -> Result<DataSubjectRequest, DsrError> {
         for _ in 0..ATTEMPTS {
@@ -880,7 +881,7 @@ impl Requests<'_> {
             }
             let old_due = request.due_on;
             change(&mut request, now, self.register)?;
-            request.push(RequestEvent::new(event, now, "privacy_team", Some(text.to_owned())));
+            request.push(RequestEvent::new(event, now, by, Some(text.to_owned())));
             let subject = stored
                 .subject
                 .clone()
@@ -1458,7 +1459,7 @@ mod tests {
         );
         fixture
             .requests()
-            .complete(&submitted.request_id, "Restriction in place")
+            .complete(&submitted.request_id, "Restriction in place", "team-member-1")
             .await
             .unwrap();
         let record = fixture
@@ -1514,7 +1515,11 @@ mod tests {
         let id = fixture.requests().queue(None, None).await.unwrap()[0]
             .request_id
             .clone();
-        fixture.requests().complete(&id, "Restriction in place").await.unwrap();
+        fixture
+            .requests()
+            .complete(&id, "Restriction in place", "team-member-1")
+            .await
+            .unwrap();
         assert_eq!(
             fixture.mailer.sent().len(),
             sent_before + 1,
@@ -1532,7 +1537,10 @@ mod tests {
             .unwrap();
         fixture.requests().verify(&fixture.verification_token()).await.unwrap();
         fixture.clock.set("2027-03-02T00:00:00Z".parse().unwrap());
-        let late = fixture.requests().extend(&submitted.request_id, "Too late").await;
+        let late = fixture
+            .requests()
+            .extend(&submitted.request_id, "Too late", "team-member-1")
+            .await;
         assert!(
             matches!(late, Err(DsrError::Extension(ExtensionRefused::TooLate { .. }))),
             "{late:?}"
@@ -1540,7 +1548,7 @@ mod tests {
         fixture.clock.set("2027-02-20T00:00:00Z".parse().unwrap());
         let extended = fixture
             .requests()
-            .extend(&submitted.request_id, "Several systems")
+            .extend(&submitted.request_id, "Several systems", "team-member-1")
             .await
             .unwrap();
         assert_eq!(extended.due_on, jiff::civil::date(2027, 5, 1));
@@ -1780,12 +1788,12 @@ mod tests {
         fixture.clock.set("2027-02-10T10:00:00Z".parse().unwrap());
         fixture
             .requests()
-            .extend(&ids[0], "Three systems hold your data")
+            .extend(&ids[0], "Three systems hold your data", "team-member-1")
             .await
             .unwrap();
         fixture
             .requests()
-            .reject(&ids[1], "Manifestly unfounded")
+            .reject(&ids[1], "Manifestly unfounded", "team-member-1")
             .await
             .unwrap();
         let ada = EmailAddress::parse("email", "ada@example.com").unwrap();

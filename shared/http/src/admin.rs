@@ -104,12 +104,17 @@ pub async fn handle(
             };
             refuse_unknown(&body, &[field], "this decision")?;
             let text = parse_reason(field, required_text(&body, field)?)?;
-            let outcome = if route.path.ends_with("/extend") {
-                requests.extend(id, &text).await
-            } else if route.path.ends_with("/complete") {
-                requests.complete(id, &text).await
+            let by = if principal.is_empty() {
+                "privacy_team"
             } else {
-                requests.reject(id, &text).await
+                principal
+            };
+            let outcome = if route.path.ends_with("/extend") {
+                requests.extend(id, &text, by).await
+            } else if route.path.ends_with("/complete") {
+                requests.complete(id, &text, by).await
+            } else {
+                requests.reject(id, &text, by).await
             };
             tracing::info!(principal, request_id = id, route = route.path, "privacy team decision");
             match outcome {
