@@ -7,6 +7,12 @@
  * field: an element with id "<input id>-error", referenced by the input's aria-describedby.
  * Names with a dot ("corrections.name") become nested JSON objects. Empty fields are left out.
  * The consent_id cookie set by consent-banner.js is sent along, linking consent to the person.
+ *
+ * CAPTCHA hook: a page may set window.PrivacyForms = { captcha: async (form) => headers } before
+ * a form is sent. The kit awaits it on every submit and adds the headers it returns to the
+ * request, for example { 'x-aws-waf-token': await AwsWafIntegration.getToken() } when AWS WAF's
+ * CAPTCHA or challenge rule guards the API (docs/deploy.md). If the hook throws or returns
+ * nothing, nothing is sent and the form says so.
  */
 (() => {
   'use strict';
@@ -17,12 +23,14 @@
         failed: 'Något gick fel hos oss. Försök igen om en stund.',
         offline: 'Vi kunde inte nå servern. Kontrollera anslutningen och försök igen.',
         check: 'Kontrollera fältet som är markerat.',
+        human: 'Vi kunde inte bekräfta att du är en människa. Försök igen.',
       }
     : {
         sent: 'Thank you, we have received it.',
         failed: 'Something went wrong on our side. Please try again in a moment.',
         offline: 'We could not reach the server. Check your connection and try again.',
         check: 'Please check the marked field.',
+        human: 'We could not confirm that you are a person. Please try again.',
       };
   const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -72,6 +80,18 @@
     return true;
   }
 
+  // The headers of the page's CAPTCHA hook, {} without one, or null when the check failed.
+  async function captchaHeaders(form) {
+    const hook = window.PrivacyForms && window.PrivacyForms.captcha;
+    if (typeof hook !== 'function') return {};
+    try {
+      const headers = await hook(form);
+      return headers && typeof headers === 'object' && Object.keys(headers).length ? headers : null;
+    } catch (_) {
+      return null;
+    }
+  }
+
   function say(form, text, kind) {
     const status = form.querySelector('[data-form-status]');
     if (!status) return;
@@ -90,9 +110,14 @@
     if (button) button.disabled = true;
     form.setAttribute('aria-busy', 'true');
     try {
+      const captcha = await captchaHeaders(form);
+      if (!captcha) {
+        say(form, TEXT.human, 'error');
+        return;
+      }
       const response = await fetch(form.action, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        headers: { ...captcha, 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify(toJson(form)),
         credentials: 'omit',
       });
