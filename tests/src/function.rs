@@ -12,18 +12,37 @@ pub struct Function {
 
 impl Function {
     /// Starts the binary `name` with the emulator environment plus `extra`.
+    /// Each invocation gets the deadline the function has in AWS: its
+    /// `Timeout` in template.yaml.
     pub async fn start(name: &str, table: &str, extra: &[(&str, &str)]) -> Self {
         let mut env = crate::aws::lambda_environment(table);
         env.push(("AWS_LAMBDA_LOG_FORMAT".to_owned(), "JSON".to_owned()));
         env.extend(extra.iter().map(|(key, value)| (key.to_string(), value.to_string())));
         let pairs: Vec<(&str, &str)> = env.iter().map(|(key, value)| (key.as_str(), value.as_str())).collect();
+        let process = LambdaProcess::start(&workspace_binary(name), &pairs).await;
         Self {
-            process: LambdaProcess::start(&workspace_binary(name), &pairs).await,
+            process: match crate::template::timeout_of(name) {
+                Some(timeout) => process.with_timeout(timeout),
+                None => process,
+            },
+        }
+    }
+
+    /// Gives each invocation `timeout` (the deadline the function sees), as
+    /// the function's `Timeout` in template.yaml does in AWS.
+    pub fn with_timeout(self, timeout: std::time::Duration) -> Self {
+        Self {
+            process: self.process.with_timeout(timeout),
         }
     }
 
     pub async fn invoke(&self, event: Value) -> Invocation {
         self.process.invoke(event).await
+    }
+
+    /// [`Function::invoke`] with the function's own timeout (its deadline).
+    pub async fn invoke_with_timeout(&self, event: Value, timeout: std::time::Duration) -> Invocation {
+        self.process.invoke_with_timeout(event, timeout).await
     }
 
     /// Invokes with an API Gateway event and expects an HTTP response.

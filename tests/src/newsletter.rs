@@ -4,8 +4,7 @@ use mail_parser::{MessageParser, MimeHeaders};
 use privacy_aws::dynamodb::DynamoRecordStore;
 use privacy_domain::clock::SystemClock;
 use privacy_domain::email::EmailAddress;
-use privacy_domain::mail::RecordingMailer;
-use privacy_domain::newsletter::{Links, ListId, Newsletter, Subscription, Suppression};
+use privacy_domain::newsletter::{ListId, Subscription, Subscriptions, Suppression};
 use privacy_domain::register::Register;
 use privacy_domain::subject::{Pepper, SubjectKey};
 use privacy_domain::tokens::{Secrets, TokenKey};
@@ -71,24 +70,18 @@ impl Deployment {
     pub async fn state(&self, address: &str) -> (Option<Subscription>, Option<Suppression>) {
         let store = DynamoRecordStore::new(crate::aws::dynamodb().await, &self.table);
         let register = Register::standard().expect("the standard register");
-        let secrets = secrets();
-        let links = Links::new(PUBLIC_BASE_URL);
-        let mailer = RecordingMailer::new();
-        let newsletter = Newsletter {
+        let subscriptions = Subscriptions {
             store: &store,
-            mailer: &mailer,
             clock: &SystemClock,
             register: &register,
-            secrets: &secrets,
-            links: &links,
         };
         let subject = subject_of(address);
         (
-            newsletter
+            subscriptions
                 .subscription(&subject, &ListId::default_list())
                 .await
                 .expect("read the subscription"),
-            newsletter.suppression(&subject).await.expect("read the suppression"),
+            subscriptions.suppression(&subject).await.expect("read the suppression"),
         )
     }
 }
@@ -107,6 +100,26 @@ impl Deployment {
             .as_array()
             .expect("a list of events")
             .clone()
+    }
+
+    /// What the table's stream does when a mail is queued (the newsletter
+    /// sign-up queues its confirmation): one run of the outbox's drain, with
+    /// `extra` environment. Returns the run's report (`sent`, `still_queued`,
+    /// `nothing_to_send`, …); the run logs none of `personal_data`.
+    pub async fn drain_outbox(&self, extra: &[(&str, &str)], personal_data: &[&str]) -> serde_json::Value {
+        let outbox = self.start("mail-outbox", extra).await;
+        // The deployed function's timeout (template.yaml): the drain stops 5 s
+        // before it, and a busy emulator can take longer than the default 10 s.
+        let timeout = std::time::Duration::from_secs(60);
+        let report = match outbox
+            .invoke_with_timeout(crate::events::sample("mail-outbox-stream"), timeout)
+            .await
+        {
+            crate::lambda_emulator::Invocation::Response(report) => report,
+            other => panic!("the outbox's drain failed: {other:?}"),
+        };
+        outbox.stop_checking_logs(personal_data).await;
+        report
     }
 }
 

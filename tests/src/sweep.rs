@@ -11,9 +11,9 @@ use jiff::Timestamp;
 use privacy_aws::attributes::{from_attribute_map, to_attribute_map};
 use privacy_aws::dynamodb::DynamoRecordStore;
 use privacy_domain::register::{CategoryId, Register};
+use privacy_domain::retention::{next_due_day, SweepCheckpoint, SWEEP_PARTITION};
 use privacy_domain::store::{self, Precondition, Record, RecordKey, RecordStore};
 use privacy_domain::subject::SubjectKey;
-use privacy_domain::sweep::{next_due_day, SweepCheckpoint, SWEEP_PARTITION};
 use serde_json::{json, Map, Value};
 
 use crate::lambda_emulator::{workspace_binary, Invocation, LambdaProcess};
@@ -187,7 +187,7 @@ impl SweepDeployment {
             &self.store(),
             &privacy_domain::store::Query::Partition {
                 partition: SWEEP_PARTITION.to_owned(),
-                sort_prefix: privacy_domain::sweep::RUN_SORT_PREFIX.to_owned(),
+                sort_prefix: privacy_domain::retention::RUN_SORT_PREFIX.to_owned(),
             },
         )
         .await

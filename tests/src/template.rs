@@ -59,3 +59,17 @@ pub fn functions() -> Vec<DeployedFunction> {
     }
     functions
 }
+
+/// The `Timeout` template.yaml gives the function built from `binary` (its
+/// own, else the Globals'), or `None` for a binary it does not deploy.
+pub fn timeout_of(binary: &str) -> Option<std::time::Duration> {
+    let template = template();
+    let resources = template["Resources"].as_mapping()?;
+    let resource = resources
+        .values()
+        .find(|resource| resource["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))?;
+    let seconds = resource["Properties"]["Timeout"]
+        .as_u64()
+        .or_else(|| template["Globals"]["Function"]["Timeout"].as_u64())?;
+    Some(std::time::Duration::from_secs(seconds))
+}

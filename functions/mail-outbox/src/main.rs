@@ -1,5 +1,7 @@
-//! Scheduled (every 10 minutes): sends the mail that could not be sent when
-//! it was promised, from the durable outbox.
+//! The outbox's drain: started by the table's stream when a mail is queued
+//! (the newsletter's confirmation), and every 10 minutes to retry the mail
+//! that could not be sent when it was promised; the scheduled runs also go
+//! on with erasures too large for one run.
 
 use privacy_lambda::Needs;
 
@@ -7,7 +9,8 @@ use privacy_lambda::Needs;
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let app = privacy_lambda::app_from_env(Needs {
-        secrets: false,
+        pepper: true,
+        token_key: true,
         mail: true,
     })
     .await?;

@@ -7,7 +7,8 @@ use privacy_lambda::Needs;
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let app = privacy_lambda::app_from_env(Needs {
-        secrets: true,
+        pepper: true,
+        token_key: false,
         mail: false,
     })
     .await?;

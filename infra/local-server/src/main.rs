@@ -23,17 +23,21 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use privacy_domain::clock::{Clock, SystemClock};
 use privacy_domain::email::EmailAddress;
-use privacy_domain::mail::{FileOutbox, Mail, MailError, Mailer, MessageId};
-use privacy_domain::memory::MemoryStore;
+use privacy_domain::holds::keeping::HoldAwareStore;
+use privacy_domain::mail::outbox::Outbox;
+use privacy_domain::mail::{Mail, MailError, Mailer, MessageId};
 use privacy_domain::register::Register;
-use privacy_domain::retention::HoldAwareStore;
+use privacy_domain::store::memory::MemoryStore;
 use privacy_domain::subject::Pepper;
-use privacy_domain::tokens::{OneTimeToken, Secrets, TokenKey};
+use privacy_domain::tokens::{OneTimeToken, TokenKey};
 use privacy_http::{ApiRequest, ApiResponse, App, Area, Principal, Settings};
 use tokio::net::TcpListener;
 
+mod file_outbox;
 mod site;
 mod sweep;
+
+use file_outbox::FileOutbox;
 
 const ALL_AREAS: &[Area] = &[
     Area::Consent,
@@ -90,10 +94,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         mailer: Arc::new(PrintedLinks(outbox)),
         clock,
         register,
-        secrets: Some(Secrets {
-            pepper: Pepper::new(secret("SUBJECT_PEPPER"))?,
-            token_key: TokenKey::new(secret("TOKEN_KEY"))?,
-        }),
+        pepper: Some(Pepper::new(secret("SUBJECT_PEPPER"))?),
+        token_key: Some(TokenKey::new(secret("TOKEN_KEY"))?),
         settings,
     });
     println!("Mail is written to {outbox_dir}/ and its links printed here.");
@@ -184,7 +186,28 @@ async fn serve(
         body,
         source_ip: Some(peer.ip()),
     };
-    Ok(to_hyper(privacy_http::handle(&app, ALL_AREAS, api_request).await))
+    let state_change = api_request.method == "POST";
+    let response = privacy_http::handle(&app, ALL_AREAS, api_request).await;
+    if state_change {
+        // What the table's stream does in AWS: a mail the request queued (the
+        // newsletter sign-up sends none itself) leaves at once, after the answer.
+        tokio::spawn(drain_outbox(app));
+    }
+    Ok(to_hyper(response))
+}
+
+/// One run of the outbox's drain: sends what is queued.
+async fn drain_outbox(app: Arc<App>) {
+    let outbox = Outbox {
+        store: app.store.as_ref(),
+        mailer: app.mailer.as_ref(),
+        clock: app.clock.as_ref(),
+        register: &app.register,
+    };
+    let deadline = app.clock.now() + jiff::SignedDuration::from_secs(30);
+    if let Err(error) = outbox.retry(deadline).await {
+        tracing::error!(%error, "the outbox's drain failed; the next request retries it");
+    }
 }
 
 fn to_hyper(response: ApiResponse) -> Response<Full<Bytes>> {

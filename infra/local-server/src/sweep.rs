@@ -3,8 +3,8 @@
 //! the local server has this route; in AWS the sweep runs on its schedule.
 
 use jiff::{SignedDuration, Timestamp};
+use privacy_domain::retention::{PrivacyTeam, RetentionSweep};
 use privacy_domain::subject::SubjectKey;
-use privacy_domain::sweep::{PrivacyTeam, RetentionSweep};
 use privacy_http::{ApiError, ApiResponse, App};
 
 pub const PATH: &str = "/local/sweep";
@@ -19,11 +19,11 @@ pub async fn run(app: &App, now: Option<&str>) -> ApiResponse {
             return error.into();
         }
     };
-    let (Some(address), Some(secrets)) = (app.settings.privacy_team_address.clone(), app.secrets.as_ref()) else {
+    let (Some(address), Some(pepper)) = (app.settings.privacy_team_address.clone(), app.pepper.as_ref()) else {
         return ApiError::new(500, "internal_error", "The local server has no privacy team address.").into();
     };
     let privacy_team = PrivacyTeam {
-        subject: SubjectKey::derive(&secrets.pepper, &address),
+        subject: SubjectKey::derive(pepper, &address),
         address,
     };
     let sweep = RetentionSweep {

@@ -63,7 +63,9 @@ fn due_partition(day: Date) -> String {
     format!("DUE#{day}")
 }
 
-fn to_item(record: &Record) -> Result<HashMap<String, AttributeValue>, StoreError> {
+/// The DynamoDB item a record is stored as (for tools and tests that load
+/// records in bulk with BatchWriteItem).
+pub fn to_item(record: &Record) -> Result<HashMap<String, AttributeValue>, StoreError> {
     if let Some(name) = record.reserved_attribute() {
         return Err(StoreError::Invalid(format!("reserved attribute name {name}")));
     }

@@ -28,7 +28,8 @@ impl EmailAddress {
         if trimmed.is_empty() {
             return Err(FieldError::missing(field));
         }
-        if trimmed.len() > MAX_LENGTH {
+        // Lengths in characters, as openapi.yaml states them (the domain is ASCII).
+        if trimmed.chars().count() > MAX_LENGTH {
             return Err(invalid());
         }
         let (local, domain) = trimmed.rsplit_once('@').ok_or_else(invalid)?;
@@ -54,7 +55,7 @@ impl EmailAddress {
 fn valid_local_part(local: &str) -> bool {
     const FORBIDDEN: &[char] = &['<', '>', '(', ')', '[', ']', '\\', ',', ';', ':', '"', '@'];
     !local.is_empty()
-        && local.len() <= MAX_LOCAL_LENGTH
+        && local.chars().count() <= MAX_LOCAL_LENGTH
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
@@ -126,6 +127,11 @@ mod tests {
     fn rejects_overlong_addresses() {
         let long = format!("{}@example.com", "a".repeat(65));
         assert!(EmailAddress::parse("email", &long).is_err());
+        // Characters, not bytes: 64 two-byte characters are a local part of 64.
+        let accented = format!("{}@example.com", "\u{e9}".repeat(64));
+        assert!(EmailAddress::parse("email", &accented).is_ok());
+        let accented = format!("{}@example.com", "\u{e9}".repeat(65));
+        assert!(EmailAddress::parse("email", &accented).is_err());
     }
 
     #[test]

@@ -15,226 +15,267 @@ use serde_json::{json, Map, Value};
 
 use crate::dsr::{requests, status_view};
 use crate::fields::{optional_text, refuse_unknown, required_text};
-use crate::{ApiError, ApiRequest, ApiResponse, App, PathParams, Route};
+use crate::{ApiError, ApiRequest, ApiResponse, App, PathParams};
 
 /// Requests per page of `GET /admin/dsr`, unless `limit` says otherwise.
 const QUEUE_PAGE_DEFAULT: usize = 50;
 const QUEUE_PAGE_MAX: usize = 200;
 
-pub async fn handle(
-    app: &App,
-    route: &Route,
-    params: &PathParams,
-    request: &ApiRequest,
-) -> Result<ApiResponse, ApiError> {
-    let links = app.links(request);
-    let requests = requests(app, &links)?;
-    let principal = request
+/// The acting member of the team: the token's `sub`.
+fn acting(request: &ApiRequest) -> &str {
+    request
         .principal
         .as_ref()
-        .map_or("", |principal| principal.sub.as_str());
-    match (route.method, route.path) {
-        ("GET", "/admin/dsr") => {
-            let status = request
-                .query_param("status")
-                .filter(|s| !s.is_empty())
-                .map(|raw| RequestStatus::parse("status", raw))
-                .transpose()?;
-            let due_before = request
-                .query_param("due_before")
-                .filter(|s| !s.is_empty())
-                .map(|raw| {
-                    raw.parse()
-                        .map_err(|_| FieldError::invalid("due_before", "A date like 2026-12-31."))
-                })
-                .transpose()?;
-            let limit = match request.query_param("limit").filter(|s| !s.is_empty()) {
-                None => QUEUE_PAGE_DEFAULT,
-                Some(raw) => raw
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|limit| (1..=QUEUE_PAGE_MAX).contains(limit))
-                    .ok_or_else(|| FieldError::invalid("limit", "A page holds 1 to 200 requests."))?,
-            };
-            let cursor = request.query_param("cursor").filter(|s| !s.is_empty());
-            let page = match requests.queue_page(status, due_before, limit, cursor).await {
-                Ok(page) => page,
-                Err(DsrError::BadCursor) => {
-                    return Err(
-                        FieldError::invalid("cursor", "Use the next_cursor of the previous page as it came.").into(),
-                    )
-                }
-                Err(error) => return Err(ApiError::internal(&error)),
-            };
-            let queue = page.entries;
-            let today = app
-                .clock
-                .now()
-                .to_zoned_datetime(app.register.time_zone().clone())
-                .date();
-            let entries: Vec<Value> = queue
-                .iter()
-                .map(|entry| {
-                    let mut view = json!({"request_id": entry.request_id, "type": entry.request_type, "status": entry.status,
-                           "jurisdiction": entry.jurisdiction, "received_at": entry.received_at,
-                           "due_on": entry.due_on, "extended": entry.extended,
-                           "days_left": (entry.due_on - today).get_days()});
-                    if let (Some(scope), Some(fields)) = (entry.scope, view.as_object_mut()) {
-                        fields.insert("scope".to_owned(), json!(scope.as_str()));
-                    }
-                    view
-                })
-                .collect();
-            let mut body = json!({"requests": entries});
-            if let (Some(next), Some(fields)) = (page.next, body.as_object_mut()) {
-                fields.insert("next_cursor".to_owned(), json!(next));
-            }
-            Ok(ApiResponse::json(200, &body))
+        .map_or("", |principal| principal.sub.as_str())
+}
+
+/// `GET /admin/dsr`: one page of the queue, soonest due first.
+pub async fn queue(app: &App, _params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let (secrets, links) = (app.secrets()?, app.links(request));
+    let requests = requests(app, &secrets, &links);
+    let status = request
+        .query_param("status")
+        .filter(|s| !s.is_empty())
+        .map(|raw| RequestStatus::parse("status", raw))
+        .transpose()?;
+    let due_before = request
+        .query_param("due_before")
+        .filter(|s| !s.is_empty())
+        .map(|raw| {
+            raw.parse()
+                .map_err(|_| FieldError::invalid("due_before", "A date like 2026-12-31."))
+        })
+        .transpose()?;
+    let limit = match request.query_param("limit").filter(|s| !s.is_empty()) {
+        None => QUEUE_PAGE_DEFAULT,
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|limit| (1..=QUEUE_PAGE_MAX).contains(limit))
+            .ok_or_else(|| FieldError::invalid("limit", "A page holds 1 to 200 requests."))?,
+    };
+    let cursor = request.query_param("cursor").filter(|s| !s.is_empty());
+    let page = match requests.queue_page(status, due_before, limit, cursor).await {
+        Ok(page) => page,
+        Err(DsrError::BadCursor) => {
+            return Err(FieldError::invalid("cursor", "Use the next_cursor of the previous page as it came.").into())
         }
-        (
-            "POST",
-            "/admin/dsr/{request_id}/extend" | "/admin/dsr/{request_id}/complete" | "/admin/dsr/{request_id}/reject",
-        ) => {
-            let id = params.get("request_id").unwrap_or_default();
-            let body = request.json_object()?;
-            let field = if route.path.ends_with("/complete") {
-                "note"
-            } else {
-                "reason"
-            };
-            refuse_unknown(&body, &[field], "this decision")?;
-            let text = parse_reason(field, required_text(&body, field)?)?;
-            let by = if principal.is_empty() {
-                "privacy_team"
-            } else {
-                principal
-            };
-            let outcome = if route.path.ends_with("/extend") {
-                requests.extend(id, &text, by).await
-            } else if route.path.ends_with("/complete") {
-                requests.complete(id, &text, by).await
-            } else {
-                requests.reject(id, &text, by).await
-            };
-            tracing::info!(principal, request_id = id, route = route.path, "privacy team decision");
-            match outcome {
-                Ok(decided) => Ok(ApiResponse::json(200, &status_view(app, &decided))),
-                Err(DsrError::NotFound) => Err(ApiError::not_found(
-                    "request_not_found",
-                    "There is no verified request with this id.",
-                )),
-                Err(DsrError::Closed) => Err(ApiError::new(409, "request_closed", "The request is already closed.")),
-                Err(DsrError::Extension(refused)) => Err(ApiError::new(409, "extension_refused", refused.to_string())),
-                Err(error) => Err(ApiError::internal(&error)),
+        Err(error) => return Err(ApiError::internal(&error)),
+    };
+    let queue = page.entries;
+    let today = app
+        .clock
+        .now()
+        .to_zoned_datetime(app.register.time_zone().clone())
+        .date();
+    let entries: Vec<Value> = queue
+        .iter()
+        .map(|entry| {
+            let mut view = json!({"request_id": entry.request_id, "type": entry.request_type, "status": entry.status,
+                       "jurisdiction": entry.jurisdiction, "received_at": entry.received_at,
+                       "due_on": entry.due_on, "extended": entry.extended,
+                       "days_left": (entry.due_on - today).get_days()});
+            if let (Some(scope), Some(fields)) = (entry.scope, view.as_object_mut()) {
+                fields.insert("scope".to_owned(), json!(scope.as_str()));
             }
-        }
-        ("POST", "/admin/dsr/{request_id}/lift-restriction") => {
-            let id = params.get("request_id").unwrap_or_default();
-            let body = request.json_object()?;
-            refuse_unknown(&body, &["reason"], "lifting a restriction")?;
-            let reason = parse_reason("reason", required_text(&body, "reason")?)?;
-            let by = if principal.is_empty() {
-                "privacy_team"
-            } else {
-                principal
-            };
-            match requests.lift_restriction(id, &reason, by).await {
-                Ok(request) => {
-                    tracing::info!(principal, request_id = id, "restriction lifted by the privacy team");
-                    Ok(ApiResponse::json(200, &status_view(app, &request)))
-                }
-                Err(DsrError::NotFound) => Err(ApiError::not_found(
-                    "request_not_found",
-                    "There is no verified request with this id.",
-                )),
-                Err(DsrError::NotRestricted) => Err(ApiError::new(
-                    409,
-                    "not_restricted",
-                    "This request is not a restriction (or an objection waiting for the team) whose restriction is in force.",
-                )),
-                Err(error) => Err(ApiError::internal(&error)),
-            }
-        }
-        ("POST", "/admin/holds") => {
-            let body = request.json_object()?;
-            refuse_unknown(
-                &body,
-                &["email", "category", "until", "fiscal_year_end", "reason"],
-                "a legal hold",
-            )?;
-            let subject = subject(app, &body)?;
-            let category: CategoryId =
-                serde_json::from_value(Value::String(required_text(&body, "category")?.to_owned()))
-                    .map_err(|_| FieldError::invalid("category", "A category of the register, e.g. `invoicing`."))?;
-            let until = hold_end(app, &body, category)?;
-            let reason = parse_reason("reason", required_text(&body, "reason")?)?;
-            let holds = LegalHolds {
-                store: app.store.as_ref(),
-                clock: app.clock.as_ref(),
-                register: &app.register,
-            };
-            let (hold, restamped) = holds
-                .place(&subject, category, until, reason, principal)
-                .await
-                .map_err(|error| ApiError::internal(&error))?;
-            tracing::info!(principal, hold_id = %hold.hold_id, restamped = restamped.restamped, "legal hold placed by the privacy team");
-            Ok(ApiResponse::json(201, &hold))
-        }
-        ("DELETE", "/admin/holds/{hold_id}") => {
-            let id = params
-                .get("hold_id")
-                .and_then(|id| id.parse().ok())
-                .ok_or_else(|| FieldError::invalid("hold_id", "A hold id is a UUID."))?;
-            let holds = LegalHolds {
-                store: app.store.as_ref(),
-                clock: app.clock.as_ref(),
-                register: &app.register,
-            };
-            match holds.lift(id).await.map_err(|error| ApiError::internal(&error))? {
-                Some(restamped) => {
-                    tracing::info!(principal, hold_id = %id, restamped = restamped.restamped, "legal hold lifted by the privacy team");
-                    Ok(ApiResponse::empty(204))
-                }
-                None => Err(ApiError::not_found("hold_not_found", "There is no such hold.")),
-            }
-        }
-        ("POST", "/admin/newsletter/subscribers") => {
-            let body = request.json_object()?;
-            refuse_unknown(&body, &["email", "name", "basis"], "a customer subscription")?;
-            if required_text(&body, "basis")? != "legitimate_interest" {
-                return Err(FieldError::invalid("basis", "Customers are subscribed on `legitimate_interest`.").into());
-            }
-            let email = EmailAddress::parse("email", required_text(&body, "email")?)?;
-            let name = optional_text(&body, "name")?
-                .map(|raw| PersonName::parse("name", raw))
-                .transpose()?;
-            let newsletter = Newsletter {
-                store: app.store.as_ref(),
-                mailer: app.mailer.as_ref(),
-                clock: app.clock.as_ref(),
-                register: &app.register,
-                secrets: app.secrets()?,
-                links: &links,
-            };
-            match newsletter
-                .subscribe_customer(&email, name, &ListId::default_list())
-                .await
-            {
-                Ok(()) => Ok(ApiResponse::json(
-                    201,
-                    &json!({"status": "confirmed", "basis": LawfulBasis::LegitimateInterest}),
-                )),
-                Err(NewsletterError::Suppressed) => Err(ApiError::new(
-                    409,
-                    "suppressed",
-                    "This person opted out or had their data erased; only their own new double opt-in can subscribe them again.",
-                )
-                .on_field("email")),
-                Err(error) => Err(ApiError::internal(&error)),
-            }
-        }
-        _ => unreachable!("ROUTES lists only the admin routes above for Area::Admin"),
+            view
+        })
+        .collect();
+    let mut body = json!({"requests": entries});
+    if let (Some(next), Some(fields)) = (page.next, body.as_object_mut()) {
+        fields.insert("next_cursor".to_owned(), json!(next));
     }
+    Ok(ApiResponse::json(200, &body))
+}
+
+/// The team's decisions on a request, each mailed to the requester.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decision {
+    Extend,
+    Complete,
+    Reject,
+}
+
+/// `POST /admin/dsr/{id}/extend {"reason"}`.
+pub async fn extend(app: &App, params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    decide(app, params, request, Decision::Extend).await
+}
+
+/// `POST /admin/dsr/{id}/complete {"note"}`.
+pub async fn complete(app: &App, params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    decide(app, params, request, Decision::Complete).await
+}
+
+/// `POST /admin/dsr/{id}/reject {"reason"}`.
+pub async fn reject(app: &App, params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    decide(app, params, request, Decision::Reject).await
+}
+
+async fn decide(
+    app: &App,
+    params: &PathParams,
+    request: &ApiRequest,
+    decision: Decision,
+) -> Result<ApiResponse, ApiError> {
+    let (secrets, links) = (app.secrets()?, app.links(request));
+    let requests = requests(app, &secrets, &links);
+    let principal = acting(request);
+    let id = params.get("request_id").unwrap_or_default();
+    let body = request.json_object()?;
+    let field = if decision == Decision::Complete {
+        "note"
+    } else {
+        "reason"
+    };
+    refuse_unknown(&body, &[field], "this decision")?;
+    let text = parse_reason(field, required_text(&body, field)?)?;
+    let by = if principal.is_empty() {
+        "privacy_team"
+    } else {
+        principal
+    };
+    let outcome = match decision {
+        Decision::Extend => requests.extend(id, &text, by).await,
+        Decision::Complete => requests.complete(id, &text, by).await,
+        Decision::Reject => requests.reject(id, &text, by).await,
+    };
+    tracing::info!(principal, request_id = id, decision = ?decision, "privacy team decision");
+    match outcome {
+        Ok(decided) => Ok(ApiResponse::json(200, &status_view(app, &decided))),
+        Err(DsrError::NotFound) => Err(ApiError::not_found(
+            "request_not_found",
+            "There is no verified request with this id.",
+        )),
+        Err(DsrError::Closed) => Err(ApiError::new(409, "request_closed", "The request is already closed.")),
+        Err(DsrError::Extension(refused)) => Err(ApiError::new(409, "extension_refused", refused.to_string())),
+        Err(error) => Err(ApiError::internal(&error)),
+    }
+}
+
+/// `POST /admin/dsr/{id}/lift-restriction`: mails the person, then lifts it (Art. 18(3)).
+pub async fn lift_restriction(app: &App, params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let (secrets, links) = (app.secrets()?, app.links(request));
+    let requests = requests(app, &secrets, &links);
+    let principal = acting(request);
+    let id = params.get("request_id").unwrap_or_default();
+    let body = request.json_object()?;
+    refuse_unknown(&body, &["reason"], "lifting a restriction")?;
+    let reason = parse_reason("reason", required_text(&body, "reason")?)?;
+    let by = if principal.is_empty() {
+        "privacy_team"
+    } else {
+        principal
+    };
+    match requests.lift_restriction(id, &reason, by).await {
+        Ok(request) => {
+            tracing::info!(principal, request_id = id, "restriction lifted by the privacy team");
+            Ok(ApiResponse::json(200, &status_view(app, &request)))
+        }
+        Err(DsrError::NotFound) => Err(ApiError::not_found(
+            "request_not_found",
+            "There is no verified request with this id.",
+        )),
+        Err(DsrError::NotRestricted) => Err(ApiError::new(
+            409,
+            "not_restricted",
+            "This request is not a restriction (or an objection waiting for the team) whose restriction is in force.",
+        )),
+        Err(error) => Err(ApiError::internal(&error)),
+    }
+}
+
+/// `POST /admin/holds`: a legal hold, re-stamping what it covers.
+pub async fn place_hold(app: &App, _params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let principal = acting(request);
+    let body = request.json_object()?;
+    refuse_unknown(
+        &body,
+        &["email", "category", "until", "fiscal_year_end", "reason"],
+        "a legal hold",
+    )?;
+    let subject = subject(app, &body)?;
+    let category: CategoryId = serde_json::from_value(Value::String(required_text(&body, "category")?.to_owned()))
+        .map_err(|_| FieldError::invalid("category", "A category of the register, e.g. `invoicing`."))?;
+    let until = hold_end(app, &body, category)?;
+    let reason = parse_reason("reason", required_text(&body, "reason")?)?;
+    let holds = LegalHolds {
+        store: app.store.as_ref(),
+        clock: app.clock.as_ref(),
+        register: &app.register,
+    };
+    let (hold, restamped) = holds
+        .place(&subject, category, until, reason, principal)
+        .await
+        .map_err(|error| ApiError::internal(&error))?;
+    tracing::info!(principal, hold_id = %hold.hold_id, restamped = restamped.restamped, "legal hold placed by the privacy team");
+    Ok(ApiResponse::json(201, &hold))
+}
+
+/// `DELETE /admin/holds/{id}`: lifts a hold, keeping a record of who did.
+pub async fn lift_hold(app: &App, params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let principal = acting(request);
+    let id = params
+        .get("hold_id")
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| FieldError::invalid("hold_id", "A hold id is a UUID."))?;
+    let holds = LegalHolds {
+        store: app.store.as_ref(),
+        clock: app.clock.as_ref(),
+        register: &app.register,
+    };
+    match holds
+        .lift(id, principal)
+        .await
+        .map_err(|error| ApiError::internal(&error))?
+    {
+        Some(restamped) => {
+            tracing::info!(principal, hold_id = %id, restamped = restamped.restamped, "legal hold lifted by the privacy team");
+            Ok(ApiResponse::empty(204))
+        }
+        None => Err(ApiError::not_found("hold_not_found", "There is no such hold.")),
+    }
+}
+
+/// `POST /admin/newsletter/subscribers`: a customer on legitimate interest.
+pub async fn subscribe_customer(
+    app: &App,
+    _params: &PathParams,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let (secrets, links) = (app.secrets()?, app.links(request));
+    let body = request.json_object()?;
+    refuse_unknown(&body, &["email", "name", "basis"], "a customer subscription")?;
+    if required_text(&body, "basis")? != "legitimate_interest" {
+        return Err(FieldError::invalid("basis", "Customers are subscribed on `legitimate_interest`.").into());
+    }
+    let email = EmailAddress::parse("email", required_text(&body, "email")?)?;
+    let name = optional_text(&body, "name")?
+        .map(|raw| PersonName::parse("name", raw))
+        .transpose()?;
+    let newsletter = Newsletter {
+        store: app.store.as_ref(),
+        mailer: app.mailer.as_ref(),
+        clock: app.clock.as_ref(),
+        register: &app.register,
+        secrets: &secrets,
+        links: &links,
+    };
+    match newsletter
+            .subscribe_customer(&email, name, &ListId::default_list())
+            .await
+        {
+            Ok(()) => Ok(ApiResponse::json(
+                201,
+                &json!({"status": "confirmed", "basis": LawfulBasis::LegitimateInterest}),
+            )),
+            Err(NewsletterError::Suppressed) => Err(ApiError::new(
+                409,
+                "suppressed",
+                "This person opted out or had their data erased; only their own new double opt-in can subscribe them again.",
+            )
+            .on_field("email")),
+            Err(error) => Err(ApiError::internal(&error)),
+        }
 }
 
 /// When a hold ends: `until`, or for `invoicing` the end of the bookkeeping
@@ -291,5 +332,5 @@ fn hold_end(app: &App, body: &Map<String, Value>, category: CategoryId) -> Resul
 
 fn subject(app: &App, body: &Map<String, Value>) -> Result<SubjectKey, ApiError> {
     let email = EmailAddress::parse("email", required_text(body, "email")?)?;
-    Ok(SubjectKey::derive(&app.secrets()?.pepper, &email))
+    Ok(SubjectKey::derive(app.pepper()?, &email))
 }

@@ -1,15 +1,16 @@
 //! SPEC 3.1: cookie consent.
 
 use privacy_domain::consent::{
-    Categories, ClientContext, ConsentDecision, ConsentError, ConsentId, ConsentLedger, ConsentReceipt, ConsentSource,
-    ConsentState, LanguageTag, NoticeDigest, PolicyVersion,
+    Categories, ClientContext, ConsentCheckpoint, ConsentDecision, ConsentError, ConsentId, ConsentLedger,
+    ConsentReceipt, ConsentSource, ConsentState, LanguageTag, NoticeDigest, PolicyVersion, RECEIPTS_PAGE_DEFAULT,
+    RECEIPTS_PAGE_MAX,
 };
 use privacy_domain::FieldError;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::fields::{optional_text, refuse_unknown, required_text};
-use crate::{ApiError, ApiRequest, ApiResponse, App, PathParams, Route};
+use crate::{ApiError, ApiRequest, ApiResponse, App, PathParams};
 
 const FIELDS: &[&str] = &[
     "consent_id",
@@ -20,43 +21,76 @@ const FIELDS: &[&str] = &[
     "notice_sha256",
 ];
 
-pub async fn handle(
-    app: &App,
-    route: &Route,
-    params: &PathParams,
-    request: &ApiRequest,
-) -> Result<ApiResponse, ApiError> {
-    let ledger = ConsentLedger {
+fn ledger(app: &App) -> ConsentLedger<'_> {
+    ConsentLedger {
         store: app.store.as_ref(),
         clock: app.clock.as_ref(),
         register: &app.register,
-    };
-    let client = client_context(request);
-    match (route.method, route.path) {
-        ("POST", "/consent") => {
-            let decision = decision(&request.json_object()?)?;
-            let state = ledger.record(decision, &client).await.map_err(consent_error)?;
-            let mut response = ApiResponse::json(201, &ConsentView::from(&state));
-            response.set_header("location", format!("/consent/{}", state.consent_id));
-            Ok(response)
-        }
-        ("GET", "/consent/{consent_id}") => {
-            let state = ledger.current(consent_id(params)?).await.map_err(consent_error)?;
-            Ok(ApiResponse::json(200, &ConsentView::from(&state)))
-        }
-        ("GET", "/consent/{consent_id}/receipts") => {
-            let receipts = ledger.receipts(consent_id(params)?).await.map_err(consent_error)?;
-            Ok(ApiResponse::json(200, &Receipts { receipts }))
-        }
-        ("DELETE", "/consent/{consent_id}") => {
-            let state = ledger
-                .withdraw(consent_id(params)?, &client)
-                .await
-                .map_err(consent_error)?;
-            Ok(ApiResponse::json(200, &ConsentView::from(&state)))
-        }
-        _ => unreachable!("ROUTES lists only the consent routes above for Area::Consent"),
     }
+}
+
+/// Records a decision (SPEC 3.1): a new receipt and the latest state.
+pub async fn record(app: &App, _params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let ledger = ledger(app);
+    let client = client_context(request);
+    let decision = decision(&request.json_object()?)?;
+    let state = ledger.record(decision, &client).await.map_err(consent_error)?;
+    let mut response = ApiResponse::json(201, &ConsentView::from(&state));
+    response.set_header("location", format!("/consent/{}", state.consent_id));
+    Ok(response)
+}
+
+/// The latest state of a consent id.
+pub async fn current(app: &App, params: &PathParams, _request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let ledger = ledger(app);
+    let state = ledger.current(consent_id(params)?).await.map_err(consent_error)?;
+    Ok(ApiResponse::json(200, &ConsentView::from(&state)))
+}
+
+/// One page of a consent id's receipts, oldest first.
+pub async fn receipts(app: &App, params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let ledger = ledger(app);
+    let consent_id = consent_id(params)?;
+    let limit = match request.query_param("limit") {
+        None => RECEIPTS_PAGE_DEFAULT,
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|limit| (1..=RECEIPTS_PAGE_MAX).contains(limit))
+            .ok_or_else(|| FieldError::invalid("limit", "A page holds 1 to 200 receipts."))?,
+    };
+    let after = request
+        .query_param("cursor")
+        .map(|raw| {
+            raw.parse::<u64>()
+                .ok()
+                .filter(|_| raw.len() <= 19 && raw.bytes().all(|b| b.is_ascii_digit()))
+                .ok_or_else(|| FieldError::invalid("cursor", "Use the next_cursor of the previous page as it came."))
+        })
+        .transpose()?;
+    let page = ledger
+        .receipts_page(consent_id, limit, after)
+        .await
+        .map_err(consent_error)?;
+    Ok(ApiResponse::json(
+        200,
+        &Receipts {
+            checkpoint: page.checkpoint,
+            receipts: page.receipts,
+            next_cursor: page.next.map(|sequence| sequence.to_string()),
+        },
+    ))
+}
+
+/// Withdraws consent: analytics and marketing false, as easy as giving it.
+pub async fn withdraw(app: &App, params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let ledger = ledger(app);
+    let client = client_context(request);
+    let state = ledger
+        .withdraw(consent_id(params)?, &client)
+        .await
+        .map_err(consent_error)?;
+    Ok(ApiResponse::json(200, &ConsentView::from(&state)))
 }
 
 /// The response body of every consent route but the receipts.
@@ -85,9 +119,17 @@ impl<'a> From<&'a ConsentState> for ConsentView<'a> {
     }
 }
 
+/// One page of `GET /consent/{consent_id}/receipts`. The cursor is the
+/// sequence of the last receipt given: it can only point into the receipts of
+/// the consent id in the path, which whoever holds the id may read anyway, so
+/// it needs no seal (and the consent function holds no token key).
 #[derive(Serialize)]
 struct Receipts {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checkpoint: Option<ConsentCheckpoint>,
     receipts: Vec<ConsentReceipt>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
 }
 
 fn consent_error(error: ConsentError) -> ApiError {

@@ -1,19 +1,21 @@
 //! SPEC 3.3: data subject requests — intake, verification, status.
 
 use privacy_domain::consent::ConsentId;
-use privacy_domain::deadline::Jurisdiction;
+use privacy_domain::dsr::deadline::Jurisdiction;
 use privacy_domain::dsr::{
-    parse_details, Corrections, DataSubjectRequest, DsrError, ObjectionScope, RequestType, Requests,
+    parse_details, Corrections, DataSubjectRequest, DsrError, LinkPurpose, ObjectionScope, RequestStatus, RequestType,
+    Requests,
 };
 use privacy_domain::email::EmailAddress;
 use privacy_domain::person::PersonName;
+use privacy_domain::tokens::Secrets;
 use privacy_domain::FieldError;
 use serde_json::{json, Map, Value};
 
 use crate::fields::{optional_text, refuse_unknown, required_text};
 use crate::html::{confirm_button, form_error, invalid_link, page, server_error};
 use crate::message::BodyFormat;
-use crate::{ApiError, ApiRequest, ApiResponse, App, PathParams, Route};
+use crate::{ApiError, ApiRequest, ApiResponse, App, PathParams};
 
 const FIELDS: &[&str] = &[
     "type",
@@ -26,40 +28,45 @@ const FIELDS: &[&str] = &[
     "consent_id",
 ];
 
-pub fn requests<'a>(app: &'a App, links: &'a privacy_domain::newsletter::Links) -> Result<Requests<'a>, ApiError> {
-    Ok(Requests {
+pub fn requests<'a>(app: &'a App, secrets: &'a Secrets, links: &'a privacy_domain::newsletter::Links) -> Requests<'a> {
+    Requests {
         store: app.store.as_ref(),
         mailer: app.mailer.as_ref(),
         clock: app.clock.as_ref(),
         register: &app.register,
-        secrets: app.secrets()?,
+        secrets,
         links,
         privacy_team: app.settings.privacy_team_address.as_ref(),
-    })
+    }
 }
 
-pub async fn handle(
-    app: &App,
-    route: &Route,
-    params: &PathParams,
-    request: &ApiRequest,
-) -> Result<ApiResponse, ApiError> {
-    let links = app.links(request);
-    let requests = requests(app, &links)?;
-    match (route.method, route.path) {
-        ("POST", "/dsr") => submit(app, &requests, request).await,
-        ("GET", "/dsr/verify") => Ok(verify_page(&requests, request).await),
-        ("POST", "/dsr/verify") => verify(&requests, request).await,
-        ("GET", "/dsr/{request_id}") => {
-            let id = params.get("request_id").unwrap_or_default();
-            let token = request.query_param("token").unwrap_or_default();
-            match requests.status(id, token).await {
-                Ok(found) => Ok(ApiResponse::json(200, &status_view(app, &found))),
-                Err(DsrError::NotFound) => Err(ApiError::not_found("request_not_found", "There is no such request.")),
-                Err(error) => Err(ApiError::internal(&error)),
-            }
-        }
-        _ => unreachable!("ROUTES lists only the request routes above for Area::Requests"),
+/// `POST /dsr`: a request received (SPEC 3.3).
+pub async fn submit(app: &App, _params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let (secrets, links) = (app.secrets()?, app.links(request));
+    take_submission(app, &requests(app, &secrets, &links), request).await
+}
+
+/// `GET /dsr/verify`: the link's page; changes nothing.
+pub async fn verify_page(app: &App, _params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let (secrets, links) = (app.secrets()?, app.links(request));
+    Ok(link_page(&requests(app, &secrets, &links), request).await)
+}
+
+/// `POST /dsr/verify`: the link's button.
+pub async fn verify(app: &App, _params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let (secrets, links) = (app.secrets()?, app.links(request));
+    follow_link(&requests(app, &secrets, &links), request).await
+}
+
+/// `GET /dsr/{request_id}?token=`: the requester's view of their request.
+pub async fn status(app: &App, params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let (secrets, links) = (app.secrets()?, app.links(request));
+    let id = params.get("request_id").unwrap_or_default();
+    let token = request.query_param("token").unwrap_or_default();
+    match requests(app, &secrets, &links).status(id, token).await {
+        Ok(found) => Ok(ApiResponse::json(200, &status_view(app, &found))),
+        Err(DsrError::NotFound) => Err(ApiError::not_found("request_not_found", "There is no such request.")),
+        Err(error) => Err(ApiError::internal(&error)),
     }
 }
 
@@ -85,7 +92,7 @@ pub fn status_view(app: &App, request: &DataSubjectRequest) -> Value {
     view
 }
 
-async fn submit(app: &App, requests: &Requests<'_>, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+async fn take_submission(app: &App, requests: &Requests<'_>, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (fields, format) = request.form_or_json()?;
     let submission = match submission(&fields, format, request) {
         Ok(submission) => submission,
@@ -202,13 +209,31 @@ fn corrections(fields: &Map<String, Value>) -> Result<Option<Corrections>, Field
     Ok((corrections.name.is_some() || corrections.email.is_some()).then_some(corrections))
 }
 
-/// The verification link's page: says what confirming will do (for a
-/// rectification, the changes asked for) and offers one button that POSTs.
-/// Mail scanners and link previews follow every link, so GET changes nothing.
-async fn verify_page(requests: &Requests<'_>, request: &ApiRequest) -> ApiResponse {
+/// The page of a `/dsr/verify` link: says what confirming will do (for a
+/// rectification, the changes asked for; for a new address's link, what
+/// moves to it) and offers one button that POSTs. Mail scanners and link
+/// previews follow every link, so GET changes nothing.
+async fn link_page(requests: &Requests<'_>, request: &ApiRequest) -> ApiResponse {
     let token = request.query_param("token").unwrap_or_default();
     let pending = match requests.preview(token).await {
-        Ok(pending) => pending,
+        Ok((LinkPurpose::Verification, pending)) => pending,
+        Ok((LinkPurpose::NewAddress, pending)) => {
+            let asked = format!(
+                "A privacy request (reference {}) asks us to use this address instead of another one: \
+                 the newsletter subscription of that address would move here.",
+                pending.request_id
+            );
+            return page(
+                200,
+                "Confirm your new address",
+                &[
+                    &asked,
+                    "Confirming tells us that this address is yours and that you want it used. Nothing moves here until you do.",
+                    "If you did not ask for this, close this page: nothing happens without the button.",
+                ],
+                &confirm_button("/dsr/verify", token, "Confirm this address"),
+            );
+        }
         Err(DsrError::InvalidToken) => return invalid_link(),
         Err(error) => {
             ApiError::internal(&error);
@@ -263,16 +288,32 @@ fn confirm_effect(request_type: RequestType) -> &'static str {
     }
 }
 
-/// The button's POST: verifies the request (form field `token` from the
-/// page, or JSON `{"token"}`).
-async fn verify(requests: &Requests<'_>, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+/// The button's POST (form field `token` from the page, or JSON
+/// `{"token"}`): verifies the request, or confirms a rectification's new address.
+async fn follow_link(requests: &Requests<'_>, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let Some(token) = request.posted_token()? else {
         return Ok(invalid_link());
     };
-    Ok(match requests.verify(&token).await {
-        Ok(verified) => {
-            let outcome = match verified.status.as_str() {
-                "completed" => "It has been carried out; a mail tells you what was done.",
+    Ok(match requests.follow(&token).await {
+        Ok((LinkPurpose::NewAddress, confirmed)) => {
+            let outcome = if confirmed.status == RequestStatus::Completed {
+                "The subscription now uses this address."
+            } else {
+                "Our privacy team completes the change."
+            };
+            page(
+                200,
+                "Your address is confirmed",
+                &["Thank you: we know this address is yours.", outcome],
+                "",
+            )
+        }
+        Ok((LinkPurpose::Verification, verified)) => {
+            let outcome = match verified.status {
+                RequestStatus::Completed => "It has been carried out; a mail tells you what was done.",
+                _ if verified.new_address_digest.is_some() => {
+                    "The new address has been mailed its own link: nothing moves to it until it is confirmed there. A mail tells you the deadline and how to follow your request."
+                }
                 _ => "Our privacy team is handling it; a mail tells you the deadline and how to follow it.",
             };
             page(

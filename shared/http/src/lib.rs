@@ -14,6 +14,9 @@ mod html;
 mod message;
 mod newsletter;
 
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use privacy_domain::clock::Clock;
@@ -22,7 +25,8 @@ use privacy_domain::mail::Mailer;
 use privacy_domain::newsletter::Links;
 use privacy_domain::register::Register;
 use privacy_domain::store::RecordStore;
-use privacy_domain::tokens::Secrets;
+use privacy_domain::subject::Pepper;
+use privacy_domain::tokens::{Secrets, TokenKey};
 
 pub use error::ApiError;
 pub use message::{ApiRequest, ApiResponse, Principal};
@@ -34,22 +38,33 @@ pub struct App {
     pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn Clock>,
     pub register: Register,
-    /// The pepper and token key; `None` in a function that needs neither.
-    pub secrets: Option<Secrets>,
+    /// Turns addresses into subject keys; `None` in a function that never
+    /// meets an address (each function loads only the secrets it needs).
+    pub pepper: Option<Pepper>,
+    /// Signs and checks unsubscribe tokens, status links and cursors; `None`
+    /// in a function that needs none of them.
+    pub token_key: Option<TokenKey>,
     pub settings: Settings,
 }
 
 impl App {
-    /// The secrets, or a 500 for a function deployed without them.
-    pub fn secrets(&self) -> Result<&Secrets, ApiError> {
-        self.secrets.as_ref().ok_or_else(|| {
-            tracing::error!("this function needs SUBJECT_PEPPER and TOKEN_KEY (or their _PARAMETER names)");
-            ApiError::new(
-                500,
-                "internal_error",
-                "Something went wrong on our side. Please try again later.",
-            )
+    /// Both secrets, for the use cases that need both, or a 500 for a
+    /// function deployed without them.
+    pub fn secrets(&self) -> Result<Secrets, ApiError> {
+        Ok(Secrets {
+            pepper: self.pepper()?.clone(),
+            token_key: self.token_key()?.clone(),
         })
+    }
+
+    /// The pepper, or a 500 for a function deployed without it.
+    pub fn pepper(&self) -> Result<&Pepper, ApiError> {
+        self.pepper.as_ref().ok_or_else(|| missing_secret("SUBJECT_PEPPER"))
+    }
+
+    /// The token key, or a 500 for a function deployed without it.
+    pub fn token_key(&self) -> Result<&TokenKey, ApiError> {
+        self.token_key.as_ref().ok_or_else(|| missing_secret("TOKEN_KEY"))
     }
 
     /// Links in mails point at `PUBLIC_BASE_URL`, or, when it is not set, at
@@ -73,7 +88,7 @@ impl App {
         let referer = request.header("referer")?;
         let origin = origin_of(referer)?;
         ((origin.starts_with("https://") || origin.starts_with("http://"))
-            && self.settings.allowed_origins.iter().any(|allowed| allowed == origin))
+            && self.settings.allowed_origins.contains(&origin))
         .then_some(referer)
     }
 
@@ -81,17 +96,30 @@ impl App {
     /// the API's own pages (the unsubscribe button posts back to the API).
     fn allows_origin(&self, origin: &str, request: &ApiRequest) -> bool {
         self.settings.allowed_origins.iter().any(|allowed| allowed == origin)
-            || origin_of(&self.public_base_url(request)) == Some(origin)
+            || origin_of(&self.public_base_url(request)).is_some_and(|own| own == origin)
     }
 }
 
-/// `scheme://host[:port]` of a URL.
-fn origin_of(url: &str) -> Option<&str> {
-    let after_scheme = url.find("://")? + 3;
-    let end = url[after_scheme..]
-        .find('/')
-        .map_or(url.len(), |slash| after_scheme + slash);
-    Some(&url[..end])
+/// The origin of a URL as a browser serialises it (`scheme://host[:port]`,
+/// the host lower-cased, a default port left out), or `None` for a URL that
+/// has none (`javascript:`, `data:`, not a URL).
+fn origin_of(url: &str) -> Option<String> {
+    match url::Url::parse(url).ok()?.origin() {
+        origin @ url::Origin::Tuple(..) => Some(origin.ascii_serialization()),
+        url::Origin::Opaque(_) => None,
+    }
+}
+
+fn missing_secret(name: &str) -> ApiError {
+    tracing::error!(
+        secret = name,
+        "this function is not configured with a secret it needs (the variable or its _PARAMETER name)"
+    );
+    ApiError::new(
+        500,
+        "internal_error",
+        "Something went wrong on our side. Please try again later.",
+    )
 }
 
 /// Configuration read from the environment.
@@ -127,8 +155,10 @@ impl Settings {
         let allowed_origins = var("ALLOWED_ORIGINS")
             .unwrap_or_default()
             .split(',')
-            .map(|origin| origin.trim().trim_end_matches('/').to_owned())
+            .map(str::trim)
             .filter(|origin| !origin.is_empty())
+            // As a browser sends it in `Origin`: `HTTPS://Shop.Example:443/` is `https://shop.example`.
+            .map(|origin| origin_of(origin).unwrap_or_else(|| origin.trim_end_matches('/').to_owned()))
             .collect();
         Self {
             allowed_origins,
@@ -178,43 +208,140 @@ impl Area {
     }
 }
 
-/// A route: method and path pattern, as template.yaml writes them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What serves a route: the app, the path's parameters and the request in,
+/// the answer out.
+pub type Handler = for<'a> fn(&'a App, &'a PathParams, &'a ApiRequest) -> Answer<'a>;
+
+/// The answer a [`Handler`] gives, in time.
+pub type Answer<'a> = Pin<Box<dyn Future<Output = Result<ApiResponse, ApiError>> + Send + 'a>>;
+
+/// A route: method and path pattern, as template.yaml writes them, the
+/// function that serves it and the handler that answers it.
+#[derive(Clone, Copy)]
 pub struct Route {
     pub method: &'static str,
     pub path: &'static str,
     pub area: Area,
+    pub handler: Handler,
 }
 
-const fn route(method: &'static str, path: &'static str, area: Area) -> Route {
-    Route { method, path, area }
+impl fmt::Debug for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} ({:?})", self.method, self.path, self.area)
+    }
 }
 
-/// Every route the API serves.
+const fn route(method: &'static str, path: &'static str, area: Area, handler: Handler) -> Route {
+    Route {
+        method,
+        path,
+        area,
+        handler,
+    }
+}
+
+/// A [`Handler`] from an `async fn(&App, &PathParams, &ApiRequest)`.
+macro_rules! serve {
+    ($handler:path) => {
+        |app, params, request| Box::pin($handler(app, params, request))
+    };
+}
+
+/// Every route the API serves, each with its handler: dispatch is one lookup.
 pub const ROUTES: &[Route] = &[
-    route("POST", "/consent", Area::Consent),
-    route("GET", "/consent/{consent_id}", Area::Consent),
-    route("GET", "/consent/{consent_id}/receipts", Area::Consent),
-    route("DELETE", "/consent/{consent_id}", Area::Consent),
-    route("POST", "/newsletter/subscribe", Area::Newsletter),
-    route("GET", "/newsletter/confirm", Area::Newsletter),
-    route("POST", "/newsletter/confirm", Area::Newsletter),
-    route("GET", "/newsletter/unsubscribe", Area::Unsubscribe),
-    route("POST", "/newsletter/unsubscribe", Area::Unsubscribe),
-    route("POST", "/dsr", Area::Requests),
-    route("GET", "/dsr/verify", Area::Requests),
-    route("POST", "/dsr/verify", Area::Requests),
-    route("GET", "/dsr/{request_id}", Area::Requests),
-    route("GET", "/privacy/register", Area::Register),
-    route("GET", "/admin/dsr", Area::Admin),
-    route("POST", "/admin/dsr/{request_id}/extend", Area::Admin),
-    route("POST", "/admin/dsr/{request_id}/complete", Area::Admin),
-    route("POST", "/admin/dsr/{request_id}/reject", Area::Admin),
-    route("POST", "/admin/dsr/{request_id}/lift-restriction", Area::Admin),
-    route("POST", "/admin/holds", Area::Admin),
-    route("DELETE", "/admin/holds/{hold_id}", Area::Admin),
-    route("POST", "/admin/newsletter/subscribers", Area::Admin),
+    route("POST", "/consent", Area::Consent, serve!(consent::record)),
+    route("GET", "/consent/{consent_id}", Area::Consent, serve!(consent::current)),
+    route(
+        "GET",
+        "/consent/{consent_id}/receipts",
+        Area::Consent,
+        serve!(consent::receipts),
+    ),
+    route(
+        "DELETE",
+        "/consent/{consent_id}",
+        Area::Consent,
+        serve!(consent::withdraw),
+    ),
+    route(
+        "POST",
+        "/newsletter/subscribe",
+        Area::Newsletter,
+        serve!(newsletter::subscribe),
+    ),
+    route(
+        "GET",
+        "/newsletter/confirm",
+        Area::Newsletter,
+        serve!(newsletter::confirm_page),
+    ),
+    route(
+        "POST",
+        "/newsletter/confirm",
+        Area::Newsletter,
+        serve!(newsletter::confirm),
+    ),
+    route(
+        "GET",
+        "/newsletter/unsubscribe",
+        Area::Unsubscribe,
+        serve!(newsletter::unsubscribe_page),
+    ),
+    route(
+        "POST",
+        "/newsletter/unsubscribe",
+        Area::Unsubscribe,
+        serve!(newsletter::unsubscribe),
+    ),
+    route("POST", "/dsr", Area::Requests, serve!(dsr::submit)),
+    route("GET", "/dsr/verify", Area::Requests, serve!(dsr::verify_page)),
+    route("POST", "/dsr/verify", Area::Requests, serve!(dsr::verify)),
+    route("GET", "/dsr/{request_id}", Area::Requests, serve!(dsr::status)),
+    route("GET", "/privacy/register", Area::Register, serve!(register)),
+    route("GET", "/admin/dsr", Area::Admin, serve!(admin::queue)),
+    route(
+        "POST",
+        "/admin/dsr/{request_id}/extend",
+        Area::Admin,
+        serve!(admin::extend),
+    ),
+    route(
+        "POST",
+        "/admin/dsr/{request_id}/complete",
+        Area::Admin,
+        serve!(admin::complete),
+    ),
+    route(
+        "POST",
+        "/admin/dsr/{request_id}/reject",
+        Area::Admin,
+        serve!(admin::reject),
+    ),
+    route(
+        "POST",
+        "/admin/dsr/{request_id}/lift-restriction",
+        Area::Admin,
+        serve!(admin::lift_restriction),
+    ),
+    route("POST", "/admin/holds", Area::Admin, serve!(admin::place_hold)),
+    route(
+        "DELETE",
+        "/admin/holds/{hold_id}",
+        Area::Admin,
+        serve!(admin::lift_hold),
+    ),
+    route(
+        "POST",
+        "/admin/newsletter/subscribers",
+        Area::Admin,
+        serve!(admin::subscribe_customer),
+    ),
 ];
+
+/// SPEC 3.4: the register of processing, as JSON.
+async fn register(app: &App, _params: &PathParams, _request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    Ok(ApiResponse::json(200, app.register.document()))
+}
 
 /// Path parameters of a matched route, in pattern order.
 #[derive(Debug, Default)]
@@ -317,19 +444,19 @@ async fn dispatch(app: &App, areas: &[Area], request: &ApiRequest) -> ApiRespons
         .filter_map(|route| match_path(route.path, &request.path).map(|params| (route, params)))
         .collect();
     let Some((route, params)) = path_matches.iter().find(|(route, _)| route.method == request.method) else {
-        return if path_matches.is_empty() {
-            ApiError::new(404, "not_found", "There is nothing at this path.").into()
-        } else {
-            ApiError::new(405, "method_not_allowed", "This path does not accept this method.").into()
-        };
+        if path_matches.is_empty() {
+            return ApiError::new(404, "not_found", "There is nothing at this path.").into();
+        }
+        // RFC 9110 §15.5.6: a 405 names the methods the resource supports
+        // (OPTIONS: every path answers the CORS preflight).
+        let mut response: ApiResponse =
+            ApiError::new(405, "method_not_allowed", "This path does not accept this method.").into();
+        let mut allowed: Vec<&str> = path_matches.iter().map(|(route, _)| route.method).collect();
+        allowed.push("OPTIONS");
+        response.set_header("allow", allowed.join(", "));
+        return response;
     };
-    let result = match route.area {
-        Area::Consent => consent::handle(app, route, params, request).await,
-        Area::Newsletter | Area::Unsubscribe => newsletter::handle(app, route, request).await,
-        Area::Requests => dsr::handle(app, route, params, request).await,
-        Area::Register => Ok(ApiResponse::json(200, app.register.document())),
-        Area::Admin => admin::handle(app, route, params, request).await,
-    };
+    let result = (route.handler)(app, params, request).await;
     let response = result.unwrap_or_else(ApiResponse::from);
     tracing::info!(
         method = route.method,
@@ -346,7 +473,10 @@ fn preflight(origin_allowed: bool) -> ApiResponse {
     }
     let mut response = ApiResponse::empty(204);
     response.set_header("access-control-allow-methods", "GET, POST, DELETE, OPTIONS");
-    response.set_header("access-control-allow-headers", "authorization, content-type, sec-gpc");
+    response.set_header(
+        "access-control-allow-headers",
+        "authorization, content-type, sec-gpc, x-aws-waf-token",
+    );
     response.set_header("access-control-max-age", "600");
     response
 }
@@ -357,12 +487,41 @@ mod tests {
 
     #[test]
     fn the_origin_of_a_url_is_scheme_host_and_port() {
+        let origin = |url: &str| origin_of(url);
         assert_eq!(
-            origin_of("https://privacy.example.com/x?y"),
+            origin("https://privacy.example.com/x?y").as_deref(),
             Some("https://privacy.example.com")
         );
-        assert_eq!(origin_of("http://127.0.0.1:3000"), Some("http://127.0.0.1:3000"));
-        assert_eq!(origin_of("privacy.example.com"), None);
+        assert_eq!(
+            origin("http://127.0.0.1:3000").as_deref(),
+            Some("http://127.0.0.1:3000")
+        );
+        assert_eq!(origin("privacy.example.com"), None);
+        assert_eq!(origin("javascript:history.back()"), None);
+        // A query without a path, a default port, capitals, credentials: the origin all the same.
+        assert_eq!(
+            origin("https://www.example.com?from=form").as_deref(),
+            Some("https://www.example.com")
+        );
+        assert_eq!(
+            origin("HTTPS://WWW.Example.com:443/contact").as_deref(),
+            Some("https://www.example.com")
+        );
+        assert_eq!(
+            origin("https://www.example.com@attacker.example/").as_deref(),
+            Some("https://attacker.example")
+        );
+    }
+
+    #[test]
+    fn allowed_origins_are_read_as_a_browser_sends_them() {
+        let settings = Settings::from_env(|name| {
+            (name == "ALLOWED_ORIGINS").then(|| " HTTPS://Shop.Example:443/ , http://localhost:8080,".to_owned())
+        });
+        assert_eq!(
+            settings.allowed_origins,
+            ["https://shop.example", "http://localhost:8080"]
+        );
     }
 
     #[test]

@@ -3,42 +3,44 @@
 use privacy_domain::consent::{ConsentId, NoticeDigest, PolicyVersion};
 use privacy_domain::email::EmailAddress;
 use privacy_domain::mail::escape_html;
-use privacy_domain::newsletter::{ListId, Newsletter, NewsletterError, NoticeShown, SignUp};
+use privacy_domain::newsletter::{Links, ListId, Newsletter, NewsletterError, NoticeShown, SignUp, Subscriptions};
 use privacy_domain::person::PersonName;
+use privacy_domain::tokens::Secrets;
 use privacy_domain::FieldError;
 use serde_json::{json, Map, Value};
 
 use crate::fields::{optional_text, refuse_unknown, required_text};
 use crate::html::{confirm_button, form_error, invalid_link, page, server_error};
 use crate::message::BodyFormat;
-use crate::{ApiError, ApiRequest, ApiResponse, App, Route};
+use crate::{ApiError, ApiRequest, ApiResponse, App, PathParams};
 
 const SIGN_UP_FIELDS: &[&str] = &["email", "name", "consent_id", "list", "policy_version", "notice_sha256"];
 
-pub async fn handle(app: &App, route: &Route, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
-    let secrets = app.secrets()?;
-    let links = app.links(request);
-    let newsletter = Newsletter {
+fn newsletter<'a>(app: &'a App, secrets: &'a Secrets, links: &'a Links) -> Newsletter<'a> {
+    Newsletter {
         store: app.store.as_ref(),
         mailer: app.mailer.as_ref(),
         clock: app.clock.as_ref(),
         register: &app.register,
         secrets,
-        links: &links,
-    };
-    match (route.method, route.path) {
-        ("POST", "/newsletter/subscribe") => subscribe(app, &newsletter, request).await,
-        ("GET", "/newsletter/confirm") => Ok(confirm_page(&newsletter, request).await),
-        ("POST", "/newsletter/confirm") => confirm(&newsletter, request).await,
-        ("GET", "/newsletter/unsubscribe") => Ok(unsubscribe_page(&newsletter, request)),
-        ("POST", "/newsletter/unsubscribe") => Ok(unsubscribe(&newsletter, request).await),
-        _ => unreachable!("ROUTES lists only the newsletter routes above for these areas"),
+        links,
+    }
+}
+
+/// Unsubscribing needs only the token key (the token carries the subject key).
+fn subscriptions(app: &App) -> Subscriptions<'_> {
+    Subscriptions {
+        store: app.store.as_ref(),
+        clock: app.clock.as_ref(),
+        register: &app.register,
     }
 }
 
 /// The same answer whatever the address's state: new, pending, confirmed,
 /// unsubscribed or suppressed (no enumeration).
-async fn subscribe(app: &App, newsletter: &Newsletter<'_>, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+pub async fn subscribe(app: &App, _params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let (secrets, links) = (app.secrets()?, app.links(request));
+    let newsletter = newsletter(app, &secrets, &links);
     let (fields, format) = request.form_or_json()?;
     let sign_up = match sign_up(&fields, format, request) {
         Ok(sign_up) => sign_up,
@@ -99,9 +101,11 @@ fn token(request: &ApiRequest) -> &str {
 /// The confirmation link's page: says what confirming does, with one button
 /// that POSTs. Mail scanners and link previews follow every link, so GET
 /// changes nothing.
-async fn confirm_page(newsletter: &Newsletter<'_>, request: &ApiRequest) -> ApiResponse {
+pub async fn confirm_page(app: &App, _params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let (secrets, links) = (app.secrets()?, app.links(request));
+    let newsletter = newsletter(app, &secrets, &links);
     let token = token(request);
-    match newsletter.check_confirmation_token(token).await {
+    Ok(match newsletter.check_confirmation_token(token).await {
         Ok(list) => page(
             200,
             "Confirm your subscription",
@@ -119,11 +123,13 @@ async fn confirm_page(newsletter: &Newsletter<'_>, request: &ApiRequest) -> ApiR
             ApiError::internal(&error);
             server_error()
         }
-    }
+    })
 }
 
 /// The button's POST (form field `token`, or JSON `{"token"}`): confirms.
-async fn confirm(newsletter: &Newsletter<'_>, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+pub async fn confirm(app: &App, _params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let (secrets, links) = (app.secrets()?, app.links(request));
+    let newsletter = newsletter(app, &secrets, &links);
     let Some(token) = request.posted_token()? else {
         return Ok(invalid_link());
     };
@@ -143,31 +149,32 @@ async fn confirm(newsletter: &Newsletter<'_>, request: &ApiRequest) -> Result<Ap
 }
 
 /// Mail scanners follow GET links, so GET changes nothing: it shows one button.
-fn unsubscribe_page(newsletter: &Newsletter<'_>, request: &ApiRequest) -> ApiResponse {
+pub async fn unsubscribe_page(app: &App, _params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let token = token(request);
-    if newsletter.check_unsubscribe_token(token).is_err() {
-        return invalid_link();
+    if Subscriptions::check_unsubscribe_token(app.token_key()?, token).is_err() {
+        return Ok(invalid_link());
     }
     let action = format!("/newsletter/unsubscribe?token={}", escape_html(token));
     let form = format!(
         "<form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
          <button type=\"submit\">Unsubscribe</button></form>"
     );
-    page(
+    Ok(page(
         200,
         "Unsubscribe from the newsletter",
         &["One click and you will get no more newsletters."],
         &form,
-    )
+    ))
 }
 
 /// RFC 8058 one-click (`List-Unsubscribe=One-Click`), an empty body or the
 /// page's form: all the same.
-async fn unsubscribe(newsletter: &Newsletter<'_>, request: &ApiRequest) -> ApiResponse {
+pub async fn unsubscribe(app: &App, _params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     if request.check_size().is_err() {
-        return page(413, "Request too large", &["The request was too large."], "");
+        return Ok(page(413, "Request too large", &["The request was too large."], ""));
     }
-    match newsletter.unsubscribe(token(request)).await {
+    let token_key = app.token_key()?;
+    Ok(match subscriptions(app).unsubscribe(token_key, token(request)).await {
         Ok(()) => page(
             200,
             "You are unsubscribed",
@@ -179,5 +186,5 @@ async fn unsubscribe(newsletter: &Newsletter<'_>, request: &ApiRequest) -> ApiRe
             ApiError::internal(&error);
             server_error()
         }
-    }
+    })
 }

@@ -17,13 +17,14 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use privacy_aws::dynamodb::DynamoRecordStore;
 use privacy_aws::ses::SesMailer;
 use privacy_domain::clock::{Clock, SystemClock};
+use privacy_domain::dsr::Requests;
+use privacy_domain::holds::keeping::HoldAwareStore;
+use privacy_domain::mail::outbox::Outbox;
 use privacy_domain::mail::{Mail, MailError, Mailer, MessageId};
-use privacy_domain::newsletter::{Links, Newsletter};
-use privacy_domain::outbox::Outbox;
+use privacy_domain::newsletter::{Links, Subscriptions};
 use privacy_domain::register::{Register, RegisterError};
-use privacy_domain::retention::HoldAwareStore;
 use privacy_domain::subject::Pepper;
-use privacy_domain::tokens::{Secrets, TokenKey};
+use privacy_domain::tokens::TokenKey;
 use privacy_http::{ApiRequest, ApiResponse, App, Area, Principal, Settings};
 
 pub mod sweep;
@@ -51,8 +52,10 @@ fn optional(name: &str) -> Option<String> {
 /// What a function needs besides the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Needs {
-    /// The subject pepper and the token key.
-    pub secrets: bool,
+    /// The subject pepper (the function meets addresses).
+    pub pepper: bool,
+    /// The token key (the function signs or checks tokens, links or cursors).
+    pub token_key: bool,
     /// SES, with `SENDER_ADDRESS`.
     pub mail: bool,
 }
@@ -78,8 +81,17 @@ pub async fn app_from_env(needs: Needs) -> Result<App, ConfigError> {
     } else {
         Arc::new(NoMail)
     };
-    let secrets = if needs.secrets {
-        Some(secrets_from_env(&sdk).await?)
+    // Each function reads only the secrets it needs (and may read only those: template.yaml).
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let pepper = if needs.pepper {
+        let pepper = secret(&ssm, "SUBJECT_PEPPER", "SUBJECT_PEPPER_PARAMETER").await?;
+        Some(Pepper::new(pepper).map_err(|_| ConfigError::WeakSecret("SUBJECT_PEPPER"))?)
+    } else {
+        None
+    };
+    let token_key = if needs.token_key {
+        let token_key = secret(&ssm, "TOKEN_KEY", "TOKEN_KEY_PARAMETER").await?;
+        Some(TokenKey::new(token_key).map_err(|_| ConfigError::WeakSecret("TOKEN_KEY"))?)
     } else {
         None
     };
@@ -91,24 +103,15 @@ pub async fn app_from_env(needs: Needs) -> Result<App, ConfigError> {
         mailer,
         clock,
         register,
-        secrets,
+        pepper,
+        token_key,
         settings: Settings::from_env(|name| std::env::var(name).ok()),
     })
 }
 
-/// Each secret comes from the environment itself (`SUBJECT_PEPPER`,
-/// `TOKEN_KEY`: local runs and tests) or, in AWS, from the SecureString SSM
-/// parameter named by `SUBJECT_PEPPER_PARAMETER` / `TOKEN_KEY_PARAMETER`.
-async fn secrets_from_env(sdk: &aws_config::SdkConfig) -> Result<Secrets, ConfigError> {
-    let ssm = aws_sdk_ssm::Client::new(sdk);
-    let pepper = secret(&ssm, "SUBJECT_PEPPER", "SUBJECT_PEPPER_PARAMETER").await?;
-    let token_key = secret(&ssm, "TOKEN_KEY", "TOKEN_KEY_PARAMETER").await?;
-    Ok(Secrets {
-        pepper: Pepper::new(pepper).map_err(|_| ConfigError::WeakSecret("SUBJECT_PEPPER"))?,
-        token_key: TokenKey::new(token_key).map_err(|_| ConfigError::WeakSecret("TOKEN_KEY"))?,
-    })
-}
-
+/// A secret from the environment itself (`SUBJECT_PEPPER`, `TOKEN_KEY`:
+/// local runs and tests) or, in AWS, from the SecureString SSM parameter
+/// named by `SUBJECT_PEPPER_PARAMETER` / `TOKEN_KEY_PARAMETER`.
 async fn secret(
     ssm: &aws_sdk_ssm::Client,
     value: &'static str,
@@ -256,21 +259,15 @@ pub fn gateway_response(response: ApiResponse) -> ApiGatewayV2httpResponse {
 pub async fn serve_ses_feedback(app: App) -> Result<(), lambda_runtime::Error> {
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SnsEvent>| async move {
-        let (secrets, links) = (
-            app.secrets().map_err(|_| "the secrets are not configured")?,
-            Links::new(&app.settings.public_base_url),
-        );
-        let newsletter = Newsletter {
+        let pepper = app.pepper().map_err(|_| "the subject pepper is not configured")?;
+        let subscriptions = Subscriptions {
             store: app.store.as_ref(),
-            mailer: app.mailer.as_ref(),
             clock: app.clock.as_ref(),
             register: &app.register,
-            secrets,
-            links: &links,
         };
         for record in &event.payload.records {
             match privacy_aws::ses_feedback::parse(&record.sns.message) {
-                Ok(Some(feedback)) => newsletter.record_feedback(&feedback).await?,
+                Ok(Some(feedback)) => subscriptions.record_feedback(pepper, &feedback).await?,
                 Ok(None) => {}
                 Err(error) => tracing::warn!(%error, message_id = %record.sns.message_id, "SNS message ignored"),
             }
@@ -283,31 +280,79 @@ pub async fn serve_ses_feedback(app: App) -> Result<(), lambda_runtime::Error> {
 /// How long before the Lambda deadline a batch job stops taking new work.
 const DEADLINE_MARGIN: SignedDuration = SignedDuration::from_secs(5);
 
-/// Runs the runtime loop for the scheduled outbox retry: sends queued mail
-/// until shortly before the invocation's deadline, and reports the counts.
+/// What starts the outbox's drain: the schedule, or a batch of the table's
+/// stream (new outbox entries). Neither carries anything the drain needs: it
+/// reads the outbox itself. Anything else is refused.
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+pub enum OutboxTrigger {
+    Stream {
+        #[serde(rename = "Records")]
+        records: Vec<StreamRecord>,
+    },
+    Schedule(EventBridgeEvent<serde_json::Value>),
+}
+
+/// One record of a DynamoDB stream batch, as far as the drain looks at it.
+#[derive(Debug, serde::Deserialize)]
+pub struct StreamRecord {
+    #[serde(rename = "eventSource")]
+    pub event_source: String,
+}
+
+/// Runs the runtime loop of the outbox's drain: sends queued mail until
+/// shortly before the invocation's deadline, and reports the counts.
 pub async fn serve_outbox_retry(app: App) -> Result<(), lambda_runtime::Error> {
     let app = &app;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {
-            let deadline = Timestamp::from_millisecond(i64::try_from(event.context.deadline).unwrap_or(i64::MAX))
-                .unwrap_or(Timestamp::MAX)
-                - DEADLINE_MARGIN;
-            let outbox = Outbox {
-                store: app.store.as_ref(),
-                mailer: app.mailer.as_ref(),
-                clock: app.clock.as_ref(),
-                register: &app.register,
-            };
-            let report = outbox.retry(deadline).await?;
-            tracing::info!(
-                sent = report.sent,
-                still_queued = report.still_queued,
-                rejected = report.rejected,
-                skipped = report.skipped,
-                "outbox retried"
-            );
-            Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
-        },
-    ))
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<OutboxTrigger>| async move {
+        if let OutboxTrigger::Stream { records } = &event.payload {
+            if records.iter().any(|record| record.event_source != "aws:dynamodb") {
+                return Err("a batch of records that is not the table's stream".into());
+            }
+        }
+        let deadline = Timestamp::from_millisecond(i64::try_from(event.context.deadline).unwrap_or(i64::MAX))
+            .unwrap_or(Timestamp::MAX)
+            - DEADLINE_MARGIN;
+        let outbox = Outbox {
+            store: app.store.as_ref(),
+            mailer: app.mailer.as_ref(),
+            clock: app.clock.as_ref(),
+            register: &app.register,
+        };
+        // The mail first: a sign-up's confirmation does not wait for an erasure.
+        let report = outbox.retry(deadline).await?;
+        // Erasures and exports too large for one run go on in the scheduled runs, a run's work each.
+        let resumed = match &event.payload {
+            OutboxTrigger::Schedule(_) => {
+                let secrets = app.secrets().map_err(|_| "the secrets are not configured")?;
+                let links = Links::new(&app.settings.public_base_url);
+                let requests = Requests {
+                    store: app.store.as_ref(),
+                    mailer: app.mailer.as_ref(),
+                    clock: app.clock.as_ref(),
+                    register: &app.register,
+                    secrets: &secrets,
+                    links: &links,
+                    privacy_team: app.settings.privacy_team_address.as_ref(),
+                };
+                requests.resume_fulfilment(deadline).await?
+            }
+            OutboxTrigger::Stream { .. } => 0,
+        };
+        tracing::info!(
+            sent = report.sent,
+            still_queued = report.still_queued,
+            rejected = report.rejected,
+            skipped = report.skipped,
+            nothing_to_send = report.nothing_to_send,
+            fulfilment_runs = resumed,
+            "outbox drained"
+        );
+        let mut body = serde_json::to_value(report)?;
+        if let Some(fields) = body.as_object_mut() {
+            fields.insert("fulfilment_runs".to_owned(), serde_json::json!(resumed));
+        }
+        Ok::<_, lambda_runtime::Error>(body)
+    }))
     .await
 }

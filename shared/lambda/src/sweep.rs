@@ -16,8 +16,8 @@ use jiff::{SignedDuration, Timestamp};
 use lambda_runtime::{service_fn, LambdaEvent};
 use privacy_domain::email::EmailAddress;
 use privacy_domain::register::CategoryId;
-use privacy_domain::subject::{Pepper, SubjectKey};
-use privacy_domain::sweep::{category_name, PrivacyTeam, RetentionSweep, SweepLimits, SweepRun};
+use privacy_domain::retention::{category_name, PrivacyTeam, RetentionSweep, SweepLimits, SweepRun};
+use privacy_domain::subject::SubjectKey;
 use privacy_http::App;
 use serde_json::{json, Map, Value};
 
@@ -56,21 +56,15 @@ pub struct SweepFunction {
 /// `ALLOW_NOW_OVERRIDE`.
 pub async fn sweep_from_env() -> Result<SweepFunction, SweepConfigError> {
     let app = app_from_env(Needs {
-        secrets: false,
+        pepper: true,
+        token_key: false,
         mail: true,
     })
     .await?;
     let address = EmailAddress::parse("PRIVACY_TEAM_ADDRESS", &crate::required("PRIVACY_TEAM_ADDRESS")?)
         .map_err(|_| SweepConfigError::TeamAddress)?;
-    let sdk = privacy_aws::sdk_config().await;
-    let pepper = crate::secret(
-        &aws_sdk_ssm::Client::new(&sdk),
-        "SUBJECT_PEPPER",
-        "SUBJECT_PEPPER_PARAMETER",
-    )
-    .await?;
-    let pepper = Pepper::new(pepper).map_err(|_| ConfigError::WeakSecret("SUBJECT_PEPPER"))?;
-    let subject = SubjectKey::derive(&pepper, &address);
+    let pepper = app.pepper.as_ref().ok_or(ConfigError::Missing("SUBJECT_PEPPER"))?;
+    let subject = SubjectKey::derive(pepper, &address);
     Ok(SweepFunction {
         app,
         privacy_team: PrivacyTeam { address, subject },
@@ -214,7 +208,7 @@ pub fn emf_document(run: &SweepRun, function_name: &str) -> Value {
         ("OutboxStillQueued".to_owned(), run.outbox.still_queued as u64, "Count"),
         (
             "Completed".to_owned(),
-            u64::from(run.outcome == privacy_domain::sweep::SweepOutcome::Completed),
+            u64::from(run.outcome == privacy_domain::retention::SweepOutcome::Completed),
             "Count",
         ),
         ("Duration".to_owned(), run.duration_ms, "Milliseconds"),

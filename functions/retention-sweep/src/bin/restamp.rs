@@ -30,11 +30,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .transpose()?
         .unwrap_or(today.checked_add(10.years())?);
     let app = privacy_lambda::app_from_env(Needs {
-        secrets: false,
+        pepper: false,
+        token_key: false,
         mail: false,
     })
     .await?;
-    let report = privacy_domain::retention::restamp(
+    let report = privacy_domain::holds::keeping::restamp(
         app.store.as_ref(),
         &app.register,
         category,

@@ -1,0 +1,85 @@
+//! The privacy team's decisions: extend, complete, reject.
+
+use super::*;
+
+impl Requests<'_> {
+    /// Extends the deadline to the earliest of the applicable laws' extended
+    /// dates (GDPR: two more months after the first due date; CCPA: 45 more
+    /// days; Nevada: 30 more days), with a notice and the reasons mailed
+    /// before the first deadline passes.
+    pub async fn extend(&self, request_id: &str, reason: &str, by: &str) -> Result<DataSubjectRequest, DsrError> {
+        self.decide(request_id, "extended", reason, by, |request, now, register| {
+            let extended = request
+                .deadline(register.time_zone())
+                .extend(now, register.time_zone())?;
+            request.due_on = extended.due_on();
+            request.extended = true;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn complete(&self, request_id: &str, note: &str, by: &str) -> Result<DataSubjectRequest, DsrError> {
+        self.decide(request_id, "completed", note, by, |request, now, _| {
+            request.status = RequestStatus::Completed;
+            request.closed_at = Some(now);
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn reject(&self, request_id: &str, reason: &str, by: &str) -> Result<DataSubjectRequest, DsrError> {
+        self.decide(request_id, "rejected", reason, by, |request, now, _| {
+            request.status = RequestStatus::Rejected;
+            request.closed_at = Some(now);
+            Ok(())
+        })
+        .await
+    }
+
+    /// A decision of the privacy team: changes the request, appends an event,
+    /// mails the requester.
+    pub(super) async fn decide(
+        &self,
+        request_id: &str,
+        event: &str,
+        text: &str,
+        by: &str,
+        change: impl Fn(&mut DataSubjectRequest, Timestamp, &Register) -> Result<(), DsrError>,
+    ) -> Result<DataSubjectRequest, DsrError> {
+        for _ in 0..ATTEMPTS {
+            let now = self.clock.now();
+            let stored = self.live_request(request_id).await?.ok_or(DsrError::NotFound)?;
+            let mut request = parse_request(&stored)?;
+            if request.status.is_closed() {
+                return Err(DsrError::Closed);
+            }
+            if request.status == RequestStatus::AwaitingVerification {
+                return Err(DsrError::NotFound);
+            }
+            let old_due = request.due_on;
+            change(&mut request, now, self.register)?;
+            request.push(RequestEvent::new(event, now, by, Some(text.to_owned())));
+            let subject = stored
+                .subject
+                .clone()
+                .ok_or_else(|| DsrError::Corrupt("a request without subject".into()))?;
+            match self.save_with_queue(&subject, &request, stored.version, old_due).await {
+                Ok(()) => {}
+                Err(DsrError::Store(StoreError::Conflict)) => continue,
+                Err(error) => return Err(error),
+            }
+            if let Some(address) = request
+                .email
+                .as_deref()
+                .and_then(|email| EmailAddress::parse("email", email).ok())
+            {
+                let mail = self.decision_mail(&address, &request, event, text);
+                self.outbox().deliver(mail, &format!("dsr_{event}"), &subject).await?;
+            }
+            tracing::info!(request_id, event, "request decided by the privacy team");
+            return Ok(request);
+        }
+        Err(DsrError::Contended)
+    }
+}

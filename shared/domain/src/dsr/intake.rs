@@ -1,0 +1,166 @@
+//! Intake: a request received, limited and mailed its link (SPEC 3.3 abuse limits).
+
+use super::*;
+
+impl Requests<'_> {
+    /// Stores the request (durably, before anything is answered), then either
+    /// acts at once (objection to marketing, CCPA opt-out) or mails the
+    /// verification link. An objection to processing stops marketing at once
+    /// and then waits for verification like the rest.
+    ///
+    /// Nothing enters the team's queue here: only a verified request does
+    /// (see [`Requests::verify`]). Requests acted on at once are completed at
+    /// once and never queued.
+    pub async fn submit(&self, submission: Submission) -> Result<Submitted, DsrError> {
+        let now = self.clock.now();
+        let subject = self.subject_of(&submission.email);
+        let jurisdiction = submission
+            .jurisdiction
+            .unwrap_or_else(|| submission.request_type.default_jurisdiction());
+        let deadline = Deadline::for_request(jurisdiction, now, self.register.time_zone());
+        let request_id = Uuid::new_v4().to_string();
+        let mut received = RequestEvent::new("received", now, "requester", None);
+        received.note = submission
+            .ip
+            .map(|ip| format!("channel {}, network {}", submission.channel, truncated_network(ip)));
+        let mut request = DataSubjectRequest {
+            request_id: request_id.clone(),
+            request_type: submission.request_type,
+            status: RequestStatus::AwaitingVerification,
+            jurisdiction,
+            scope: (submission.request_type == RequestType::Objection).then(|| submission.scope.unwrap_or_default()),
+            email: Some(submission.email.as_str().to_owned()),
+            name: submission.name.clone(),
+            details: submission.details.clone(),
+            corrections: submission.corrections.clone(),
+            consent_id: submission.consent_id,
+            channel: submission.channel.to_owned(),
+            received_at: now,
+            received_on: deadline.received_on(),
+            due_on: deadline.due_on(),
+            extended: false,
+            verification_digest: None,
+            new_address_digest: None,
+            closed_at: None,
+            events: vec![received],
+        };
+        if submission.request_type.acts_at_once(request.scope) {
+            self.write_new(&subject, &request, None, None).await?;
+            let fulfilment = self.fulfilment();
+            fulfilment.opt_out_of_marketing(&subject, &mut request).await?;
+            request.status = RequestStatus::Completed;
+            request.closed_at = Some(self.clock.now());
+            request.push(RequestEvent::new("completed", self.clock.now(), "system", None));
+            self.save(&subject, &request, 1).await?;
+            tracing::info!(request_id = %request_id, kind = request.request_type.as_str(), "request acted on at once");
+            return Ok(Submitted {
+                request_id,
+                status: request.status,
+            });
+        }
+        for _ in 0..ATTEMPTS {
+            let (stored, mut intake) = self.intake(&subject).await?;
+            // At most one open request per address and type: a repeat gets the
+            // same answer and no new mail.
+            if let Some(open) = intake.open.get(request.request_type.as_str()) {
+                if self.is_open(open).await? {
+                    tracing::info!(request_id = %open, kind = request.request_type.as_str(), "repeat of an open request; nothing new mailed");
+                    return Ok(Submitted {
+                        request_id: open.clone(),
+                        status: RequestStatus::AwaitingVerification,
+                    });
+                }
+            }
+            // Verification mails are paced like the newsletter's, and never go
+            // to an address that bounced or complained. The request is stored
+            // all the same (it was accepted); unmailed, it cannot be verified
+            // and expires like any unverified request.
+            let in_window = link_mails_in_window(&intake.verification_mails, now);
+            let mail_now = may_mail_link(&in_window, now) && !self.suppressed_for_good(&subject).await?;
+            intake.verification_mails = in_window;
+            let token = mail_now.then(OneTimeToken::generate);
+            if mail_now {
+                intake.verification_mails.push(now);
+                intake
+                    .open
+                    .insert(request.request_type.as_str().to_owned(), request_id.clone());
+            }
+            request.verification_digest = token.as_ref().map(OneTimeToken::digest);
+            let intake_write = self.intake_write(&subject, stored.as_ref(), &intake);
+            match self
+                .write_new(&subject, &request, token.as_ref(), Some(intake_write))
+                .await
+            {
+                Ok(()) => {}
+                Err(StoreError::Conflict) => continue,
+                Err(error) => return Err(error.into()),
+            }
+            if submission.request_type.stops_marketing_at_once() {
+                // An objection to processing: marketing stops before verification
+                // (Art. 21(3) needs no weighing); the rest waits for it.
+                self.fulfilment().opt_out_of_marketing(&subject, &mut request).await?;
+                self.save(&subject, &request, 1).await?;
+            }
+            match token {
+                Some(token) => {
+                    let mail = self.verification_mail(&submission.email, &request, &token);
+                    self.outbox().deliver(mail, "dsr_verification", &subject).await?;
+                    tracing::info!(request_id = %request_id, kind = request.request_type.as_str(), "request received; verification mailed");
+                }
+                None => {
+                    tracing::info!(request_id = %request_id, kind = request.request_type.as_str(), "request received; verification mail withheld by the limits");
+                }
+            }
+            return Ok(Submitted {
+                request_id,
+                status: RequestStatus::AwaitingVerification,
+            });
+        }
+        Err(DsrError::Contended)
+    }
+
+    /// The person's abuse-limit record as stored (for its version) and read.
+    pub(super) async fn intake(&self, subject: &SubjectKey) -> Result<(Option<Record>, RequestIntake), DsrError> {
+        let now = self.clock.now();
+        let stored = self
+            .store
+            .get(&intake_key(subject))
+            .await?
+            .filter(|record| !record.is_expired(now));
+        let intake = match &stored {
+            Some(record) => record.body()?,
+            None => RequestIntake::default(),
+        };
+        Ok((stored, intake))
+    }
+
+    /// The write of the person's abuse-limit record, conditional on the
+    /// version read (`stored`).
+    pub(super) fn intake_write(&self, subject: &SubjectKey, stored: Option<&Record>, intake: &RequestIntake) -> Write {
+        let mut record = Record::new(intake_key(subject), INTAKE_ENTITY);
+        record.subject = Some(subject.clone());
+        record.set_body(intake);
+        record.version = stored.map_or(1, |stored| stored.version + 1);
+        self.register.stamp(&mut record, CategoryId::MailLog, self.clock.now());
+        Write::Put {
+            precondition: stored.map_or(Precondition::Absent, |stored| Precondition::Version(stored.version)),
+            record,
+        }
+    }
+
+    /// Whether a request is still open (not closed, not expired).
+    pub(super) async fn is_open(&self, request_id: &str) -> Result<bool, DsrError> {
+        match self.live_request(request_id).await? {
+            Some(record) => Ok(!parse_request(&record)?.status.is_closed()),
+            None => Ok(false),
+        }
+    }
+
+    /// Whether the address bounced hard or complained: then no mail goes to it.
+    pub(super) async fn suppressed_for_good(&self, subject: &SubjectKey) -> Result<bool, DsrError> {
+        Ok(self
+            .suppression_of(subject)
+            .await?
+            .is_some_and(|reason| !reason.allows_new_opt_in()))
+    }
+}

@@ -1,0 +1,168 @@
+//! Reading the team's queue in due order, for the digest and the console.
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use serde_json::Value;
+
+use super::*;
+use crate::store::{self, Query, RecordStore, StoreError};
+
+/// One open request in the queue, as the digest lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueRequest {
+    pub request_id: String,
+    pub request_type: String,
+    pub status: String,
+    pub due_on: Date,
+    pub received_on: Option<Date>,
+    /// Calendar days from today to `due_on` in the controller's time zone; negative: overdue.
+    pub days_left: i64,
+}
+
+/// The open requests in the queue due on or before `through`, soonest
+/// first. Reads the queue in due order and stops at the horizon.
+/// Dates are on the controller's calendar (`zone`), as deadlines are.
+pub async fn due_requests(
+    store: &dyn RecordStore,
+    now: Timestamp,
+    today: Date,
+    through: Date,
+    zone: &TimeZone,
+) -> Result<Vec<DueRequest>, StoreError> {
+    let horizon = through;
+    let query = Query::Partition {
+        partition: QUEUE_PARTITION.to_owned(),
+        sort_prefix: String::new(),
+    };
+    let mut entries = Vec::new();
+    let mut cursor = None;
+    'pages: loop {
+        let page = store.query(&query, store::PAGE_SIZE, cursor).await?;
+        for record in page.records {
+            let due_on = record
+                .attributes
+                .get("due_on")
+                .and_then(Value::as_str)
+                .or_else(|| record.key.sort.split('#').next())
+                .and_then(|text| text.parse::<Date>().ok());
+            let Some(due_on) = due_on else {
+                tracing::warn!("a queue entry without a valid due_on is left out of the digest");
+                continue;
+            };
+            if due_on > horizon {
+                break 'pages;
+            }
+            if record.is_expired(now) {
+                continue;
+            }
+            let text = |name: &str| record.attributes.get(name).and_then(Value::as_str).map(str::to_owned);
+            let status = text("status").unwrap_or_default();
+            // Only open, verified requests: never unverified, expired or closed ones.
+            if RequestStatus::parse("status", &status).is_ok_and(|status| !status.is_queued() || status.is_closed()) {
+                continue;
+            }
+            let request_id = text("request_id")
+                .or_else(|| record.key.sort.split_once('#').map(|(_, id)| id.to_owned()))
+                .unwrap_or_default();
+            let received_on = text("received_at").and_then(|at| {
+                at.parse::<Timestamp>()
+                    .ok()
+                    .map(|at| at.to_zoned_datetime(zone.clone()).date())
+                    .or_else(|| at.get(..10).and_then(|day| day.parse().ok()))
+            });
+            entries.push(DueRequest {
+                request_id,
+                request_type: text("type").unwrap_or_default(),
+                status,
+                due_on,
+                received_on,
+                days_left: i64::from((due_on - today).get_days()),
+            });
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    entries.sort_by(|a, b| (a.due_on, &a.request_id).cmp(&(b.due_on, &b.request_id)));
+    Ok(entries)
+}
+
+impl Requests<'_> {
+    /// The team's queue: soonest due first, optionally by status and due date.
+    pub async fn queue(
+        &self,
+        status: Option<RequestStatus>,
+        due_before: Option<Date>,
+    ) -> Result<Vec<QueueEntry>, DsrError> {
+        let mut entries = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .queue_page(status, due_before, store::PAGE_SIZE, cursor.as_deref())
+                .await?;
+            entries.extend(page.entries);
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(entries),
+            }
+        }
+    }
+
+    /// One page of the team's queue: at most `limit` entries, soonest due
+    /// first, and the sealed cursor of the next page when there may be more.
+    /// A cursor that was not sealed by this deployment is [`DsrError::BadCursor`].
+    pub async fn queue_page(
+        &self,
+        status: Option<RequestStatus>,
+        due_before: Option<Date>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<QueuePage, DsrError> {
+        let query = Query::Partition {
+            partition: QUEUE_PARTITION.to_owned(),
+            sort_prefix: String::new(),
+        };
+        let key = &self.secrets.token_key;
+        let mut next = match cursor {
+            Some(sealed) => Some(store::Cursor(
+                key.open_cursor(QUEUE_CURSOR, sealed).ok_or(DsrError::BadCursor)?,
+            )),
+            None => None,
+        };
+        let limit = limit.max(1);
+        let now = self.clock.now();
+        let mut entries = Vec::new();
+        loop {
+            // Never more records than entries still wanted, so the store's
+            // cursor falls right after the last entry returned.
+            let page = match self.store.query(&query, limit - entries.len(), next.take()).await {
+                Ok(page) => page,
+                Err(StoreError::Invalid(_)) => return Err(DsrError::BadCursor),
+                Err(error) => return Err(error.into()),
+            };
+            for record in page.records.into_iter().filter(|record| !record.is_expired(now)) {
+                let entry = serde_json::from_value::<QueueEntry>(Value::Object(record.attributes))
+                    .map_err(|error| DsrError::Corrupt(crate::store::decode_failure(&error)))?;
+                // Entries written by earlier versions at intake: never shown.
+                if entry.status.is_queued()
+                    && status.is_none_or(|status| entry.status == status)
+                    && due_before.is_none_or(|before| entry.due_on < before)
+                {
+                    entries.push(entry);
+                }
+            }
+            match page.next {
+                Some(more) if entries.len() < limit => next = Some(more),
+                Some(more) => {
+                    return Ok(QueuePage {
+                        entries,
+                        next: Some(key.seal_cursor(QUEUE_CURSOR, &more.0)),
+                    })
+                }
+                None => return Ok(QueuePage { entries, next: None }),
+            }
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! The embedded record store: the local server's storage and the fast tests'.
+//! It keeps the same promises as the DynamoDB adapter (the conformance suite
+//! in `tests/` runs against both).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::store::{Cursor, Page, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
+
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    records: Mutex<BTreeMap<RecordKey, Record>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every record, in key order (what a table scan would show).
+    pub fn snapshot(&self) -> Vec<Record> {
+        self.lock().values().cloned().collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<RecordKey, Record>> {
+        self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn holds(precondition: Precondition, existing: Option<&Record>) -> bool {
+    match precondition {
+        Precondition::None => true,
+        Precondition::Absent => existing.is_none(),
+        Precondition::Present => existing.is_some(),
+        Precondition::Version(version) => existing.is_some_and(|record| record.version == version),
+    }
+}
+
+fn encode_cursor(key: &RecordKey) -> Cursor {
+    Cursor(serde_json::json!([key.partition, key.sort]).to_string())
+}
+
+fn decode_cursor(cursor: &Cursor) -> Result<RecordKey, StoreError> {
+    let invalid = || StoreError::Invalid("cursor".to_owned());
+    let (partition, sort): (String, String) = serde_json::from_str(&cursor.0).map_err(|_| invalid())?;
+    Ok(RecordKey { partition, sort })
+}
+
+#[async_trait]
+impl RecordStore for MemoryStore {
+    async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+        Ok(self.lock().get(key).cloned())
+    }
+
+    async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let mut records = self.lock();
+        for write in &writes {
+            let (key, precondition) = match write {
+                Write::Put { record, precondition } => {
+                    if let Some(name) = record.reserved_attribute() {
+                        return Err(StoreError::Invalid(format!("reserved attribute name {name}")));
+                    }
+                    (&record.key, *precondition)
+                }
+                Write::Delete { key, precondition } => (key, *precondition),
+            };
+            if !holds(precondition, records.get(key)) {
+                return Err(StoreError::Conflict);
+            }
+        }
+        for write in writes {
+            match write {
+                Write::Put { record, .. } => {
+                    records.insert(record.key.clone(), record);
+                }
+                Write::Delete { key, .. } => {
+                    records.remove(&key);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn query(&self, query: &Query, limit: usize, cursor: Option<Cursor>) -> Result<Page, StoreError> {
+        let after = cursor.as_ref().map(decode_cursor).transpose()?;
+        let records = self.lock();
+        let matches = records.values().filter(|record| match query {
+            Query::Partition { partition, sort_prefix } => {
+                record.key.partition == *partition && record.key.sort.starts_with(sort_prefix.as_str())
+            }
+            Query::Subject(subject) => record.subject.as_ref() == Some(subject),
+            Query::DueOn(day) => record.due == Some(*day),
+        });
+        let mut page: Vec<Record> = matches
+            .filter(|record| after.as_ref().is_none_or(|after| record.key > *after))
+            .take(limit.max(1) + 1)
+            .cloned()
+            .collect();
+        let next = if page.len() > limit.max(1) {
+            page.truncate(limit.max(1));
+            page.last().map(|record| encode_cursor(&record.key))
+        } else {
+            None
+        };
+        Ok(Page { records: page, next })
+    }
+
+    async fn delete_all(&self, keys: &[RecordKey]) -> Result<(), StoreError> {
+        let mut records = self.lock();
+        for key in keys {
+            records.remove(key);
+        }
+        Ok(())
+    }
+}
+
+/// The calls made on a store and a mailer, in order, by kind only (no keys,
+/// no addresses): what a request costs, whatever it was about.
+#[derive(Debug, Clone, Default)]
+pub struct Calls(std::sync::Arc<Mutex<Vec<&'static str>>>);
+
+impl Calls {
+    pub fn record(&self, call: &'static str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(call);
+    }
+
+    /// The calls recorded since the last `take`.
+    pub fn take(&self) -> Vec<&'static str> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+}
+
+/// A store that records the kind of each call it passes on: `get`, `query`,
+/// `delete_all`, and for a write the DynamoDB request it becomes: `put`,
+/// `conditional put`, `delete`, `conditional delete` (one item) or
+/// `transaction` (several).
+pub struct CountingStore<S> {
+    pub inner: S,
+    pub calls: Calls,
+}
+
+impl<S> CountingStore<S> {
+    pub fn new(inner: S, calls: Calls) -> Self {
+        Self { inner, calls }
+    }
+}
+
+fn write_kind(writes: &[Write]) -> &'static str {
+    match writes {
+        [] => "no write",
+        [Write::Put { precondition, .. }] if *precondition == Precondition::None => "put",
+        [Write::Put { .. }] => "conditional put",
+        [Write::Delete { precondition, .. }] if *precondition == Precondition::None => "delete",
+        [Write::Delete { .. }] => "conditional delete",
+        _ => "transaction",
+    }
+}
+
+#[async_trait]
+impl<S: RecordStore> RecordStore for CountingStore<S> {
+    async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+        self.calls.record("get");
+        self.inner.get(key).await
+    }
+
+    async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.calls.record(write_kind(&writes));
+        self.inner.write(writes).await
+    }
+
+    async fn query(&self, query: &Query, limit: usize, cursor: Option<Cursor>) -> Result<Page, StoreError> {
+        self.calls.record("query");
+        self.inner.query(query, limit, cursor).await
+    }
+
+    async fn delete_all(&self, keys: &[RecordKey]) -> Result<(), StoreError> {
+        self.calls.record("delete_all");
+        self.inner.delete_all(keys).await
+    }
+}
