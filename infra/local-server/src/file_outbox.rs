@@ -141,7 +141,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_outbox_writes_numbered_files_and_continues_the_numbering() {
-        let dir = std::env::temp_dir().join(format!("outbox-test-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("outbox-numbering-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let clock = Arc::new(FixedClock::new(date()));
         let outbox = FileOutbox::open(&dir, "privacy@example.com", "mail.example.com")

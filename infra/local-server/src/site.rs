@@ -573,7 +573,7 @@ mod tests {
 
     #[test]
     fn newest_mail_first_by_number() {
-        let dir = std::env::temp_dir().join(format!("outbox-test-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("site-listing-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         for name in ["000002-b.eml", "000010-c.eml", "000001-a.eml", "notes.txt"] {
             std::fs::write(dir.join(name), MAIL).unwrap();
