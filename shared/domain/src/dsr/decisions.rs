@@ -48,7 +48,7 @@ impl Requests<'_> {
         change: impl Fn(&mut DataSubjectRequest, Timestamp, &Register) -> Result<(), DsrError>,
     ) -> Result<DataSubjectRequest, DsrError> {
         for _ in 0..ATTEMPTS {
-            let now = self.clock.now();
+            let now = self.ports.clock.now();
             let stored = self.live_request(request_id).await?.ok_or(DsrError::NotFound)?;
             let mut request = parse_request(&stored)?;
             if request.status.is_closed() {
@@ -58,7 +58,7 @@ impl Requests<'_> {
                 return Err(DsrError::NotFound);
             }
             let old_due = request.due_on;
-            change(&mut request, now, self.register)?;
+            change(&mut request, now, self.ports.register)?;
             request.push(RequestEvent::new(event, now, by, Some(text.to_owned())));
             let subject = stored
                 .subject

@@ -4,7 +4,7 @@ use super::*;
 
 impl Requests<'_> {
     pub(super) fn company(&self) -> &str {
-        &self.register.document().controller.name
+        &self.ports.register.document().controller.name
     }
 
     pub(super) fn verification_mail(
@@ -121,7 +121,7 @@ impl Requests<'_> {
         text: &str,
     ) -> Mail {
         let what = request.request_type.title();
-        let authority = &self.register.document().supervisory_authority;
+        let authority = &self.ports.register.document().supervisory_authority;
         // GDPR Art. 12(4): the reasons, the right to complain and the right to
         // a judicial remedy (Art. 77, 79) in every refusal and extension.
         let remedies = format!(

@@ -13,7 +13,7 @@
 //!
 //! Fulfilment (what each type does once verified) is in [`crate::dsr::fulfilment`].
 //!
-//! Context `dsr`: may use `consent`, `holds`, `mail`, `newsletter`, `register`, `store` and the kernel (README, "The domain crate's contexts").
+//! Context `dsr`: may use `consent`, `holds`, `mail`, `newsletter`, `ports`, `register`, `store` and the kernel (README, "The domain crate's contexts").
 
 pub mod deadline;
 pub mod export;
@@ -34,17 +34,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::clock::Clock;
 use crate::consent::ConsentId;
 use crate::dsr::deadline::{Deadline, ExtensionRefused, Jurisdiction};
 use crate::email::EmailAddress;
 use crate::mail::outbox::Outbox;
-use crate::mail::{escape_html, link_mails_in_window, may_mail_link, Mail, Mailer};
+use crate::mail::{escape_html, link_mails_in_window, may_mail_link, Mail};
 use crate::network::truncated_network;
 use crate::newsletter::{Links, Newsletter, SuppressionReason};
 use crate::person::PersonName;
+use crate::ports::Ports;
 use crate::register::{CategoryId, Register};
-use crate::store::{Precondition, Record, RecordKey, RecordStore, StoreError, Write};
+use crate::store::{Precondition, Record, RecordKey, StoreError, Write};
 use crate::subject::SubjectKey;
 use crate::tokens::{token_digest, OneTimeToken, Secrets};
 use crate::FieldError;
@@ -493,10 +493,7 @@ pub enum LinkPurpose {
 
 /// The data-subject-request use cases.
 pub struct Requests<'a> {
-    pub store: &'a dyn RecordStore,
-    pub mailer: &'a dyn Mailer,
-    pub clock: &'a dyn Clock,
-    pub register: &'a Register,
+    pub ports: Ports<'a>,
     pub secrets: &'a Secrets,
     pub links: &'a Links,
     /// Where every verified request is announced (`PRIVACY_TEAM_ADDRESS`).
@@ -505,11 +502,15 @@ pub struct Requests<'a> {
 
 impl Requests<'_> {
     pub(crate) fn outbox(&self) -> Outbox<'_> {
-        Outbox {
-            store: self.store,
-            mailer: self.mailer,
-            clock: self.clock,
-            register: self.register,
+        self.ports.outbox()
+    }
+
+    /// The newsletter's use cases, on the same ports and secrets.
+    pub(crate) fn newsletter(&self) -> Newsletter<'_> {
+        Newsletter {
+            ports: self.ports,
+            secrets: self.secrets,
+            links: self.links,
         }
     }
 
@@ -521,7 +522,7 @@ impl Requests<'_> {
     /// (one per 10 minutes, 5 per day): the write that records it, to be
     /// written with the link's token, or `None` when the limits withhold it.
     pub(crate) async fn reserve_link_mail(&self, subject: &SubjectKey) -> Result<Option<Write>, DsrError> {
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let (stored, mut intake) = self.intake(subject).await?;
         let in_window = link_mails_in_window(&intake.verification_mails, now);
         if !may_mail_link(&in_window, now) {
@@ -535,14 +536,7 @@ impl Requests<'_> {
     /// Why the address is suppressed, if it is (unsubscribed, objected,
     /// erased, bounced hard or complained).
     pub(crate) async fn suppression_of(&self, subject: &SubjectKey) -> Result<Option<SuppressionReason>, DsrError> {
-        let newsletter = Newsletter {
-            store: self.store,
-            mailer: self.mailer,
-            clock: self.clock,
-            register: self.register,
-            secrets: self.secrets,
-            links: self.links,
-        };
+        let newsletter = self.newsletter();
         match newsletter.subscriptions().suppression(subject).await {
             Ok(suppression) => Ok(suppression.map(|found| found.reason)),
             Err(crate::newsletter::NewsletterError::Store(error)) => Err(error.into()),
@@ -560,8 +554,9 @@ impl Requests<'_> {
     }
 
     pub(crate) async fn live_request(&self, request_id: &str) -> Result<Option<Record>, StoreError> {
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         Ok(self
+            .ports
             .store
             .get(&request_key(request_id))
             .await?
@@ -590,6 +585,7 @@ impl Requests<'_> {
                 .set_body(&serde_json::json!({"request_id": request.request_id, "received_at": request.received_at}));
             // The link works until the request expires unverified.
             let expires_at = self
+                .ports
                 .register
                 .minimisation_due(CategoryId::RequestsUnverified, request.received_at)
                 .map(whole_second_after);
@@ -601,7 +597,7 @@ impl Requests<'_> {
             });
         }
         writes.extend(also);
-        self.store.write(writes).await
+        self.ports.store.write(writes).await
     }
 
     /// Saves a request whose due date did not change.
@@ -628,9 +624,15 @@ impl Requests<'_> {
         let mut queue = self.queue_record(request);
         match (request.status, request.closed_at) {
             (status, Some(closed_at)) if status.is_closed() => {
-                self.register.stamp(&mut record, CategoryId::RequestsClosed, closed_at);
+                self.ports
+                    .register
+                    .stamp(&mut record, CategoryId::RequestsClosed, closed_at);
                 queue.expires_at = record.expires_at;
-                if let Some(minimise_at) = self.register.minimisation_due(CategoryId::RequestsClosed, closed_at) {
+                if let Some(minimise_at) = self
+                    .ports
+                    .register
+                    .minimisation_due(CategoryId::RequestsClosed, closed_at)
+                {
                     record.due = Some(minimise_at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date());
                 }
             }
@@ -656,15 +658,18 @@ impl Requests<'_> {
                 precondition: Precondition::None,
             });
         }
-        self.store.write(writes).await.map_err(DsrError::from)
+        self.ports.store.write(writes).await.map_err(DsrError::from)
     }
 
     /// An unverified request expires with the register's `requests_unverified`
     /// retention (kept, minimised, as a record of the request) and falls due
     /// for the sweep when its minimisation does (it then becomes `expired`).
     fn stamp_unverified(&self, record: &mut Record, received_at: Timestamp) {
-        self.register.stamp(record, CategoryId::RequestsUnverified, received_at);
+        self.ports
+            .register
+            .stamp(record, CategoryId::RequestsUnverified, received_at);
         if let Some(minimise_at) = self
+            .ports
             .register
             .minimisation_due(CategoryId::RequestsUnverified, received_at)
         {
@@ -734,50 +739,26 @@ fn requested_change(request: &DataSubjectRequest) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::FixedClock;
-    use crate::mail::RecordingMailer;
-    use crate::newsletter::{Newsletter, SignUp, SignUpOutcome};
-    use crate::store::memory::MemoryStore;
-    use crate::subject::Pepper;
-    use crate::tokens::TokenKey;
+    use crate::clock::Clock;
+    use crate::newsletter::{SignUp, SignUpOutcome};
+    use crate::store::RecordStore;
+    use crate::testing::World;
 
-    struct Fixture {
-        store: MemoryStore,
-        mailer: RecordingMailer,
-        clock: FixedClock,
-        register: Register,
-        secrets: Secrets,
-        links: Links,
-        team: EmailAddress,
+    /// The test world, with the helpers these tests share.
+    struct Fixture(World);
+
+    impl std::ops::Deref for Fixture {
+        type Target = World;
+
+        fn deref(&self) -> &World {
+            &self.0
+        }
     }
 
     impl Fixture {
         fn new() -> Self {
-            Self {
-                store: MemoryStore::new(),
-                mailer: RecordingMailer::new(),
-                // 23:30 UTC on 31 January is 1 February in Stockholm.
-                clock: FixedClock::new("2027-01-31T23:30:00Z".parse().unwrap()),
-                register: Register::standard().unwrap(),
-                secrets: Secrets {
-                    pepper: Pepper::new(vec![3; 32]).unwrap(),
-                    token_key: TokenKey::new(vec![4; 32]).unwrap(),
-                },
-                links: Links::new("https://privacy.example.com"),
-                team: EmailAddress::parse("team", "team@example.com").unwrap(),
-            }
-        }
-
-        fn requests(&self) -> Requests<'_> {
-            Requests {
-                store: &self.store,
-                mailer: &self.mailer,
-                clock: &self.clock,
-                register: &self.register,
-                secrets: &self.secrets,
-                links: &self.links,
-                privacy_team: Some(&self.team),
-            }
+            // 23:30 UTC on 31 January is 1 February in Stockholm.
+            Self(World::at("2027-01-31T23:30:00Z"))
         }
 
         fn submission(&self, kind: RequestType) -> Submission {
@@ -1055,14 +1036,7 @@ mod tests {
             .unwrap();
         fixture.requests().verify(&fixture.verification_token()).await.unwrap();
         let sent_before = fixture.mailer.sent().len();
-        let newsletter = Newsletter {
-            store: &fixture.store,
-            mailer: &fixture.mailer,
-            clock: &fixture.clock,
-            register: &fixture.register,
-            secrets: &fixture.secrets,
-            links: &fixture.links,
-        };
+        let newsletter = fixture.newsletter();
         let sign_up = SignUp {
             email: EmailAddress::parse("email", "ada@example.com").unwrap(),
             name: None,
@@ -1076,15 +1050,12 @@ mod tests {
             newsletter.sign_up(sign_up).await.unwrap(),
             SignUpOutcome::ConfirmationQueued
         );
-        let drained = crate::mail::outbox::Outbox {
-            store: &fixture.store,
-            mailer: &fixture.mailer,
-            clock: &fixture.clock,
-            register: &fixture.register,
-        }
-        .retry(fixture.clock.now() + jiff::SignedDuration::from_mins(1))
-        .await
-        .unwrap();
+        let drained = fixture
+            .ports()
+            .outbox()
+            .retry(fixture.clock.now() + jiff::SignedDuration::from_mins(1))
+            .await
+            .unwrap();
         assert_eq!(drained.rejected, 1, "the drain refuses the queued confirmation");
         assert_eq!(fixture.mailer.sent().len(), sent_before);
         let id = fixture.requests().queue(None, None).await.unwrap()[0]
@@ -1219,10 +1190,7 @@ mod tests {
             address: fixture.team.clone(),
         };
         let sweep = RetentionSweep {
-            store: &fixture.store,
-            mailer: &fixture.mailer,
-            clock: &fixture.clock,
-            register: &fixture.register,
+            ports: fixture.ports(),
             privacy_team: &team,
         };
         let far = fixture.clock.now() + jiff::SignedDuration::from_hours(24 * 400);
@@ -1306,14 +1274,7 @@ mod tests {
         let subject = fixture
             .requests()
             .subject_of(&EmailAddress::parse("email", "ada@example.com").unwrap());
-        let newsletter = Newsletter {
-            store: &fixture.store,
-            mailer: &fixture.mailer,
-            clock: &fixture.clock,
-            register: &fixture.register,
-            secrets: &fixture.secrets,
-            links: &fixture.links,
-        };
+        let newsletter = fixture.newsletter();
         assert!(
             newsletter
                 .subscriptions()

@@ -11,8 +11,9 @@ impl Requests<'_> {
         &self,
         digest: &str,
     ) -> Result<(LinkPurpose, Record, Record, DataSubjectRequest), DsrError> {
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let token_record = self
+            .ports
             .store
             .get(&token_key(digest))
             .await?
@@ -87,7 +88,7 @@ impl Requests<'_> {
         stored: Record,
         mut request: DataSubjectRequest,
     ) -> Result<DataSubjectRequest, DsrError> {
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let subject = stored.subject.clone().ok_or(DsrError::InvalidToken)?;
         request.status = RequestStatus::Verified;
         request.verification_digest = None;
@@ -110,7 +111,7 @@ impl Requests<'_> {
                 precondition: Precondition::None,
             },
         ];
-        match self.store.write(writes).await {
+        match self.ports.store.write(writes).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => return Err(DsrError::InvalidToken),
             Err(error) => return Err(error.into()),

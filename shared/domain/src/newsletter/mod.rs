@@ -16,7 +16,7 @@
 //! - `SUPPRESSION#<subject>` / `NEWSLETTER`: a [`Suppression`], the subject
 //!   key and a reason, no address. Kept indefinitely.
 //!
-//! Context `newsletter`: may use `consent`, `mail`, `register`, `store` and the kernel (README, "The domain crate's contexts").
+//! Context `newsletter`: may use `consent`, `mail`, `ports`, `register`, `store` and the kernel (README, "The domain crate's contexts").
 
 mod subscriptions;
 
@@ -27,15 +27,15 @@ use std::net::IpAddr;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Clock;
 use crate::consent::{ConsentId, ConsentLedger, NoticeDigest, PolicyVersion};
 use crate::email::EmailAddress;
 use crate::mail::outbox::Outbox;
-use crate::mail::{escape_html, link_mails_in_window, may_mail_link, Mail, Mailer};
+use crate::mail::{escape_html, link_mails_in_window, may_mail_link, Mail};
 use crate::network::truncated_network;
 use crate::person::PersonName;
+use crate::ports::Ports;
 use crate::register::{CategoryId, Register};
-use crate::store::{Precondition, Record, RecordKey, RecordStore, StoreError, Write};
+use crate::store::{Precondition, Record, RecordKey, StoreError, Write};
 use crate::subject::Pepper;
 use crate::subject::SubjectKey;
 use crate::tokens::{token_digest, OneTimeToken, Secrets, TokenKey};
@@ -283,10 +283,7 @@ impl Links {
 }
 
 pub struct Newsletter<'a> {
-    pub store: &'a dyn RecordStore,
-    pub mailer: &'a dyn Mailer,
-    pub clock: &'a dyn Clock,
-    pub register: &'a Register,
+    pub ports: Ports<'a>,
     pub secrets: &'a Secrets,
     pub links: &'a Links,
 }
@@ -329,20 +326,11 @@ impl Newsletter<'_> {
 
     /// The subscription records themselves: what needs no secret.
     pub fn subscriptions(&self) -> Subscriptions<'_> {
-        Subscriptions {
-            store: self.store,
-            clock: self.clock,
-            register: self.register,
-        }
+        Subscriptions { ports: self.ports }
     }
 
     fn outbox(&self) -> Outbox<'_> {
-        Outbox {
-            store: self.store,
-            mailer: self.mailer,
-            clock: self.clock,
-            register: self.register,
-        }
+        self.ports.outbox()
     }
 
     /// Double opt-in, step one: record the sign-up and queue a confirmation
@@ -361,9 +349,9 @@ impl Newsletter<'_> {
         let subject = self.subject_of(&sign_up.email);
         let key = subscription_key(&subject, &sign_up.list);
         for _ in 0..ATTEMPTS {
-            let now = self.clock.now();
+            let now = self.ports.clock.now();
             let suppression = self.subscriptions().live(&suppression_key(&subject)).await?;
-            let stored = self.store.get(&key).await?;
+            let stored = self.ports.store.get(&key).await?;
             let (stored_evidence, evidence) = self
                 .subscriptions()
                 .stored_evidence(&subject, &sign_up.list, now)
@@ -400,7 +388,7 @@ impl Newsletter<'_> {
                     },
                     self.outbox().nothing_to_send("newsletter_confirmation", &subject),
                 ];
-                match self.store.write(writes).await {
+                match self.ports.store.write(writes).await {
                     Ok(()) => {}
                     Err(StoreError::Conflict) => continue,
                     Err(error) => return Err(error.into()),
@@ -422,7 +410,12 @@ impl Newsletter<'_> {
                 evidence,
                 existing.as_ref().map_or(&[][..], |s| &s.events),
                 event,
-                Some(self.register.expiry(CategoryId::NewsletterPending, now).unwrap_or(now)),
+                Some(
+                    self.ports
+                        .register
+                        .expiry(CategoryId::NewsletterPending, now)
+                        .unwrap_or(now),
+                ),
             );
             let mut confirmation_mails = recent;
             confirmation_mails.push(now);
@@ -450,14 +443,17 @@ impl Newsletter<'_> {
             let mut record = self
                 .subscriptions()
                 .subscription_record(&subject, &subscription, version);
-            self.register.stamp(&mut record, CategoryId::NewsletterPending, now);
+            self.ports
+                .register
+                .stamp(&mut record, CategoryId::NewsletterPending, now);
             let mut token_record = Record::new(token_key(&token.digest()), TOKEN_ENTITY);
             token_record.subject = Some(subject.clone());
             // The consent id is linked to the person only when the link is confirmed.
             token_record.set_body(
                 &serde_json::json!({"list": sign_up.list, "signed_up_at": now, "consent_id": sign_up.consent_id}),
             );
-            self.register
+            self.ports
+                .register
                 .stamp(&mut token_record, CategoryId::NewsletterPending, now);
             let mail = self.confirmation_mail(&sign_up.email, &subject, &sign_up.list, &token);
             let writes = vec![
@@ -471,7 +467,7 @@ impl Newsletter<'_> {
             .into_iter()
             .chain(self.outbox().queue(&mail, "newsletter_confirmation", &subject))
             .collect();
-            match self.store.write(writes).await {
+            match self.ports.store.write(writes).await {
                 Ok(()) => {}
                 Err(StoreError::Conflict) => continue,
                 Err(error) => return Err(error.into()),
@@ -531,7 +527,7 @@ impl Newsletter<'_> {
     pub async fn confirm(&self, token: &str, ip: Option<IpAddr>) -> Result<(), NewsletterError> {
         let digest = token_digest(token);
         for _ in 0..ATTEMPTS {
-            let now = self.clock.now();
+            let now = self.ports.clock.now();
             let PendingSignUp {
                 token: token_record,
                 subject,
@@ -579,7 +575,7 @@ impl Newsletter<'_> {
                     precondition: Precondition::None,
                 },
             ];
-            match self.store.write(writes).await {
+            match self.ports.store.write(writes).await {
                 Ok(()) => {
                     tracing::info!(subject = subject.short(), "newsletter subscription confirmed");
                     let consent_id = token_record
@@ -617,8 +613,8 @@ impl Newsletter<'_> {
         }
         let key = subscription_key(&subject, list);
         for _ in 0..ATTEMPTS {
-            let now = self.clock.now();
-            let stored = self.store.get(&key).await?;
+            let now = self.ports.clock.now();
+            let stored = self.ports.store.get(&key).await?;
             let existing: Option<Subscription> = stored
                 .as_ref()
                 .filter(|r| !r.is_expired(now))
@@ -666,6 +662,7 @@ impl Newsletter<'_> {
                 .subscriptions()
                 .subscription_record(&subject, &subscription, version);
             match self
+                .ports
                 .store
                 .write(vec![Write::Put { record, precondition }, evidence_write])
                 .await
@@ -682,18 +679,14 @@ impl Newsletter<'_> {
     }
 
     fn consent_ledger(&self) -> ConsentLedger<'_> {
-        ConsentLedger {
-            store: self.store,
-            clock: self.clock,
-            register: self.register,
-        }
+        self.ports.consent_ledger()
     }
 
     /// The double opt-in mail. It greets no one by name: the name came with
     /// an address nobody has proven yet, and echoing it would let anyone put
     /// their text (a link, a lure) into a mail to someone else's inbox.
     fn confirmation_mail(&self, to: &EmailAddress, subject: &SubjectKey, list: &ListId, token: &OneTimeToken) -> Mail {
-        let company = &self.register.document().controller.name;
+        let company = &self.ports.register.document().controller.name;
         let confirm = self.links.newsletter_confirmation(token.reveal());
         let unsubscribe = self
             .links
@@ -702,7 +695,7 @@ impl Newsletter<'_> {
             "Hello,\n\nPlease confirm that you want the {company} newsletter:\n\n{confirm}\n\n\
              The link works for 7 days. If you did not ask for the newsletter, ignore this mail: \
              nothing more will be sent.\n\nPrivacy: {contact}\n",
-            contact = self.register.document().controller.contact,
+            contact = self.ports.register.document().controller.contact,
         );
         let html = format!(
             "<!doctype html><html><body><p>Hello,</p>\
@@ -743,49 +736,28 @@ pub fn evidence_after_erasure(register: &Register, record: &Record, now: Timesta
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::FixedClock;
+    use crate::clock::Clock;
     use crate::consent::{Categories, ClientContext, ConsentDecision, ConsentSource, PolicyVersion};
     use crate::mail::outbox::RetryReport;
-    use crate::mail::RecordingMailer;
-    use crate::store::memory::MemoryStore;
+    use crate::store::RecordStore;
     use crate::store::{query_all, Query};
-    use crate::subject::Pepper;
-    use crate::tokens::TokenKey;
+    use crate::testing::World;
     use jiff::SignedDuration;
 
-    struct Fixture {
-        store: MemoryStore,
-        mailer: RecordingMailer,
-        clock: FixedClock,
-        register: Register,
-        secrets: Secrets,
-        links: Links,
+    /// The test world, with the helpers these tests share.
+    struct Fixture(World);
+
+    impl std::ops::Deref for Fixture {
+        type Target = World;
+
+        fn deref(&self) -> &World {
+            &self.0
+        }
     }
 
     impl Fixture {
         fn new() -> Self {
-            Self {
-                store: MemoryStore::new(),
-                mailer: RecordingMailer::new(),
-                clock: FixedClock::new("2026-06-01T09:00:00Z".parse().unwrap()),
-                register: Register::standard().unwrap(),
-                secrets: Secrets {
-                    pepper: Pepper::new(vec![7; 32]).unwrap(),
-                    token_key: TokenKey::new(vec![9; 32]).unwrap(),
-                },
-                links: Links::new("https://privacy.example.com/"),
-            }
-        }
-
-        fn newsletter(&self) -> Newsletter<'_> {
-            Newsletter {
-                store: &self.store,
-                mailer: &self.mailer,
-                clock: &self.clock,
-                register: &self.register,
-                secrets: &self.secrets,
-                links: &self.links,
-            }
+            Self(World::at("2026-06-01T09:00:00Z"))
         }
 
         fn advance_minutes(&self, minutes: i64) {
@@ -809,13 +781,8 @@ mod tests {
 
         /// What the table's stream starts after a sign-up: the outbox's drain.
         async fn drain_outbox(&self) -> RetryReport {
-            let outbox = Outbox {
-                store: &self.store,
-                mailer: &self.mailer,
-                clock: &self.clock,
-                register: &self.register,
-            };
-            outbox
+            self.ports()
+                .outbox()
                 .retry(self.clock.now() + SignedDuration::from_mins(1))
                 .await
                 .unwrap()
@@ -1141,12 +1108,7 @@ mod tests {
             SignUpOutcome::ConfirmationQueued
         );
         assert!(fixture.mailer.sent().is_empty());
-        let outbox = Outbox {
-            store: &fixture.store,
-            mailer: &fixture.mailer,
-            clock: &fixture.clock,
-            register: &fixture.register,
-        };
+        let outbox = fixture.ports().outbox();
         let far = fixture.clock.now() + SignedDuration::from_hours(1);
         let report = outbox.retry(far).await.unwrap();
         assert_eq!(report.sent, 1);
@@ -1167,11 +1129,7 @@ mod tests {
     #[tokio::test]
     async fn a_consent_id_links_the_visitors_consent_history_to_the_subject_only_when_confirmed() {
         let fixture = Fixture::new();
-        let ledger = ConsentLedger {
-            store: &fixture.store,
-            clock: &fixture.clock,
-            register: &fixture.register,
-        };
+        let ledger = fixture.ports().consent_ledger();
         let decision = ConsentDecision {
             consent_id: None,
             policy_version: PolicyVersion::parse("policy_version", "1").unwrap(),
@@ -1273,19 +1231,23 @@ mod tests {
         fixture.advance_minutes(1);
         let mailed_before = fixture.mailer.sent().len();
 
+        let Fixture(world) = fixture;
         let calls = Calls::default();
-        let store = CountingStore::new(fixture.store, calls.clone());
+        let store = CountingStore::new(world.store, calls.clone());
         let mailer = CountingMailer {
-            inner: fixture.mailer,
+            inner: world.mailer,
             calls: calls.clone(),
         };
-        let newsletter = Newsletter {
+        let ports = Ports {
             store: &store,
             mailer: &mailer,
-            clock: &fixture.clock,
-            register: &fixture.register,
-            secrets: &fixture.secrets,
-            links: &fixture.links,
+            clock: &world.clock,
+            register: &world.register,
+        };
+        let newsletter = Newsletter {
+            ports,
+            secrets: &world.secrets,
+            links: &world.links,
         };
         let states = [
             "new",
@@ -1321,14 +1283,9 @@ mod tests {
 
         // The drain sends what is due: to the new, the pending and the
         // self-unsubscribed address, to no one else.
-        let outbox = Outbox {
-            store: &store,
-            mailer: &mailer,
-            clock: &fixture.clock,
-            register: &fixture.register,
-        };
-        outbox
-            .retry(fixture.clock.now() + SignedDuration::from_mins(1))
+        ports
+            .outbox()
+            .retry(world.clock.now() + SignedDuration::from_mins(1))
             .await
             .unwrap();
         let mut mailed: Vec<String> = mailer.inner.sent()[mailed_before..]
