@@ -19,8 +19,8 @@ use crate::consent::{
 };
 use crate::dsr::export::{PersonalDataExport, EXPORT_FILENAME, MAX_EXPORT_BYTES};
 use crate::dsr::{
-    parse_request, request_key, token_key, utc_date, DataSubjectRequest, DsrError, RequestEvent, RequestStatus,
-    RequestType, Requests, ADDRESS_TOKEN_ENTITY, REQUEST_ENTITY,
+    parse_request, request_key, token_key, utc_date, DataSubjectRequest, DsrError, RequestEvent, RequestEventKind,
+    RequestStatus, RequestType, Requests, ADDRESS_TOKEN_ENTITY, REQUEST_ENTITY,
 };
 use crate::email::EmailAddress;
 use crate::holds::keeping::{change_hold_summary, is_restricted, restamp_person, restriction_key, RESTRICTION_ENTITY};
@@ -221,7 +221,7 @@ impl Fulfilment<'_> {
         request.status = RequestStatus::InProgress;
         request
             .events
-            .push(RequestEvent::new("in_progress", now, "system", None));
+            .push(RequestEvent::new(RequestEventKind::InProgress, now, "system", None));
         let address = request
             .email
             .as_deref()
@@ -264,7 +264,11 @@ impl Fulfilment<'_> {
                         let mail = export.mail(self.requests.register, address, &request);
                         self.requests.outbox().deliver(mail, "dsr_export", subject).await?;
                     }
-                    self.close(&mut request, "export_sent", Some(format!("{} items", export.items())));
+                    self.close(
+                        &mut request,
+                        RequestEventKind::ExportSent,
+                        Some(format!("{} items", export.items())),
+                    );
                 }
             }
             RequestType::Erasure | RequestType::CcpaDelete => {
@@ -282,7 +286,7 @@ impl Fulfilment<'_> {
                     // its own link: the requester proved only the old one.
                     if !corrected.is_empty() {
                         request.events.push(RequestEvent::new(
-                            "corrected",
+                            RequestEventKind::Corrected,
                             self.requests.clock.now(),
                             "system",
                             Some(corrected.join(", ")),
@@ -299,7 +303,7 @@ impl Fulfilment<'_> {
                     };
                     request.status = RequestStatus::AwaitingTeam;
                     request.events.push(RequestEvent::new(
-                        "needs_team",
+                        RequestEventKind::NeedsTeam,
                         self.requests.clock.now(),
                         "system",
                         Some(note.to_owned()),
@@ -317,7 +321,7 @@ impl Fulfilment<'_> {
                         );
                         self.requests.outbox().deliver(mail, "dsr_rectified", subject).await?;
                     }
-                    self.close(&mut request, "rectified", Some(corrected.join(", ")));
+                    self.close(&mut request, RequestEventKind::Rectified, Some(corrected.join(", ")));
                 }
             }
             RequestType::Restriction | RequestType::Objection => {
@@ -328,7 +332,7 @@ impl Fulfilment<'_> {
                 let note = (request.request_type == RequestType::Objection)
                     .then(|| "restricted while the team weighs the objection (GDPR Art. 18(1)(d), 21(1))".to_owned());
                 request.events.push(RequestEvent::new(
-                    "restricted",
+                    RequestEventKind::Restricted,
                     self.requests.clock.now(),
                     "system",
                     note,
@@ -336,7 +340,7 @@ impl Fulfilment<'_> {
             }
             RequestType::CcpaOptOut => {
                 self.opt_out_of_marketing(subject, &mut request).await?;
-                self.close(&mut request, "completed", None);
+                self.close(&mut request, RequestEventKind::Completed, None);
             }
         }
         self.requests.save(subject, &request, version).await?;
@@ -350,12 +354,14 @@ impl Fulfilment<'_> {
         Ok(request)
     }
 
-    fn close(&self, request: &mut DataSubjectRequest, event: &str, note: Option<String>) {
+    fn close(&self, request: &mut DataSubjectRequest, event: RequestEventKind, note: Option<String>) {
         let now = self.requests.clock.now();
         request.events.push(RequestEvent::new(event, now, "system", note));
         request.status = RequestStatus::Completed;
         request.closed_at = Some(now);
-        request.events.push(RequestEvent::new("completed", now, "system", None));
+        request
+            .events
+            .push(RequestEvent::new(RequestEventKind::Completed, now, "system", None));
     }
 
     async fn continuation(&self, request_id: &str) -> Result<Option<Continuation>, DsrError> {
@@ -428,9 +434,12 @@ impl Fulfilment<'_> {
         let new_address = new_address_of(&request)
             .ok_or_else(|| DsrError::Corrupt("a new address's link without the address".into()))?;
         request.new_address_digest = None;
-        request
-            .events
-            .push(RequestEvent::new("new_address_confirmed", now, "new_address", None));
+        request.events.push(RequestEvent::new(
+            RequestEventKind::NewAddressConfirmed,
+            now,
+            "new_address",
+            None,
+        ));
         let writes = vec![
             Write::Put {
                 record: self.requests.request_record(&subject, &request, stored.version + 1),
@@ -458,7 +467,7 @@ impl Fulfilment<'_> {
             let mut corrected: Vec<String> = request
                 .events
                 .iter()
-                .filter(|event| event.event == "corrected")
+                .filter(|event| event.event == RequestEventKind::Corrected)
                 .filter_map(|event| event.note.clone())
                 .collect();
             corrected.push("subscriber address".to_owned());
@@ -478,7 +487,11 @@ impl Fulfilment<'_> {
                 );
                 self.requests.outbox().deliver(mail, "dsr_rectified", &subject).await?;
             }
-            self.close(&mut request, "rectified", Some("subscriber address".to_owned()));
+            self.close(
+                &mut request,
+                RequestEventKind::Rectified,
+                Some("subscriber address".to_owned()),
+            );
         }
         self.requests.save(&subject, &request, version).await?;
         tracing::info!(request_id = %request.request_id, status = request.status.as_str(), "rectification to a confirmed address recorded");
@@ -560,7 +573,7 @@ impl Fulfilment<'_> {
             withdrawn += 1;
         }
         request.events.push(RequestEvent::new(
-            "marketing_stopped",
+            RequestEventKind::MarketingStopped,
             self.requests.clock.now(),
             "system",
             Some(format!(
@@ -877,7 +890,10 @@ mod tests {
             .await
             .unwrap();
         let last = lifted.events.last().unwrap();
-        assert_eq!((last.event.as_str(), last.by.as_str()), ("restriction_lifted", "sub-1"));
+        assert_eq!(
+            (&last.event, last.by.as_str()),
+            (&RequestEventKind::RestrictionLifted, "sub-1")
+        );
         let notices: Vec<bool> = mailer
             .seen
             .lock()
@@ -1190,7 +1206,7 @@ mod tests {
         let event = request
             .events
             .iter()
-            .find(|event| event.event == "export_too_large")
+            .find(|event| event.event == RequestEventKind::ExportTooLarge)
             .expect("the reason is recorded");
         assert!(event.note.as_deref().unwrap().contains("another secure channel"));
         assert!(
@@ -1239,7 +1255,7 @@ mod tests {
         }
         let request = fixture.verified(Fixture::submission(RequestType::Access)).await;
         assert_eq!(request.status, RequestStatus::InProgress);
-        assert!(request.events.iter().any(|event| event.event == "export_continues"));
+        assert!(request.has_event(RequestEventKind::ExportContinues));
         assert!(fixture
             .mailer
             .sent_to(&Fixture::ada())
@@ -1311,7 +1327,13 @@ mod tests {
         assert_eq!(left(&fixture.store), 0);
         let done = fixture.stored_request(&erasure.request_id).await;
         assert_eq!(done.status, RequestStatus::Completed);
-        assert_eq!(done.events.iter().filter(|e| e.event == "erasure_continues").count(), 1);
+        assert_eq!(
+            done.events
+                .iter()
+                .filter(|e| e.event == RequestEventKind::ErasureContinues)
+                .count(),
+            1
+        );
         let reply = fixture.mail_titled("Your data is erased");
         let counted: usize = reply
             .text
@@ -1583,7 +1605,7 @@ mod tests {
             assert_eq!(refused.status, RequestStatus::AwaitingTeam, "{reason:?}");
             assert_eq!(refused.new_address_digest, None);
             let event = refused.events.last().unwrap();
-            assert_eq!(event.event, "new_address_refused");
+            assert_eq!(event.event, RequestEventKind::NewAddressRefused);
             let note = event.note.as_deref().unwrap();
             assert!(
                 !note.contains(cause) && !note.contains("suppress"),
@@ -1664,7 +1686,7 @@ mod tests {
         // No subscription: nothing of the product's would move.
         let request = fixture.verified(to_grace(None)).await;
         assert_eq!(request.status, RequestStatus::AwaitingTeam);
-        assert_eq!(request.events.last().unwrap().event, "needs_team");
+        assert_eq!(request.events.last().unwrap().event, RequestEventKind::NeedsTeam);
         assert!(fixture.mailer.sent_to(&grace()).is_empty());
     }
 }

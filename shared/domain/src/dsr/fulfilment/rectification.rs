@@ -108,7 +108,7 @@ impl Fulfilment<'_> {
             }
             request.new_address_digest = Some(token.digest());
             request.events.push(RequestEvent::new(
-                "new_address_link_mailed",
+                RequestEventKind::NewAddressLinkMailed,
                 now,
                 "system",
                 Some(format!(
@@ -138,7 +138,7 @@ impl Fulfilment<'_> {
         request.status = RequestStatus::AwaitingTeam;
         request.new_address_digest = None;
         request.events.push(RequestEvent::new(
-            "new_address_refused",
+            RequestEventKind::NewAddressRefused,
             self.requests.clock.now(),
             "system",
             Some("the new address cannot be confirmed automatically: nothing was moved, and the privacy team decides on the correction".to_owned()),
