@@ -19,7 +19,7 @@ impl Requests<'_> {
             .unwrap_or_else(|| submission.request_type.default_jurisdiction());
         let deadline = Deadline::for_request(jurisdiction, now, self.ports.register.time_zone());
         let request_id = Uuid::new_v4().to_string();
-        let mut received = RequestEvent::new("received", now, "requester", None);
+        let mut received = RequestEvent::new(RequestEventKind::Received, now, "requester", None);
         received.note = submission
             .ip
             .map(|ip| format!("channel {}, network {}", submission.channel, truncated_network(ip)));
@@ -50,7 +50,12 @@ impl Requests<'_> {
             fulfilment.opt_out_of_marketing(&subject, &mut request).await?;
             request.status = RequestStatus::Completed;
             request.closed_at = Some(self.ports.clock.now());
-            request.push(RequestEvent::new("completed", self.ports.clock.now(), "system", None));
+            request.push(RequestEvent::new(
+                RequestEventKind::Completed,
+                self.ports.clock.now(),
+                "system",
+                None,
+            ));
             self.save(&subject, &request, 1).await?;
             tracing::info!(request_id = %request_id, kind = request.request_type.as_str(), "request acted on at once");
             return Ok(Submitted {

@@ -117,7 +117,7 @@ impl Requests<'_> {
         &self,
         to: &EmailAddress,
         request: &DataSubjectRequest,
-        event: &str,
+        event: &RequestEventKind,
         text: &str,
     ) -> Mail {
         let what = request.request_type.title();
@@ -131,7 +131,7 @@ impl Requests<'_> {
             court = authority.judicial_remedy,
         );
         let (subject, body) = match event {
-            "extended" => (
+            RequestEventKind::Extended => (
                 "We need more time for your privacy request".to_owned(),
                 format!(
                     "We need more time to answer your request for {what} (reference {id}). The new deadline is {due}.\n\nWhy: {text}\n\n{remedies}",
@@ -139,7 +139,7 @@ impl Requests<'_> {
                     due = request.due_on,
                 ),
             ),
-            "rejected" => (
+            RequestEventKind::Rejected => (
                 "Your privacy request was declined".to_owned(),
                 format!(
                     "We cannot grant your request for {what} (reference {id}).\n\nWhy: {text}\n\n{remedies}",

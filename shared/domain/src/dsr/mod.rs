@@ -21,6 +21,7 @@ pub mod fulfilment;
 pub mod queue;
 
 mod decisions;
+mod events;
 mod intake;
 mod mails;
 mod verification;
@@ -48,6 +49,8 @@ use crate::store::{Precondition, Record, RecordKey, StoreError, Write};
 use crate::subject::SubjectKey;
 use crate::tokens::{token_digest, OneTimeToken, Secrets};
 use crate::FieldError;
+
+pub use events::RequestEventKind;
 
 pub const REQUEST_ENTITY: &str = "dsr_request";
 pub const QUEUE_ENTITY: &str = "dsr_queue_entry";
@@ -237,7 +240,7 @@ pub struct Corrections {
 /// what the team itself wrote as a reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestEvent {
-    pub event: String,
+    pub event: RequestEventKind,
     pub at: Timestamp,
     pub by: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -245,9 +248,9 @@ pub struct RequestEvent {
 }
 
 impl RequestEvent {
-    pub fn new(event: &str, at: Timestamp, by: &str, note: Option<String>) -> Self {
+    pub fn new(event: RequestEventKind, at: Timestamp, by: &str, note: Option<String>) -> Self {
         Self {
-            event: event.to_owned(),
+            event,
             at,
             by: by.to_owned(),
             note,
@@ -317,7 +320,12 @@ impl DataSubjectRequest {
     /// Whether the requester ever proved control of the address. Only such
     /// requests enter the team's queue.
     pub fn was_verified(&self) -> bool {
-        self.events.iter().any(|event| event.event == "verified")
+        self.has_event(RequestEventKind::Verified)
+    }
+
+    /// Whether the request's history has an event of this kind.
+    pub fn has_event(&self, kind: RequestEventKind) -> bool {
+        self.events.iter().any(|event| event.event == kind)
     }
 }
 
@@ -443,7 +451,7 @@ pub fn expire_unverified(record: &mut Record, now: Timestamp) {
             }
         }
         events.push(serde_json::json!(RequestEvent::new(
-            "expired",
+            RequestEventKind::Expired,
             now,
             "system",
             Some("never verified".to_owned())
@@ -1221,7 +1229,7 @@ mod tests {
             (RequestType::Rectification, Jurisdiction::Gdpr, "api")
         );
         assert_eq!(request.received_on, jiff::civil::date(2027, 2, 1));
-        assert_eq!(request.events.last().unwrap().event, "expired");
+        assert_eq!(request.events.last().unwrap().event, RequestEventKind::Expired);
         assert_eq!(
             record.expires_at,
             Some("2029-03-02T23:30:00Z".parse().unwrap()),
@@ -1286,7 +1294,7 @@ mod tests {
         );
         let request = parse_request(&stored(&fixture, &submitted.request_id).await).unwrap();
         assert_eq!(request.scope, Some(ObjectionScope::Processing));
-        assert!(request.events.iter().any(|event| event.event == "marketing_stopped"));
+        assert!(request.has_event(RequestEventKind::MarketingStopped));
         assert!(queue_records(&fixture).is_empty());
         assert!(fixture.mailer.sent_to(&fixture.team).is_empty());
 
@@ -1372,7 +1380,7 @@ mod tests {
         let verified = fixture.requests().verify(&fixture.verification_token()).await.unwrap();
         assert_eq!(verified.status, RequestStatus::AwaitingTeam);
         let note = verified.events.last().unwrap();
-        assert_eq!(note.event, "needs_team");
+        assert_eq!(note.event, RequestEventKind::NeedsTeam);
         assert!(note.note.as_deref().unwrap().contains("holds nothing"));
         // Only details: nothing the product can apply by itself.
         fixture.clock.advance(jiff::SignedDuration::from_mins(11));

@@ -92,7 +92,7 @@ impl Requests<'_> {
         let subject = stored.subject.clone().ok_or(DsrError::InvalidToken)?;
         request.status = RequestStatus::Verified;
         request.verification_digest = None;
-        request.push(RequestEvent::new("verified", now, "requester", None));
+        request.push(RequestEvent::new(RequestEventKind::Verified, now, "requester", None));
         // Verified requests are kept until they close: no expiry.
         let mut record = self.request_record(&subject, &request, stored.version + 1);
         record.expires_at = None;

@@ -18,8 +18,10 @@
 //!
 //! Context `newsletter`: may use `consent`, `mail`, `ports`, `register`, `store` and the kernel (README, "The domain crate's contexts").
 
+mod events;
 mod subscriptions;
 
+pub use events::SubscriptionEventKind;
 pub use subscriptions::Subscriptions;
 
 use std::net::IpAddr;
@@ -120,7 +122,7 @@ impl SuppressionReason {
 /// One piece of evidence in a subscription's life (GDPR Art. 7(1)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubscriptionEvent {
-    pub event: String,
+    pub event: SubscriptionEventKind,
     pub at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
@@ -137,9 +139,9 @@ pub struct SubscriptionEvent {
 }
 
 impl SubscriptionEvent {
-    fn new(event: &str, at: Timestamp) -> Self {
+    fn new(event: SubscriptionEventKind, at: Timestamp) -> Self {
         Self {
-            event: event.to_owned(),
+            event,
             at,
             network: None,
             channel: None,
@@ -397,7 +399,7 @@ impl Newsletter<'_> {
                 return Ok(outcome);
             }
             let token = OneTimeToken::generate();
-            let mut event = SubscriptionEvent::new("signed_up", now);
+            let mut event = SubscriptionEvent::new(SubscriptionEventKind::SignedUp, now);
             event.network = sign_up.ip.map(truncated_network);
             event.channel = Some(sign_up.channel.to_owned());
             event.policy_version = sign_up.notice.policy_version.clone();
@@ -545,9 +547,9 @@ impl Newsletter<'_> {
                 .events
                 .iter()
                 .chain(&subscription.events)
-                .filter(|event| event.event == "signed_up")
+                .filter(|event| event.event == SubscriptionEventKind::SignedUp)
                 .max_by_key(|event| event.at);
-            let mut event = SubscriptionEvent::new("confirmed", now);
+            let mut event = SubscriptionEvent::new(SubscriptionEventKind::Confirmed, now);
             event.network = ip.map(truncated_network);
             event.policy_version = signed_up.and_then(|e| e.policy_version.clone());
             event.notice_sha256 = signed_up.and_then(|e| e.notice_sha256.clone());
@@ -627,7 +629,7 @@ impl Newsletter<'_> {
                 return Ok(());
             }
             let (stored_evidence, evidence) = self.subscriptions().stored_evidence(&subject, list, now).await?;
-            let mut event = SubscriptionEvent::new("subscribed_by_team", now);
+            let mut event = SubscriptionEvent::new(SubscriptionEventKind::SubscribedByTeam, now);
             event.basis = Some(LawfulBasis::LegitimateInterest);
             let evidence_write = self.subscriptions().evidence_write(
                 &subject,
@@ -723,7 +725,9 @@ impl Newsletter<'_> {
 pub fn evidence_after_erasure(register: &Register, record: &Record, now: Timestamp) -> Result<Record, NewsletterError> {
     let mut evidence: OptInEvidence = record.body()?;
     if evidence.ended_at.is_none() {
-        evidence.events.push(SubscriptionEvent::new("erased", now));
+        evidence
+            .events
+            .push(SubscriptionEvent::new(SubscriptionEventKind::Erased, now));
         evidence.ended_at = Some(now);
     }
     let mut rewritten = record.clone();
@@ -1010,7 +1014,10 @@ mod tests {
         assert_eq!(ended.expires_at, Some("2029-06-01T10:05:00Z".parse().unwrap()));
         let evidence = evidence_of(&ended);
         assert_eq!(evidence.ended_at, Some("2026-06-01T10:05:00Z".parse().unwrap()));
-        assert_eq!(evidence.events.last().unwrap().event, "unsubscribed");
+        assert_eq!(
+            evidence.events.last().unwrap().event,
+            SubscriptionEventKind::Unsubscribed
+        );
         let subscription = fixture
             .store
             .snapshot()
@@ -1059,7 +1066,7 @@ mod tests {
         assert_eq!(erased.expires_at, Some("2029-06-01T09:00:00Z".parse().unwrap()));
         assert_eq!(erased.version, open.version + 1);
         let evidence = evidence_of(&erased);
-        assert_eq!(evidence.events.last().unwrap().event, "erased");
+        assert_eq!(evidence.events.last().unwrap().event, SubscriptionEventKind::Erased);
     }
 
     #[tokio::test]
@@ -1094,7 +1101,7 @@ mod tests {
         let kinds: Vec<String> = evidence_of(&evidence_record(&fixture))
             .events
             .into_iter()
-            .map(|e| e.event)
+            .map(|e| e.event.to_string())
             .collect();
         assert_eq!(kinds, ["signed_up", "confirmed", "unsubscribed"]);
     }

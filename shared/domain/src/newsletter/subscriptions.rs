@@ -154,7 +154,7 @@ impl Subscriptions<'_> {
                     }
                     subscription.status = SubscriptionStatus::Unsubscribed;
                     subscription.unsubscribed_at = Some(now);
-                    let mut event = SubscriptionEvent::new("unsubscribed", now);
+                    let mut event = SubscriptionEvent::new(SubscriptionEventKind::Unsubscribed, now);
                     event.reason = Some(reason);
                     let (stored_evidence, mut evidence) = self.stored_evidence(subject, list, now).await?;
                     evidence.ended_at = Some(now);

@@ -29,7 +29,7 @@ impl Fulfilment<'_> {
         }
         request.status = RequestStatus::AwaitingTeam;
         request.events.push(RequestEvent::new(
-            "export_too_large",
+            RequestEventKind::ExportTooLarge,
             self.requests.ports.clock.now(),
             "system",
             Some(format!(
@@ -60,9 +60,9 @@ impl Fulfilment<'_> {
         let mut record = Record::new(continuation_key(&request.request_id), CONTINUATION_ENTITY);
         record.set_body(&continuation);
         store::put(self.requests.ports.store, record, Precondition::None).await?;
-        if !request.events.iter().any(|event| event.event == "export_continues") {
+        if !request.has_event(RequestEventKind::ExportContinues) {
             request.events.push(RequestEvent::new(
-                "export_continues",
+                RequestEventKind::ExportContinues,
                 self.requests.ports.clock.now(),
                 "system",
                 Some(format!(

@@ -14,9 +14,9 @@ impl Fulfilment<'_> {
         budget: RunBudget,
     ) -> Result<DataSubjectRequest, DsrError> {
         let Some(lines) = self.erase_step(subject, &request, budget).await? else {
-            if !request.events.iter().any(|event| event.event == "erasure_continues") {
+            if !request.has_event(RequestEventKind::ErasureContinues) {
                 request.events.push(RequestEvent::new(
-                    "erasure_continues",
+                    RequestEventKind::ErasureContinues,
                     self.requests.ports.clock.now(),
                     "system",
                     Some(format!(
@@ -40,7 +40,11 @@ impl Fulfilment<'_> {
             .filter(|line| line.kept_because.is_none())
             .map(|l| l.count)
             .sum();
-        self.close(&mut request, "erased", Some(format!("{erased} records erased")));
+        self.close(
+            &mut request,
+            RequestEventKind::Erased,
+            Some(format!("{erased} records erased")),
+        );
         // The record of the request is kept to demonstrate compliance, without personal data.
         strip_personal_data(&mut request);
         self.requests.save(subject, &request, version).await?;

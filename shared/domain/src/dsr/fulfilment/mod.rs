@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 use crate::consent::{consent_partition, linked_consent_ids, ClientContext, ConsentDecision, ConsentId, ConsentSource};
 use crate::dsr::export::{PersonalDataExport, EXPORT_FILENAME, MAX_EXPORT_BYTES};
 use crate::dsr::{
-    parse_request, request_key, token_key, utc_date, DataSubjectRequest, DsrError, RequestEvent, RequestStatus,
-    RequestType, Requests, ADDRESS_TOKEN_ENTITY, REQUEST_ENTITY,
+    parse_request, request_key, token_key, utc_date, DataSubjectRequest, DsrError, RequestEvent, RequestEventKind,
+    RequestStatus, RequestType, Requests, ADDRESS_TOKEN_ENTITY, REQUEST_ENTITY,
 };
 use crate::email::EmailAddress;
 use crate::holds::keeping::{change_hold_summary, is_restricted, restamp_person, restriction_key, RESTRICTION_ENTITY};
@@ -211,7 +211,7 @@ impl Fulfilment<'_> {
         request.status = RequestStatus::InProgress;
         request
             .events
-            .push(RequestEvent::new("in_progress", now, "system", None));
+            .push(RequestEvent::new(RequestEventKind::InProgress, now, "system", None));
         let address = request
             .email
             .as_deref()
@@ -254,7 +254,11 @@ impl Fulfilment<'_> {
                         let mail = export.mail(self.requests.ports.register, address, &request);
                         self.requests.outbox().deliver(mail, "dsr_export", subject).await?;
                     }
-                    self.close(&mut request, "export_sent", Some(format!("{} items", export.items())));
+                    self.close(
+                        &mut request,
+                        RequestEventKind::ExportSent,
+                        Some(format!("{} items", export.items())),
+                    );
                 }
             }
             RequestType::Erasure | RequestType::CcpaDelete => {
@@ -272,7 +276,7 @@ impl Fulfilment<'_> {
                     // its own link: the requester proved only the old one.
                     if !corrected.is_empty() {
                         request.events.push(RequestEvent::new(
-                            "corrected",
+                            RequestEventKind::Corrected,
                             self.requests.ports.clock.now(),
                             "system",
                             Some(corrected.join(", ")),
@@ -289,7 +293,7 @@ impl Fulfilment<'_> {
                     };
                     request.status = RequestStatus::AwaitingTeam;
                     request.events.push(RequestEvent::new(
-                        "needs_team",
+                        RequestEventKind::NeedsTeam,
                         self.requests.ports.clock.now(),
                         "system",
                         Some(note.to_owned()),
@@ -307,7 +311,7 @@ impl Fulfilment<'_> {
                         );
                         self.requests.outbox().deliver(mail, "dsr_rectified", subject).await?;
                     }
-                    self.close(&mut request, "rectified", Some(corrected.join(", ")));
+                    self.close(&mut request, RequestEventKind::Rectified, Some(corrected.join(", ")));
                 }
             }
             RequestType::Restriction | RequestType::Objection => {
@@ -318,7 +322,7 @@ impl Fulfilment<'_> {
                 let note = (request.request_type == RequestType::Objection)
                     .then(|| "restricted while the team weighs the objection (GDPR Art. 18(1)(d), 21(1))".to_owned());
                 request.events.push(RequestEvent::new(
-                    "restricted",
+                    RequestEventKind::Restricted,
                     self.requests.ports.clock.now(),
                     "system",
                     note,
@@ -326,7 +330,7 @@ impl Fulfilment<'_> {
             }
             RequestType::CcpaOptOut => {
                 self.opt_out_of_marketing(subject, &mut request).await?;
-                self.close(&mut request, "completed", None);
+                self.close(&mut request, RequestEventKind::Completed, None);
             }
         }
         self.requests.save(subject, &request, version).await?;
@@ -340,12 +344,14 @@ impl Fulfilment<'_> {
         Ok(request)
     }
 
-    fn close(&self, request: &mut DataSubjectRequest, event: &str, note: Option<String>) {
+    fn close(&self, request: &mut DataSubjectRequest, event: RequestEventKind, note: Option<String>) {
         let now = self.requests.ports.clock.now();
         request.events.push(RequestEvent::new(event, now, "system", note));
         request.status = RequestStatus::Completed;
         request.closed_at = Some(now);
-        request.events.push(RequestEvent::new("completed", now, "system", None));
+        request
+            .events
+            .push(RequestEvent::new(RequestEventKind::Completed, now, "system", None));
     }
 
     async fn continuation(&self, request_id: &str) -> Result<Option<Continuation>, DsrError> {
@@ -424,9 +430,12 @@ impl Fulfilment<'_> {
         let new_address = new_address_of(&request)
             .ok_or_else(|| DsrError::Corrupt("a new address's link without the address".into()))?;
         request.new_address_digest = None;
-        request
-            .events
-            .push(RequestEvent::new("new_address_confirmed", now, "new_address", None));
+        request.events.push(RequestEvent::new(
+            RequestEventKind::NewAddressConfirmed,
+            now,
+            "new_address",
+            None,
+        ));
         let writes = vec![
             Write::Put {
                 record: self.requests.request_record(&subject, &request, stored.version + 1),
@@ -454,7 +463,7 @@ impl Fulfilment<'_> {
             let mut corrected: Vec<String> = request
                 .events
                 .iter()
-                .filter(|event| event.event == "corrected")
+                .filter(|event| event.event == RequestEventKind::Corrected)
                 .filter_map(|event| event.note.clone())
                 .collect();
             corrected.push("subscriber address".to_owned());
@@ -474,7 +483,11 @@ impl Fulfilment<'_> {
                 );
                 self.requests.outbox().deliver(mail, "dsr_rectified", &subject).await?;
             }
-            self.close(&mut request, "rectified", Some("subscriber address".to_owned()));
+            self.close(
+                &mut request,
+                RequestEventKind::Rectified,
+                Some("subscriber address".to_owned()),
+            );
         }
         self.requests.save(&subject, &request, version).await?;
         tracing::info!(request_id = %request.request_id, status = request.status.as_str(), "rectification to a confirmed address recorded");
@@ -548,7 +561,7 @@ impl Fulfilment<'_> {
             withdrawn += 1;
         }
         request.events.push(RequestEvent::new(
-            "marketing_stopped",
+            RequestEventKind::MarketingStopped,
             self.requests.ports.clock.now(),
             "system",
             Some(format!(
@@ -840,7 +853,10 @@ mod tests {
             .await
             .unwrap();
         let last = lifted.events.last().unwrap();
-        assert_eq!((last.event.as_str(), last.by.as_str()), ("restriction_lifted", "sub-1"));
+        assert_eq!(
+            (&last.event, last.by.as_str()),
+            (&RequestEventKind::RestrictionLifted, "sub-1")
+        );
         let notices: Vec<bool> = mailer
             .seen
             .lock()
@@ -1116,7 +1132,7 @@ mod tests {
         let event = request
             .events
             .iter()
-            .find(|event| event.event == "export_too_large")
+            .find(|event| event.event == RequestEventKind::ExportTooLarge)
             .expect("the reason is recorded");
         assert!(event.note.as_deref().unwrap().contains("another secure channel"));
         assert!(
@@ -1165,7 +1181,7 @@ mod tests {
         }
         let request = fixture.verified(Fixture::submission(RequestType::Access)).await;
         assert_eq!(request.status, RequestStatus::InProgress);
-        assert!(request.events.iter().any(|event| event.event == "export_continues"));
+        assert!(request.has_event(RequestEventKind::ExportContinues));
         assert!(fixture
             .mailer
             .sent_to(&Fixture::ada())
@@ -1237,7 +1253,13 @@ mod tests {
         assert_eq!(left(&fixture.store), 0);
         let done = fixture.stored_request(&erasure.request_id).await;
         assert_eq!(done.status, RequestStatus::Completed);
-        assert_eq!(done.events.iter().filter(|e| e.event == "erasure_continues").count(), 1);
+        assert_eq!(
+            done.events
+                .iter()
+                .filter(|e| e.event == RequestEventKind::ErasureContinues)
+                .count(),
+            1
+        );
         let reply = fixture.mail_titled("Your data is erased");
         let counted: usize = reply
             .text
@@ -1502,7 +1524,7 @@ mod tests {
             assert_eq!(refused.status, RequestStatus::AwaitingTeam, "{reason:?}");
             assert_eq!(refused.new_address_digest, None);
             let event = refused.events.last().unwrap();
-            assert_eq!(event.event, "new_address_refused");
+            assert_eq!(event.event, RequestEventKind::NewAddressRefused);
             let note = event.note.as_deref().unwrap();
             assert!(
                 !note.contains(cause) && !note.contains("suppress"),
@@ -1583,7 +1605,7 @@ mod tests {
         // No subscription: nothing of the product's would move.
         let request = fixture.verified(to_grace(None)).await;
         assert_eq!(request.status, RequestStatus::AwaitingTeam);
-        assert_eq!(request.events.last().unwrap().event, "needs_team");
+        assert_eq!(request.events.last().unwrap().event, RequestEventKind::NeedsTeam);
         assert!(fixture.mailer.sent_to(&grace()).is_empty());
     }
 }

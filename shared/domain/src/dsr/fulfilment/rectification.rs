@@ -110,7 +110,7 @@ impl Fulfilment<'_> {
             }
             request.new_address_digest = Some(token.digest());
             request.events.push(RequestEvent::new(
-                "new_address_link_mailed",
+                RequestEventKind::NewAddressLinkMailed,
                 now,
                 "system",
                 Some(format!(
@@ -140,7 +140,7 @@ impl Fulfilment<'_> {
         request.status = RequestStatus::AwaitingTeam;
         request.new_address_digest = None;
         request.events.push(RequestEvent::new(
-            "new_address_refused",
+            RequestEventKind::NewAddressRefused,
             self.requests.ports.clock.now(),
             "system",
             Some("the new address cannot be confirmed automatically: nothing was moved, and the privacy team decides on the correction".to_owned()),

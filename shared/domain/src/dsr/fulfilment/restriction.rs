@@ -106,7 +106,7 @@ impl Requests<'_> {
             Err(error) => return Err(error.into()),
         }
         restamp_person(self.ports.store, self.ports.register, &subject, now).await?;
-        let event = RequestEvent::new("restriction_lifted", now, by, Some(reason.to_owned()));
+        let event = RequestEvent::new(RequestEventKind::RestrictionLifted, now, by, Some(reason.to_owned()));
         let (mut request, mut version) = (request, stored.version);
         for _ in 0..3 {
             request.events.push(event.clone());
