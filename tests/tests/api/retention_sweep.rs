@@ -1,4 +1,4 @@
-//! The retention sweep (SPEC 5, issue 5) through the built `retention-sweep`
+//! The retention sweep (SPEC 5) through the built `retention-sweep`
 //! function and real EventBridge events, against the DynamoDB/SES emulator:
 //! every register category goes exactly when the register says, legal holds
 //! keep what they hold, one sweep reads only what is due, a sweep cut short
