@@ -1,12 +1,12 @@
 //! The newsletter functions against the emulator, and reading back what they did.
 
+use jiff::Timestamp;
 use mail_parser::{MessageParser, MimeHeaders};
 use privacy_aws::dynamodb::DynamoRecordStore;
-use privacy_domain::clock::SystemClock;
 use privacy_domain::email::EmailAddress;
-use privacy_domain::newsletter::{ListId, Subscription, Subscriptions, Suppression};
-use privacy_domain::register::Register;
+use privacy_domain::newsletter::{ListId, Subscription, Suppression};
 use privacy_domain::subject::{Pepper, SubjectKey};
+use privacy_domain::testing::World;
 use privacy_domain::tokens::{Secrets, TokenKey};
 
 use crate::function::Function;
@@ -69,12 +69,8 @@ impl Deployment {
     /// The subscription and suppression of `address`, read through the DynamoDB adapter.
     pub async fn state(&self, address: &str) -> (Option<Subscription>, Option<Suppression>) {
         let store = DynamoRecordStore::new(crate::aws::dynamodb().await, &self.table);
-        let register = Register::standard().expect("the standard register");
-        let subscriptions = Subscriptions {
-            store: &store,
-            clock: &SystemClock,
-            register: &register,
-        };
+        let world = World::on(store, Timestamp::now());
+        let subscriptions = world.subscriptions();
         let subject = subject_of(address);
         (
             subscriptions

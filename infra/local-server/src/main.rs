@@ -24,7 +24,6 @@ use hyper_util::rt::TokioIo;
 use privacy_domain::clock::{Clock, SystemClock};
 use privacy_domain::email::EmailAddress;
 use privacy_domain::holds::keeping::HoldAwareStore;
-use privacy_domain::mail::outbox::Outbox;
 use privacy_domain::mail::{Mail, MailError, Mailer, MessageId};
 use privacy_domain::register::Register;
 use privacy_domain::store::memory::MemoryStore;
@@ -198,12 +197,7 @@ async fn serve(
 
 /// One run of the outbox's drain: sends what is queued.
 async fn drain_outbox(app: Arc<App>) {
-    let outbox = Outbox {
-        store: app.store.as_ref(),
-        mailer: app.mailer.as_ref(),
-        clock: app.clock.as_ref(),
-        register: &app.register,
-    };
+    let outbox = app.ports().outbox();
     let deadline = app.clock.now() + jiff::SignedDuration::from_secs(30);
     if let Err(error) = outbox.retry(deadline).await {
         tracing::error!(%error, "the outbox's drain failed; the next request retries it");

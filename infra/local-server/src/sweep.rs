@@ -27,10 +27,7 @@ pub async fn run(app: &App, now: Option<&str>) -> ApiResponse {
         address,
     };
     let sweep = RetentionSweep {
-        store: app.store.as_ref(),
-        mailer: app.mailer.as_ref(),
-        clock: app.clock.as_ref(),
-        register: &app.register,
+        ports: app.ports(),
         privacy_team: &privacy_team,
     };
     let deadline = app.clock.now() + SignedDuration::from_secs(60);

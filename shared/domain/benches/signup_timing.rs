@@ -18,18 +18,16 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use jiff::SignedDuration;
-use privacy_domain::clock::{Clock, FixedClock};
+use privacy_domain::clock::Clock;
 use privacy_domain::email::EmailAddress;
-use privacy_domain::mail::outbox::Outbox;
 use privacy_domain::mail::{Mail, MailError, Mailer, MessageId, RecordingMailer};
 use privacy_domain::newsletter::{
-    DeliveryFeedback, FeedbackKind, Links, ListId, Newsletter, NoticeShown, SignUp, SuppressionReason,
+    DeliveryFeedback, FeedbackKind, ListId, Newsletter, NoticeShown, SignUp, SuppressionReason,
 };
-use privacy_domain::register::Register;
+use privacy_domain::ports::Ports;
 use privacy_domain::store::memory::MemoryStore;
 use privacy_domain::store::{Cursor, Page, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
-use privacy_domain::subject::Pepper;
-use privacy_domain::tokens::{Secrets, TokenKey};
+use privacy_domain::testing::World;
 
 const STATES: [&str; 7] = [
     "new",
@@ -102,15 +100,6 @@ impl Mailer for Slow<&RecordingMailer> {
     }
 }
 
-struct World {
-    store: MemoryStore,
-    mailer: RecordingMailer,
-    clock: FixedClock,
-    register: Register,
-    secrets: Secrets,
-    links: Links,
-}
-
 fn address(state: &str) -> EmailAddress {
     EmailAddress::parse("email", &format!("{state}@example.com")).expect("a valid address")
 }
@@ -127,88 +116,74 @@ fn sign_up(state: &str) -> SignUp {
     }
 }
 
-impl World {
-    fn new() -> Self {
-        Self {
-            store: MemoryStore::new(),
-            mailer: RecordingMailer::new(),
-            clock: FixedClock::new("2026-06-01T09:00:00Z".parse().expect("a timestamp")),
-            register: Register::standard().expect("the standard register"),
-            secrets: Secrets {
-                pepper: Pepper::new(vec![7; 32]).expect("a pepper"),
-                token_key: TokenKey::new(vec![9; 32]).expect("a key"),
-            },
-            links: Links::new("https://privacy.example.com"),
-        }
-    }
-
-    fn newsletter<'a>(&'a self, store: &'a dyn RecordStore, mailer: &'a dyn Mailer) -> Newsletter<'a> {
-        Newsletter {
+/// The newsletter of `world` over another store and mailer (the slow ones).
+fn newsletter_on<'a>(world: &'a World, store: &'a dyn RecordStore, mailer: &'a dyn Mailer) -> Newsletter<'a> {
+    Newsletter {
+        ports: Ports {
             store,
             mailer,
-            clock: &self.clock,
-            register: &self.register,
-            secrets: &self.secrets,
-            links: &self.links,
-        }
+            ..world.ports()
+        },
+        secrets: &world.secrets,
+        links: &world.links,
     }
+}
 
-    /// Signs up without latency and sends what is queued (as the drain does).
-    async fn signed_up(&self, state: &str) -> String {
-        let newsletter = self.newsletter(&self.store, &self.mailer);
-        newsletter.sign_up(sign_up(state)).await.expect("a sign-up");
-        let outbox = Outbox {
-            store: &self.store,
-            mailer: &self.mailer,
-            clock: &self.clock,
-            register: &self.register,
+/// Signs up without latency and sends what is queued (as the drain does).
+async fn signed_up(world: &World, state: &str) -> String {
+    let newsletter = world.newsletter();
+    newsletter.sign_up(sign_up(state)).await.expect("a sign-up");
+    world
+        .ports()
+        .outbox()
+        .retry(world.clock.now() + SignedDuration::from_mins(1))
+        .await
+        .expect("a drain");
+    let mail = world
+        .mailer
+        .sent_to(&address(state))
+        .pop()
+        .expect("a confirmation mail");
+    let prefix = "/newsletter/confirm?token=";
+    let start = mail.text.find(prefix).expect("a link") + prefix.len();
+    mail.text[start..]
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Every state but `new`, each on its own address.
+async fn prepare(world: &World) {
+    let newsletter = world.newsletter();
+    signed_up(world, "pending").await;
+    for state in ["confirmed", "unsubscribed"] {
+        let token = signed_up(world, state).await;
+        newsletter.confirm(&token, None).await.expect("confirmed");
+    }
+    let subject = newsletter.subject_of(&address("unsubscribed"));
+    newsletter
+        .subscriptions()
+        .end_subscription(&subject, &ListId::default_list(), SuppressionReason::Unsubscribed)
+        .await
+        .expect("unsubscribed");
+    for (state, kind) in [
+        ("bounced", FeedbackKind::PermanentBounce),
+        ("complained", FeedbackKind::Complaint),
+    ] {
+        let feedback = DeliveryFeedback {
+            kind,
+            recipients: vec![address(state)],
         };
-        outbox
-            .retry(self.clock.now() + SignedDuration::from_mins(1))
-            .await
-            .expect("a drain");
-        let mail = self.mailer.sent_to(&address(state)).pop().expect("a confirmation mail");
-        let prefix = "/newsletter/confirm?token=";
-        let start = mail.text.find(prefix).expect("a link") + prefix.len();
-        mail.text[start..]
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    /// Every state but `new`, each on its own address.
-    async fn prepare(&self) {
-        let newsletter = self.newsletter(&self.store, &self.mailer);
-        self.signed_up("pending").await;
-        for state in ["confirmed", "unsubscribed"] {
-            let token = self.signed_up(state).await;
-            newsletter.confirm(&token, None).await.expect("confirmed");
-        }
-        let subject = newsletter.subject_of(&address("unsubscribed"));
         newsletter
             .subscriptions()
-            .end_subscription(&subject, &ListId::default_list(), SuppressionReason::Unsubscribed)
+            .record_feedback(&world.secrets.pepper, &feedback)
             .await
-            .expect("unsubscribed");
-        for (state, kind) in [
-            ("bounced", FeedbackKind::PermanentBounce),
-            ("complained", FeedbackKind::Complaint),
-        ] {
-            let feedback = DeliveryFeedback {
-                kind,
-                recipients: vec![address(state)],
-            };
-            newsletter
-                .subscriptions()
-                .record_feedback(&self.secrets.pepper, &feedback)
-                .await
-                .expect("feedback");
-        }
-        self.clock.advance(SignedDuration::from_mins(10));
-        self.signed_up("paced").await;
-        self.clock.advance(SignedDuration::from_mins(1));
+            .expect("feedback");
     }
+    world.clock.advance(SignedDuration::from_mins(10));
+    signed_up(world, "paced").await;
+    world.clock.advance(SignedDuration::from_mins(1));
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -222,11 +197,11 @@ async fn main() {
     let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(runs); STATES.len()];
     let started = Instant::now();
     for _ in 0..runs {
-        let world = World::new();
-        world.prepare().await;
+        let world = World::at("2026-06-01T09:00:00Z");
+        prepare(&world).await;
         let store = Slow(&world.store);
         let mailer = Slow(&world.mailer);
-        let newsletter = world.newsletter(&store, &mailer);
+        let newsletter = newsletter_on(&world, &store, &mailer);
         let mut order: Vec<usize> = (0..STATES.len()).collect();
         let shuffle = *uuid::Uuid::new_v4().as_bytes();
         for i in (1..order.len()).rev() {

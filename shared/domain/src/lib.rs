@@ -14,10 +14,13 @@ pub mod mail;
 pub mod network;
 pub mod newsletter;
 pub mod person;
+pub mod ports;
 pub mod register;
 pub mod retention;
 pub mod store;
 pub mod subject;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 pub mod tokens;
 pub mod validation;
 

@@ -5,7 +5,7 @@ use jiff::civil::Date;
 use jiff::Timestamp;
 use privacy_domain::dsr::{DsrError, RequestStatus};
 use privacy_domain::email::EmailAddress;
-use privacy_domain::holds::{bookkeeping_hold_end, parse_reason, LegalHolds};
+use privacy_domain::holds::{bookkeeping_hold_end, parse_reason};
 use privacy_domain::newsletter::{LawfulBasis, ListId, Newsletter, NewsletterError};
 use privacy_domain::person::PersonName;
 use privacy_domain::register::CategoryId;
@@ -198,11 +198,7 @@ pub async fn place_hold(app: &App, _params: &PathParams, request: &ApiRequest) -
         .map_err(|_| FieldError::invalid("category", "A category of the register, e.g. `invoicing`."))?;
     let until = hold_end(app, &body, category)?;
     let reason = parse_reason("reason", required_text(&body, "reason")?)?;
-    let holds = LegalHolds {
-        store: app.store.as_ref(),
-        clock: app.clock.as_ref(),
-        register: &app.register,
-    };
+    let holds = app.ports().legal_holds();
     let (hold, restamped) = holds
         .place(&subject, category, until, reason, principal)
         .await
@@ -218,11 +214,7 @@ pub async fn lift_hold(app: &App, params: &PathParams, request: &ApiRequest) -> 
         .get("hold_id")
         .and_then(|id| id.parse().ok())
         .ok_or_else(|| FieldError::invalid("hold_id", "A hold id is a UUID."))?;
-    let holds = LegalHolds {
-        store: app.store.as_ref(),
-        clock: app.clock.as_ref(),
-        register: &app.register,
-    };
+    let holds = app.ports().legal_holds();
     match holds
         .lift(id, principal)
         .await
@@ -253,10 +245,7 @@ pub async fn subscribe_customer(
         .map(|raw| PersonName::parse("name", raw))
         .transpose()?;
     let newsletter = Newsletter {
-        store: app.store.as_ref(),
-        mailer: app.mailer.as_ref(),
-        clock: app.clock.as_ref(),
-        register: &app.register,
+        ports: app.ports(),
         secrets: &secrets,
         links: &links,
     };

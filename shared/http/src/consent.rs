@@ -22,11 +22,7 @@ const FIELDS: &[&str] = &[
 ];
 
 fn ledger(app: &App) -> ConsentLedger<'_> {
-    ConsentLedger {
-        store: app.store.as_ref(),
-        clock: app.clock.as_ref(),
-        register: &app.register,
-    }
+    app.ports().consent_ledger()
 }
 
 /// Records a decision (SPEC 3.1): a new receipt and the latest state.

@@ -30,10 +30,7 @@ const FIELDS: &[&str] = &[
 
 pub fn requests<'a>(app: &'a App, secrets: &'a Secrets, links: &'a privacy_domain::newsletter::Links) -> Requests<'a> {
     Requests {
-        store: app.store.as_ref(),
-        mailer: app.mailer.as_ref(),
-        clock: app.clock.as_ref(),
-        register: &app.register,
+        ports: app.ports(),
         secrets,
         links,
         privacy_team: app.settings.privacy_team_address.as_ref(),

@@ -23,6 +23,7 @@ use privacy_domain::clock::Clock;
 use privacy_domain::email::EmailAddress;
 use privacy_domain::mail::Mailer;
 use privacy_domain::newsletter::Links;
+use privacy_domain::ports::Ports;
 use privacy_domain::register::Register;
 use privacy_domain::store::RecordStore;
 use privacy_domain::subject::Pepper;
@@ -48,6 +49,16 @@ pub struct App {
 }
 
 impl App {
+    /// The adapters the use cases borrow.
+    pub fn ports(&self) -> Ports<'_> {
+        Ports {
+            store: self.store.as_ref(),
+            mailer: self.mailer.as_ref(),
+            clock: self.clock.as_ref(),
+            register: &self.register,
+        }
+    }
+
     /// Both secrets, for the use cases that need both, or a 500 for a
     /// function deployed without them.
     pub fn secrets(&self) -> Result<Secrets, ApiError> {

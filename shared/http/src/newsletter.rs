@@ -18,10 +18,7 @@ const SIGN_UP_FIELDS: &[&str] = &["email", "name", "consent_id", "list", "policy
 
 fn newsletter<'a>(app: &'a App, secrets: &'a Secrets, links: &'a Links) -> Newsletter<'a> {
     Newsletter {
-        store: app.store.as_ref(),
-        mailer: app.mailer.as_ref(),
-        clock: app.clock.as_ref(),
-        register: &app.register,
+        ports: app.ports(),
         secrets,
         links,
     }
@@ -29,11 +26,7 @@ fn newsletter<'a>(app: &'a App, secrets: &'a Secrets, links: &'a Links) -> Newsl
 
 /// Unsubscribing needs only the token key (the token carries the subject key).
 fn subscriptions(app: &App) -> Subscriptions<'_> {
-    Subscriptions {
-        store: app.store.as_ref(),
-        clock: app.clock.as_ref(),
-        register: &app.register,
-    }
+    Subscriptions { ports: app.ports() }
 }
 
 /// The same answer whatever the address's state: new, pending, confirmed,

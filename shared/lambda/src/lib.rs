@@ -19,7 +19,6 @@ use privacy_aws::ses::SesMailer;
 use privacy_domain::clock::{Clock, SystemClock};
 use privacy_domain::dsr::Requests;
 use privacy_domain::holds::keeping::HoldAwareStore;
-use privacy_domain::mail::outbox::Outbox;
 use privacy_domain::mail::{Mail, MailError, Mailer, MessageId};
 use privacy_domain::newsletter::{Links, Subscriptions};
 use privacy_domain::register::{Register, RegisterError};
@@ -260,11 +259,7 @@ pub async fn serve_ses_feedback(app: App) -> Result<(), lambda_runtime::Error> {
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SnsEvent>| async move {
         let pepper = app.pepper().map_err(|_| "the subject pepper is not configured")?;
-        let subscriptions = Subscriptions {
-            store: app.store.as_ref(),
-            clock: app.clock.as_ref(),
-            register: &app.register,
-        };
+        let subscriptions = Subscriptions { ports: app.ports() };
         for record in &event.payload.records {
             match privacy_aws::ses_feedback::parse(&record.sns.message) {
                 Ok(Some(feedback)) => subscriptions.record_feedback(pepper, &feedback).await?,
@@ -313,12 +308,7 @@ pub async fn serve_outbox_retry(app: App) -> Result<(), lambda_runtime::Error> {
         let deadline = Timestamp::from_millisecond(i64::try_from(event.context.deadline).unwrap_or(i64::MAX))
             .unwrap_or(Timestamp::MAX)
             - DEADLINE_MARGIN;
-        let outbox = Outbox {
-            store: app.store.as_ref(),
-            mailer: app.mailer.as_ref(),
-            clock: app.clock.as_ref(),
-            register: &app.register,
-        };
+        let outbox = app.ports().outbox();
         // The mail first: a sign-up's confirmation does not wait for an erasure.
         let report = outbox.retry(deadline).await?;
         // Erasures and exports too large for one run go on in the scheduled runs, a run's work each.
@@ -327,10 +317,7 @@ pub async fn serve_outbox_retry(app: App) -> Result<(), lambda_runtime::Error> {
                 let secrets = app.secrets().map_err(|_| "the secrets are not configured")?;
                 let links = Links::new(&app.settings.public_base_url);
                 let requests = Requests {
-                    store: app.store.as_ref(),
-                    mailer: app.mailer.as_ref(),
-                    clock: app.clock.as_ref(),
-                    register: &app.register,
+                    ports: app.ports(),
                     secrets: &secrets,
                     links: &links,
                     privacy_team: app.settings.privacy_team_address.as_ref(),

@@ -165,10 +165,7 @@ impl SweepFunction {
             .checked_sub(DEADLINE_MARGIN)
             .unwrap_or(Timestamp::MIN);
         let sweep = RetentionSweep {
-            store: self.app.store.as_ref(),
-            mailer: self.app.mailer.as_ref(),
-            clock: self.app.clock.as_ref(),
-            register: &self.app.register,
+            ports: self.app.ports(),
             privacy_team: &self.privacy_team,
         };
         let run = sweep.run_with_limits(now, deadline, limits).await?;

@@ -3,10 +3,10 @@
 //! when that person confirms or verifies, never away from the person it is
 //! linked to, and its receipts are read a page at a time.
 
+use jiff::Timestamp;
 use privacy_aws::dynamodb::DynamoRecordStore;
-use privacy_domain::clock::SystemClock;
-use privacy_domain::consent::{verify_chain, ConsentId, ConsentLedger, RECEIPTS_KEPT};
-use privacy_domain::register::Register;
+use privacy_domain::consent::{verify_chain, ConsentId, RECEIPTS_KEPT};
+use privacy_domain::testing::World;
 use privacy_tests::events::{http_event, link_button};
 use privacy_tests::function::Function;
 use privacy_tests::newsletter::{mails_to, unique_address, Deployment, PUBLIC_BASE_URL};
@@ -248,12 +248,8 @@ async fn the_receipts_endpoint_pages_and_refuses_bad_limits_and_cursors() {
 
     // The chain, read back through the adapter, verifies from the checkpoint.
     let store = DynamoRecordStore::new(privacy_tests::aws::dynamodb().await, &deployment.table);
-    let register = Register::standard().unwrap();
-    let ledger = ConsentLedger {
-        store: &store,
-        clock: &SystemClock,
-        register: &register,
-    };
+    let world = World::on(store, Timestamp::now());
+    let ledger = world.ports().consent_ledger();
     let id = ConsentId::parse("consent_id", &consent_id).unwrap();
     let checkpoint = ledger.checkpoint(id).await.unwrap();
     assert_eq!(

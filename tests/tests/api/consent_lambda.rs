@@ -4,9 +4,8 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use jiff::{Timestamp, ToSpan};
 use privacy_aws::dynamodb::DynamoRecordStore;
-use privacy_domain::clock::SystemClock;
-use privacy_domain::consent::{verify_chain, ChainBreak, ConsentId, ConsentLedger};
-use privacy_domain::register::Register;
+use privacy_domain::consent::{verify_chain, ChainBreak, ConsentId};
+use privacy_domain::testing::World;
 use privacy_tests::aws;
 use privacy_tests::events::{http_event, sample, with_header, HttpResponse};
 use privacy_tests::function::Function;
@@ -369,12 +368,8 @@ async fn three_receipts() -> (String, String) {
 /// Reads the state and the receipts back through the DynamoDB adapter and verifies the chain.
 async fn verify_stored_chain(table: &str, id: &str) -> Result<(), ChainBreak> {
     let store = DynamoRecordStore::new(aws::dynamodb().await, table);
-    let register = Register::standard().unwrap();
-    let ledger = ConsentLedger {
-        store: &store,
-        clock: &SystemClock,
-        register: &register,
-    };
+    let world = World::on(store, Timestamp::now());
+    let ledger = world.ports().consent_ledger();
     let id = ConsentId::parse("consent_id", id).unwrap();
     verify_chain(
         &ledger.current(id).await.unwrap(),

@@ -334,7 +334,7 @@ async fn an_export_near_the_limit_is_mailed_and_one_over_it_goes_to_the_team() {
     let stored: DataSubjectRequest = serde_json::from_value(Value::Object(record.attributes)).unwrap();
     assert_eq!(stored.status.as_str(), "awaiting_team");
     assert!(told.text.contains(&stored.due_on.to_string()), "{}", told.text);
-    assert!(stored.events.iter().any(|event| event.event == "export_too_large"));
+    assert!(stored.events.iter().any(|e| e.event.as_str() == "export_too_large"));
     let team = mails_to(&backend.team).await;
     assert!(
         team.iter()

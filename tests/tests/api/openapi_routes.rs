@@ -456,12 +456,7 @@ impl Api {
         let response = privacy_http::handle(&self.app, &areas, request).await;
         // What the table's stream starts (the local server does the same): the
         // outbox's drain sends the mail a request queued.
-        let outbox = privacy_domain::mail::outbox::Outbox {
-            store: self.app.store.as_ref(),
-            mailer: self.app.mailer.as_ref(),
-            clock: self.app.clock.as_ref(),
-            register: &self.app.register,
-        };
+        let outbox = self.app.ports().outbox();
         outbox
             .retry(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(30))
             .await

@@ -1,4 +1,4 @@
-//! The retention sweep (SPEC 5, issue 5) through the built `retention-sweep`
+//! The retention sweep (SPEC 5) through the built `retention-sweep`
 //! function and real EventBridge events, against the DynamoDB/SES emulator:
 //! every register category goes exactly when the register says, legal holds
 //! keep what they hold, one sweep reads only what is due, a sweep cut short
@@ -9,13 +9,11 @@ use std::time::Instant;
 
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
-use privacy_domain::clock::FixedClock;
 use privacy_domain::email::EmailAddress;
-use privacy_domain::holds::LegalHolds;
-use privacy_domain::mail::RecordingMailer;
 use privacy_domain::register::{CategoryId, Register};
-use privacy_domain::retention::{category_name, PrivacyTeam, RetentionSweep, SweepOutcome};
+use privacy_domain::retention::{category_name, PrivacyTeam, SweepOutcome};
 use privacy_domain::store::{Record, RecordKey};
+use privacy_domain::testing::World;
 use privacy_tests::events::sample;
 use privacy_tests::lambda_emulator::Invocation;
 use privacy_tests::newsletter::mails_to;
@@ -177,23 +175,20 @@ async fn a_legal_hold_keeps_a_record_until_the_hold_ends() {
     let deployment = SweepDeployment::new().await;
     let store = deployment.store();
     let register = Register::standard().expect("the standard register");
-    let clock = FixedClock::new(at("2027-01-01T00:00:00Z"));
     let held_person = subject(2);
     let hold_ends = at("2027-06-01T12:00:00Z");
-    LegalHolds {
-        store: &store,
-        clock: &clock,
-        register: &register,
-    }
-    .place(
-        &held_person,
-        CategoryId::MailLog,
-        hold_ends,
-        "Bokföringslagen 7:2".to_owned(),
-        "team-member-1",
-    )
-    .await
-    .expect("place a hold");
+    World::on(store, at("2027-01-01T00:00:00Z"))
+        .ports()
+        .legal_holds()
+        .place(
+            &held_person,
+            CategoryId::MailLog,
+            hold_ends,
+            "Bokföringslagen 7:2".to_owned(),
+            "team-member-1",
+        )
+        .await
+        .expect("place a hold");
     let queued = at("2027-01-10T08:00:00Z");
     let held = record_of(
         &register,
@@ -755,19 +750,12 @@ async fn a_changed_register_changes_what_the_sweep_does() {
     deployment.put(request.clone()).await;
     deployment.set_checkpoint(day("2027-01-09")).await;
 
-    let mailer = RecordingMailer::new();
-    let clock = FixedClock::new(at("2027-01-01T00:00:00Z"));
     let team = PrivacyTeam {
         address: EmailAddress::parse("team", &deployment.team).expect("an address"),
         subject: subject(99),
     };
-    let sweep = RetentionSweep {
-        store: &store,
-        mailer: &mailer,
-        clock: &clock,
-        register: &register,
-        privacy_team: &team,
-    };
+    let world = World::on(store, at("2027-01-01T00:00:00Z")).with_register(register.clone());
+    let sweep = world.sweep(&team);
     let deadline = at("2027-01-01T01:00:00Z");
     let run = |now: Timestamp| sweep.run(now, deadline);
 
@@ -795,5 +783,5 @@ async fn a_changed_register_changes_what_the_sweep_does() {
         !deployment.exists(&log.key).await,
         "gone after 10 days, as the changed register says"
     );
-    assert!(mailer.sent().is_empty(), "no digest: the queue is empty");
+    assert!(world.mailer.sent().is_empty(), "no digest: the queue is empty");
 }

@@ -762,8 +762,7 @@ struct Event {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::FixedClock;
-    use crate::store::memory::MemoryStore;
+    use crate::testing::World;
 
     fn decision(analytics: bool, marketing: bool, consent_id: Option<ConsentId>) -> ConsentDecision {
         ConsentDecision {
@@ -784,27 +783,24 @@ mod tests {
         }
     }
 
-    struct Fixture {
-        store: MemoryStore,
-        clock: FixedClock,
-        register: Register,
+    /// The test world, with the ledger these tests use.
+    struct Fixture(World);
+
+    impl std::ops::Deref for Fixture {
+        type Target = World;
+
+        fn deref(&self) -> &World {
+            &self.0
+        }
     }
 
     impl Fixture {
         fn new() -> Self {
-            Self {
-                store: MemoryStore::new(),
-                clock: FixedClock::new("2026-05-01T08:00:00Z".parse().unwrap()),
-                register: Register::standard().unwrap(),
-            }
+            Self(World::at("2026-05-01T08:00:00Z"))
         }
 
         fn ledger(&self) -> ConsentLedger<'_> {
-            ConsentLedger {
-                store: &self.store,
-                clock: &self.clock,
-                register: &self.register,
-            }
+            self.ports().consent_ledger()
         }
     }
 

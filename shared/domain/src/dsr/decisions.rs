@@ -8,19 +8,25 @@ impl Requests<'_> {
     /// days; Nevada: 30 more days), with a notice and the reasons mailed
     /// before the first deadline passes.
     pub async fn extend(&self, request_id: &str, reason: &str, by: &str) -> Result<DataSubjectRequest, DsrError> {
-        self.decide(request_id, "extended", reason, by, |request, now, register| {
-            let extended = request
-                .deadline(register.time_zone())
-                .extend(now, register.time_zone())?;
-            request.due_on = extended.due_on();
-            request.extended = true;
-            Ok(())
-        })
+        self.decide(
+            request_id,
+            RequestEventKind::Extended,
+            reason,
+            by,
+            |request, now, register| {
+                let extended = request
+                    .deadline(register.time_zone())
+                    .extend(now, register.time_zone())?;
+                request.due_on = extended.due_on();
+                request.extended = true;
+                Ok(())
+            },
+        )
         .await
     }
 
     pub async fn complete(&self, request_id: &str, note: &str, by: &str) -> Result<DataSubjectRequest, DsrError> {
-        self.decide(request_id, "completed", note, by, |request, now, _| {
+        self.decide(request_id, RequestEventKind::Completed, note, by, |request, now, _| {
             request.status = RequestStatus::Completed;
             request.closed_at = Some(now);
             Ok(())
@@ -29,7 +35,7 @@ impl Requests<'_> {
     }
 
     pub async fn reject(&self, request_id: &str, reason: &str, by: &str) -> Result<DataSubjectRequest, DsrError> {
-        self.decide(request_id, "rejected", reason, by, |request, now, _| {
+        self.decide(request_id, RequestEventKind::Rejected, reason, by, |request, now, _| {
             request.status = RequestStatus::Rejected;
             request.closed_at = Some(now);
             Ok(())
@@ -42,13 +48,13 @@ impl Requests<'_> {
     pub(super) async fn decide(
         &self,
         request_id: &str,
-        event: &str,
+        event: RequestEventKind,
         text: &str,
         by: &str,
         change: impl Fn(&mut DataSubjectRequest, Timestamp, &Register) -> Result<(), DsrError>,
     ) -> Result<DataSubjectRequest, DsrError> {
         for _ in 0..ATTEMPTS {
-            let now = self.clock.now();
+            let now = self.ports.clock.now();
             let stored = self.live_request(request_id).await?.ok_or(DsrError::NotFound)?;
             let mut request = parse_request(&stored)?;
             if request.status.is_closed() {
@@ -58,8 +64,8 @@ impl Requests<'_> {
                 return Err(DsrError::NotFound);
             }
             let old_due = request.due_on;
-            change(&mut request, now, self.register)?;
-            request.push(RequestEvent::new(event, now, by, Some(text.to_owned())));
+            change(&mut request, now, self.ports.register)?;
+            request.push(RequestEvent::new(event.clone(), now, by, Some(text.to_owned())));
             let subject = stored
                 .subject
                 .clone()
@@ -74,10 +80,14 @@ impl Requests<'_> {
                 .as_deref()
                 .and_then(|email| EmailAddress::parse("email", email).ok())
             {
-                let mail = self.decision_mail(&address, &request, event, text);
+                let mail = self.decision_mail(&address, &request, &event, text);
                 self.outbox().deliver(mail, &format!("dsr_{event}"), &subject).await?;
             }
-            tracing::info!(request_id, event, "request decided by the privacy team");
+            tracing::info!(
+                request_id,
+                event = event.as_str(),
+                "request decided by the privacy team"
+            );
             return Ok(request);
         }
         Err(DsrError::Contended)

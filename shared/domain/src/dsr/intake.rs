@@ -12,14 +12,14 @@ impl Requests<'_> {
     /// (see [`Requests::verify`]). Requests acted on at once are completed at
     /// once and never queued.
     pub async fn submit(&self, submission: Submission) -> Result<Submitted, DsrError> {
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let subject = self.subject_of(&submission.email);
         let jurisdiction = submission
             .jurisdiction
             .unwrap_or_else(|| submission.request_type.default_jurisdiction());
-        let deadline = Deadline::for_request(jurisdiction, now, self.register.time_zone());
+        let deadline = Deadline::for_request(jurisdiction, now, self.ports.register.time_zone());
         let request_id = Uuid::new_v4().to_string();
-        let mut received = RequestEvent::new("received", now, "requester", None);
+        let mut received = RequestEvent::new(RequestEventKind::Received, now, "requester", None);
         received.note = submission
             .ip
             .map(|ip| format!("channel {}, network {}", submission.channel, truncated_network(ip)));
@@ -49,8 +49,13 @@ impl Requests<'_> {
             let fulfilment = self.fulfilment();
             fulfilment.opt_out_of_marketing(&subject, &mut request).await?;
             request.status = RequestStatus::Completed;
-            request.closed_at = Some(self.clock.now());
-            request.push(RequestEvent::new("completed", self.clock.now(), "system", None));
+            request.closed_at = Some(self.ports.clock.now());
+            request.push(RequestEvent::new(
+                RequestEventKind::Completed,
+                self.ports.clock.now(),
+                "system",
+                None,
+            ));
             self.save(&subject, &request, 1).await?;
             tracing::info!(request_id = %request_id, kind = request.request_type.as_str(), "request acted on at once");
             return Ok(Submitted {
@@ -121,8 +126,9 @@ impl Requests<'_> {
 
     /// The person's abuse-limit record as stored (for its version) and read.
     pub(super) async fn intake(&self, subject: &SubjectKey) -> Result<(Option<Record>, RequestIntake), DsrError> {
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let stored = self
+            .ports
             .store
             .get(&intake_key(subject))
             .await?
@@ -141,7 +147,9 @@ impl Requests<'_> {
         record.subject = Some(subject.clone());
         record.set_body(intake);
         record.version = stored.map_or(1, |stored| stored.version + 1);
-        self.register.stamp(&mut record, CategoryId::MailLog, self.clock.now());
+        self.ports
+            .register
+            .stamp(&mut record, CategoryId::MailLog, self.ports.clock.now());
         Write::Put {
             precondition: stored.map_or(Precondition::Absent, |stored| Precondition::Version(stored.version)),
             record,

@@ -4,7 +4,7 @@ use super::*;
 
 impl Requests<'_> {
     pub(super) fn company(&self) -> &str {
-        &self.register.document().controller.name
+        &self.ports.register.document().controller.name
     }
 
     pub(super) fn verification_mail(
@@ -117,11 +117,11 @@ impl Requests<'_> {
         &self,
         to: &EmailAddress,
         request: &DataSubjectRequest,
-        event: &str,
+        event: &RequestEventKind,
         text: &str,
     ) -> Mail {
         let what = request.request_type.title();
-        let authority = &self.register.document().supervisory_authority;
+        let authority = &self.ports.register.document().supervisory_authority;
         // GDPR Art. 12(4): the reasons, the right to complain and the right to
         // a judicial remedy (Art. 77, 79) in every refusal and extension.
         let remedies = format!(
@@ -131,7 +131,7 @@ impl Requests<'_> {
             court = authority.judicial_remedy,
         );
         let (subject, body) = match event {
-            "extended" => (
+            RequestEventKind::Extended => (
                 "We need more time for your privacy request".to_owned(),
                 format!(
                     "We need more time to answer your request for {what} (reference {id}). The new deadline is {due}.\n\nWhy: {text}\n\n{remedies}",
@@ -139,7 +139,7 @@ impl Requests<'_> {
                     due = request.due_on,
                 ),
             ),
-            "rejected" => (
+            RequestEventKind::Rejected => (
                 "Your privacy request was declined".to_owned(),
                 format!(
                     "We cannot grant your request for {what} (reference {id}).\n\nWhy: {text}\n\n{remedies}",

@@ -13,7 +13,7 @@
 //!
 //! Fulfilment (what each type does once verified) is in [`crate::dsr::fulfilment`].
 //!
-//! Context `dsr`: may use `consent`, `holds`, `mail`, `newsletter`, `register`, `store` and the kernel (README, "The domain crate's contexts").
+//! Context `dsr`: may use `consent`, `holds`, `mail`, `newsletter`, `ports`, `register`, `store` and the kernel (README, "The domain crate's contexts").
 
 pub mod deadline;
 pub mod export;
@@ -21,6 +21,7 @@ pub mod fulfilment;
 pub mod queue;
 
 mod decisions;
+mod events;
 mod intake;
 mod mails;
 mod verification;
@@ -34,20 +35,22 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::clock::Clock;
 use crate::consent::ConsentId;
 use crate::dsr::deadline::{Deadline, ExtensionRefused, Jurisdiction};
 use crate::email::EmailAddress;
 use crate::mail::outbox::Outbox;
-use crate::mail::{escape_html, link_mails_in_window, may_mail_link, Mail, Mailer};
+use crate::mail::{escape_html, link_mails_in_window, may_mail_link, Mail};
 use crate::network::truncated_network;
 use crate::newsletter::{Links, Newsletter, SuppressionReason};
 use crate::person::PersonName;
+use crate::ports::Ports;
 use crate::register::{CategoryId, Register};
-use crate::store::{Precondition, Record, RecordKey, RecordStore, StoreError, Write};
+use crate::store::{Precondition, Record, RecordKey, StoreError, Write};
 use crate::subject::SubjectKey;
 use crate::tokens::{token_digest, OneTimeToken, Secrets};
 use crate::FieldError;
+
+pub use events::RequestEventKind;
 
 pub const REQUEST_ENTITY: &str = "dsr_request";
 pub const QUEUE_ENTITY: &str = "dsr_queue_entry";
@@ -237,7 +240,7 @@ pub struct Corrections {
 /// what the team itself wrote as a reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestEvent {
-    pub event: String,
+    pub event: RequestEventKind,
     pub at: Timestamp,
     pub by: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -245,9 +248,9 @@ pub struct RequestEvent {
 }
 
 impl RequestEvent {
-    pub fn new(event: &str, at: Timestamp, by: &str, note: Option<String>) -> Self {
+    pub fn new(event: RequestEventKind, at: Timestamp, by: &str, note: Option<String>) -> Self {
         Self {
-            event: event.to_owned(),
+            event,
             at,
             by: by.to_owned(),
             note,
@@ -317,7 +320,12 @@ impl DataSubjectRequest {
     /// Whether the requester ever proved control of the address. Only such
     /// requests enter the team's queue.
     pub fn was_verified(&self) -> bool {
-        self.events.iter().any(|event| event.event == "verified")
+        self.has_event(RequestEventKind::Verified)
+    }
+
+    /// Whether the request's history has an event of this kind.
+    pub fn has_event(&self, kind: RequestEventKind) -> bool {
+        self.events.iter().any(|event| event.event == kind)
     }
 }
 
@@ -443,7 +451,7 @@ pub fn expire_unverified(record: &mut Record, now: Timestamp) {
             }
         }
         events.push(serde_json::json!(RequestEvent::new(
-            "expired",
+            RequestEventKind::Expired,
             now,
             "system",
             Some("never verified".to_owned())
@@ -493,10 +501,7 @@ pub enum LinkPurpose {
 
 /// The data-subject-request use cases.
 pub struct Requests<'a> {
-    pub store: &'a dyn RecordStore,
-    pub mailer: &'a dyn Mailer,
-    pub clock: &'a dyn Clock,
-    pub register: &'a Register,
+    pub ports: Ports<'a>,
     pub secrets: &'a Secrets,
     pub links: &'a Links,
     /// Where every verified request is announced (`PRIVACY_TEAM_ADDRESS`).
@@ -505,11 +510,15 @@ pub struct Requests<'a> {
 
 impl Requests<'_> {
     pub(crate) fn outbox(&self) -> Outbox<'_> {
-        Outbox {
-            store: self.store,
-            mailer: self.mailer,
-            clock: self.clock,
-            register: self.register,
+        self.ports.outbox()
+    }
+
+    /// The newsletter's use cases, on the same ports and secrets.
+    pub(crate) fn newsletter(&self) -> Newsletter<'_> {
+        Newsletter {
+            ports: self.ports,
+            secrets: self.secrets,
+            links: self.links,
         }
     }
 
@@ -521,7 +530,7 @@ impl Requests<'_> {
     /// (one per 10 minutes, 5 per day): the write that records it, to be
     /// written with the link's token, or `None` when the limits withhold it.
     pub(crate) async fn reserve_link_mail(&self, subject: &SubjectKey) -> Result<Option<Write>, DsrError> {
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let (stored, mut intake) = self.intake(subject).await?;
         let in_window = link_mails_in_window(&intake.verification_mails, now);
         if !may_mail_link(&in_window, now) {
@@ -535,14 +544,7 @@ impl Requests<'_> {
     /// Why the address is suppressed, if it is (unsubscribed, objected,
     /// erased, bounced hard or complained).
     pub(crate) async fn suppression_of(&self, subject: &SubjectKey) -> Result<Option<SuppressionReason>, DsrError> {
-        let newsletter = Newsletter {
-            store: self.store,
-            mailer: self.mailer,
-            clock: self.clock,
-            register: self.register,
-            secrets: self.secrets,
-            links: self.links,
-        };
+        let newsletter = self.newsletter();
         match newsletter.subscriptions().suppression(subject).await {
             Ok(suppression) => Ok(suppression.map(|found| found.reason)),
             Err(crate::newsletter::NewsletterError::Store(error)) => Err(error.into()),
@@ -560,8 +562,9 @@ impl Requests<'_> {
     }
 
     pub(crate) async fn live_request(&self, request_id: &str) -> Result<Option<Record>, StoreError> {
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         Ok(self
+            .ports
             .store
             .get(&request_key(request_id))
             .await?
@@ -590,6 +593,7 @@ impl Requests<'_> {
                 .set_body(&serde_json::json!({"request_id": request.request_id, "received_at": request.received_at}));
             // The link works until the request expires unverified.
             let expires_at = self
+                .ports
                 .register
                 .minimisation_due(CategoryId::RequestsUnverified, request.received_at)
                 .map(whole_second_after);
@@ -601,7 +605,7 @@ impl Requests<'_> {
             });
         }
         writes.extend(also);
-        self.store.write(writes).await
+        self.ports.store.write(writes).await
     }
 
     /// Saves a request whose due date did not change.
@@ -628,9 +632,15 @@ impl Requests<'_> {
         let mut queue = self.queue_record(request);
         match (request.status, request.closed_at) {
             (status, Some(closed_at)) if status.is_closed() => {
-                self.register.stamp(&mut record, CategoryId::RequestsClosed, closed_at);
+                self.ports
+                    .register
+                    .stamp(&mut record, CategoryId::RequestsClosed, closed_at);
                 queue.expires_at = record.expires_at;
-                if let Some(minimise_at) = self.register.minimisation_due(CategoryId::RequestsClosed, closed_at) {
+                if let Some(minimise_at) = self
+                    .ports
+                    .register
+                    .minimisation_due(CategoryId::RequestsClosed, closed_at)
+                {
                     record.due = Some(minimise_at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date());
                 }
             }
@@ -656,15 +666,18 @@ impl Requests<'_> {
                 precondition: Precondition::None,
             });
         }
-        self.store.write(writes).await.map_err(DsrError::from)
+        self.ports.store.write(writes).await.map_err(DsrError::from)
     }
 
     /// An unverified request expires with the register's `requests_unverified`
     /// retention (kept, minimised, as a record of the request) and falls due
     /// for the sweep when its minimisation does (it then becomes `expired`).
     fn stamp_unverified(&self, record: &mut Record, received_at: Timestamp) {
-        self.register.stamp(record, CategoryId::RequestsUnverified, received_at);
+        self.ports
+            .register
+            .stamp(record, CategoryId::RequestsUnverified, received_at);
         if let Some(minimise_at) = self
+            .ports
             .register
             .minimisation_due(CategoryId::RequestsUnverified, received_at)
         {
@@ -734,50 +747,26 @@ fn requested_change(request: &DataSubjectRequest) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::FixedClock;
-    use crate::mail::RecordingMailer;
-    use crate::newsletter::{Newsletter, SignUp, SignUpOutcome};
-    use crate::store::memory::MemoryStore;
-    use crate::subject::Pepper;
-    use crate::tokens::TokenKey;
+    use crate::clock::Clock;
+    use crate::newsletter::{SignUp, SignUpOutcome};
+    use crate::store::RecordStore;
+    use crate::testing::World;
 
-    struct Fixture {
-        store: MemoryStore,
-        mailer: RecordingMailer,
-        clock: FixedClock,
-        register: Register,
-        secrets: Secrets,
-        links: Links,
-        team: EmailAddress,
+    /// The test world, with the helpers these tests share.
+    struct Fixture(World);
+
+    impl std::ops::Deref for Fixture {
+        type Target = World;
+
+        fn deref(&self) -> &World {
+            &self.0
+        }
     }
 
     impl Fixture {
         fn new() -> Self {
-            Self {
-                store: MemoryStore::new(),
-                mailer: RecordingMailer::new(),
-                // 23:30 UTC on 31 January is 1 February in Stockholm.
-                clock: FixedClock::new("2027-01-31T23:30:00Z".parse().unwrap()),
-                register: Register::standard().unwrap(),
-                secrets: Secrets {
-                    pepper: Pepper::new(vec![3; 32]).unwrap(),
-                    token_key: TokenKey::new(vec![4; 32]).unwrap(),
-                },
-                links: Links::new("https://privacy.example.com"),
-                team: EmailAddress::parse("team", "team@example.com").unwrap(),
-            }
-        }
-
-        fn requests(&self) -> Requests<'_> {
-            Requests {
-                store: &self.store,
-                mailer: &self.mailer,
-                clock: &self.clock,
-                register: &self.register,
-                secrets: &self.secrets,
-                links: &self.links,
-                privacy_team: Some(&self.team),
-            }
+            // 23:30 UTC on 31 January is 1 February in Stockholm.
+            Self(World::at("2027-01-31T23:30:00Z"))
         }
 
         fn submission(&self, kind: RequestType) -> Submission {
@@ -1055,14 +1044,7 @@ mod tests {
             .unwrap();
         fixture.requests().verify(&fixture.verification_token()).await.unwrap();
         let sent_before = fixture.mailer.sent().len();
-        let newsletter = Newsletter {
-            store: &fixture.store,
-            mailer: &fixture.mailer,
-            clock: &fixture.clock,
-            register: &fixture.register,
-            secrets: &fixture.secrets,
-            links: &fixture.links,
-        };
+        let newsletter = fixture.newsletter();
         let sign_up = SignUp {
             email: EmailAddress::parse("email", "ada@example.com").unwrap(),
             name: None,
@@ -1076,15 +1058,12 @@ mod tests {
             newsletter.sign_up(sign_up).await.unwrap(),
             SignUpOutcome::ConfirmationQueued
         );
-        let drained = crate::mail::outbox::Outbox {
-            store: &fixture.store,
-            mailer: &fixture.mailer,
-            clock: &fixture.clock,
-            register: &fixture.register,
-        }
-        .retry(fixture.clock.now() + jiff::SignedDuration::from_mins(1))
-        .await
-        .unwrap();
+        let drained = fixture
+            .ports()
+            .outbox()
+            .retry(fixture.clock.now() + jiff::SignedDuration::from_mins(1))
+            .await
+            .unwrap();
         assert_eq!(drained.rejected, 1, "the drain refuses the queued confirmation");
         assert_eq!(fixture.mailer.sent().len(), sent_before);
         let id = fixture.requests().queue(None, None).await.unwrap()[0]
@@ -1219,10 +1198,7 @@ mod tests {
             address: fixture.team.clone(),
         };
         let sweep = RetentionSweep {
-            store: &fixture.store,
-            mailer: &fixture.mailer,
-            clock: &fixture.clock,
-            register: &fixture.register,
+            ports: fixture.ports(),
             privacy_team: &team,
         };
         let far = fixture.clock.now() + jiff::SignedDuration::from_hours(24 * 400);
@@ -1253,7 +1229,7 @@ mod tests {
             (RequestType::Rectification, Jurisdiction::Gdpr, "api")
         );
         assert_eq!(request.received_on, jiff::civil::date(2027, 2, 1));
-        assert_eq!(request.events.last().unwrap().event, "expired");
+        assert_eq!(request.events.last().unwrap().event, RequestEventKind::Expired);
         assert_eq!(
             record.expires_at,
             Some("2029-03-02T23:30:00Z".parse().unwrap()),
@@ -1306,14 +1282,7 @@ mod tests {
         let subject = fixture
             .requests()
             .subject_of(&EmailAddress::parse("email", "ada@example.com").unwrap());
-        let newsletter = Newsletter {
-            store: &fixture.store,
-            mailer: &fixture.mailer,
-            clock: &fixture.clock,
-            register: &fixture.register,
-            secrets: &fixture.secrets,
-            links: &fixture.links,
-        };
+        let newsletter = fixture.newsletter();
         assert!(
             newsletter
                 .subscriptions()
@@ -1325,7 +1294,7 @@ mod tests {
         );
         let request = parse_request(&stored(&fixture, &submitted.request_id).await).unwrap();
         assert_eq!(request.scope, Some(ObjectionScope::Processing));
-        assert!(request.events.iter().any(|event| event.event == "marketing_stopped"));
+        assert!(request.has_event(RequestEventKind::MarketingStopped));
         assert!(queue_records(&fixture).is_empty());
         assert!(fixture.mailer.sent_to(&fixture.team).is_empty());
 
@@ -1411,7 +1380,7 @@ mod tests {
         let verified = fixture.requests().verify(&fixture.verification_token()).await.unwrap();
         assert_eq!(verified.status, RequestStatus::AwaitingTeam);
         let note = verified.events.last().unwrap();
-        assert_eq!(note.event, "needs_team");
+        assert_eq!(note.event, RequestEventKind::NeedsTeam);
         assert!(note.note.as_deref().unwrap().contains("holds nothing"));
         // Only details: nothing the product can apply by itself.
         fixture.clock.advance(jiff::SignedDuration::from_mins(11));

@@ -132,12 +132,12 @@ impl Requests<'_> {
             None => None,
         };
         let limit = limit.max(1);
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let mut entries = Vec::new();
         loop {
             // Never more records than entries still wanted, so the store's
             // cursor falls right after the last entry returned.
-            let page = match self.store.query(&query, limit - entries.len(), next.take()).await {
+            let page = match self.ports.store.query(&query, limit - entries.len(), next.take()).await {
                 Ok(page) => page,
                 Err(StoreError::Invalid(_)) => return Err(DsrError::BadCursor),
                 Err(error) => return Err(error.into()),

@@ -11,8 +11,9 @@ impl Requests<'_> {
         &self,
         digest: &str,
     ) -> Result<(LinkPurpose, Record, Record, DataSubjectRequest), DsrError> {
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let token_record = self
+            .ports
             .store
             .get(&token_key(digest))
             .await?
@@ -87,11 +88,11 @@ impl Requests<'_> {
         stored: Record,
         mut request: DataSubjectRequest,
     ) -> Result<DataSubjectRequest, DsrError> {
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let subject = stored.subject.clone().ok_or(DsrError::InvalidToken)?;
         request.status = RequestStatus::Verified;
         request.verification_digest = None;
-        request.push(RequestEvent::new("verified", now, "requester", None));
+        request.push(RequestEvent::new(RequestEventKind::Verified, now, "requester", None));
         // Verified requests are kept until they close: no expiry.
         let mut record = self.request_record(&subject, &request, stored.version + 1);
         record.expires_at = None;
@@ -110,7 +111,7 @@ impl Requests<'_> {
                 precondition: Precondition::None,
             },
         ];
-        match self.store.write(writes).await {
+        match self.ports.store.write(writes).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => return Err(DsrError::InvalidToken),
             Err(error) => return Err(error.into()),

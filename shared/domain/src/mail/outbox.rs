@@ -46,8 +46,10 @@ const CLAIM: SignedDuration = SignedDuration::from_secs(120);
 /// 400 KB per item for the mail's text, HTML and the entry's other fields.
 pub const MAX_STORED_ATTACHMENTS_BYTES: usize = 256 * 1024;
 
-/// What happened to a mail handed to the outbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What happened to a mail handed to the outbox. A mail-log record's
+/// `status` is `sent` or `rejected`; only those were ever stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Delivery {
     /// The mail service took it.
     Sent,
@@ -132,7 +134,7 @@ impl StoredAttachment {
 pub struct MailLogEntry {
     pub mail_id: Uuid,
     pub template: String,
-    pub status: String,
+    pub status: Delivery,
     pub queued_at: Timestamp,
     pub finished_at: Timestamp,
     pub attempts: u32,
@@ -292,7 +294,7 @@ impl Outbox<'_> {
                     && crate::holds::keeping::is_restricted(self.store, &subject, now).await?
                 {
                     tracing::info!(template = %entry.template, subject = subject.short(), "mail not sent: processing is restricted");
-                    self.finish(&entry, &claimed, "rejected", None, now).await;
+                    self.finish(&entry, &claimed, Delivery::Rejected, None, now).await;
                     report.rejected += 1;
                     continue;
                 }
@@ -339,10 +341,10 @@ impl Outbox<'_> {
         entry.attempts += 1;
         let outcome = self.mailer.send(&mail).await;
         let now = self.clock.now();
-        let (delivery, status, message_id) = match &outcome {
-            Ok(id) => (Delivery::Sent, "sent", Some(id.0.clone())),
-            Err(MailError::Rejected(_)) => (Delivery::Rejected, "rejected", None),
-            Err(MailError::Unavailable(_)) => (Delivery::Queued, "queued", None),
+        let (delivery, message_id) = match &outcome {
+            Ok(id) => (Delivery::Sent, Some(id.0.clone())),
+            Err(MailError::Rejected(_)) => (Delivery::Rejected, None),
+            Err(MailError::Unavailable(_)) => (Delivery::Queued, None),
         };
         if let Err(error) = &outcome {
             tracing::warn!(template = %entry.template, mail_id = %entry.mail_id, %error, "mail not sent");
@@ -359,7 +361,7 @@ impl Outbox<'_> {
                 tracing::error!(mail_id = %entry.mail_id, %error, "the outcome of a mail could not be recorded");
             }
         } else {
-            self.finish(&entry, &stored, status, message_id, now).await;
+            self.finish(&entry, &stored, delivery, message_id, now).await;
         }
         delivery
     }
@@ -369,7 +371,7 @@ impl Outbox<'_> {
         &self,
         entry: &OutboxEntry,
         stored: &Record,
-        status: &str,
+        status: Delivery,
         message_id: Option<String>,
         now: Timestamp,
     ) {
@@ -377,7 +379,7 @@ impl Outbox<'_> {
         let log = MailLogEntry {
             mail_id: entry.mail_id,
             template: entry.template.clone(),
-            status: status.to_owned(),
+            status,
             queued_at: entry.queued_at,
             finished_at: now,
             attempts: entry.attempts,
@@ -477,6 +479,7 @@ mod tests {
         let after = store.snapshot();
         assert!(!after.iter().any(|record| record.entity == OUTBOX_ENTITY));
         let log = after.iter().find(|record| record.entity == LOG_ENTITY).unwrap();
+        assert_eq!(log.attributes["status"], "sent");
         assert!(
             !log.attributes.contains_key("attachments"),
             "the mail log keeps no content"
@@ -511,5 +514,24 @@ mod tests {
         );
         assert_eq!(mailer.attempts(), 1);
         assert!(!store.snapshot().iter().any(|record| record.entity == OUTBOX_ENTITY));
+    }
+
+    #[test]
+    fn a_mail_log_status_is_stored_under_its_old_name() {
+        for (delivery, name) in [
+            (Delivery::Sent, "sent"),
+            (Delivery::Queued, "queued"),
+            (Delivery::Rejected, "rejected"),
+        ] {
+            assert_eq!(serde_json::to_value(delivery).unwrap(), serde_json::json!(name));
+        }
+        let stored = serde_json::json!({
+            "mail_id": "0b6f1d3c-5a4e-4f7b-8c2d-1e9a0b3c4d5e", "template": "dsr_rejected",
+            "status": "rejected", "queued_at": "2026-03-01T12:00:00Z", "finished_at": "2026-03-01T12:00:01Z",
+            "attempts": 1, "message_id": null,
+        });
+        let log: MailLogEntry = serde_json::from_value(stored.clone()).unwrap();
+        assert_eq!(log.status, Delivery::Rejected);
+        assert_eq!(serde_json::to_value(&log).unwrap(), stored);
     }
 }

@@ -16,10 +16,12 @@
 //! - `SUPPRESSION#<subject>` / `NEWSLETTER`: a [`Suppression`], the subject
 //!   key and a reason, no address. Kept indefinitely.
 //!
-//! Context `newsletter`: may use `consent`, `mail`, `register`, `store` and the kernel (README, "The domain crate's contexts").
+//! Context `newsletter`: may use `consent`, `mail`, `ports`, `register`, `store` and the kernel (README, "The domain crate's contexts").
 
+mod events;
 mod subscriptions;
 
+pub use events::SubscriptionEventKind;
 pub use subscriptions::Subscriptions;
 
 use std::net::IpAddr;
@@ -27,15 +29,15 @@ use std::net::IpAddr;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Clock;
 use crate::consent::{ConsentId, ConsentLedger, NoticeDigest, PolicyVersion};
 use crate::email::EmailAddress;
 use crate::mail::outbox::Outbox;
-use crate::mail::{escape_html, link_mails_in_window, may_mail_link, Mail, Mailer};
+use crate::mail::{escape_html, link_mails_in_window, may_mail_link, Mail};
 use crate::network::truncated_network;
 use crate::person::PersonName;
+use crate::ports::Ports;
 use crate::register::{CategoryId, Register};
-use crate::store::{Precondition, Record, RecordKey, RecordStore, StoreError, Write};
+use crate::store::{Precondition, Record, RecordKey, StoreError, Write};
 use crate::subject::Pepper;
 use crate::subject::SubjectKey;
 use crate::tokens::{token_digest, OneTimeToken, Secrets, TokenKey};
@@ -120,7 +122,7 @@ impl SuppressionReason {
 /// One piece of evidence in a subscription's life (GDPR Art. 7(1)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubscriptionEvent {
-    pub event: String,
+    pub event: SubscriptionEventKind,
     pub at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
@@ -137,9 +139,9 @@ pub struct SubscriptionEvent {
 }
 
 impl SubscriptionEvent {
-    fn new(event: &str, at: Timestamp) -> Self {
+    fn new(event: SubscriptionEventKind, at: Timestamp) -> Self {
         Self {
-            event: event.to_owned(),
+            event,
             at,
             network: None,
             channel: None,
@@ -283,10 +285,7 @@ impl Links {
 }
 
 pub struct Newsletter<'a> {
-    pub store: &'a dyn RecordStore,
-    pub mailer: &'a dyn Mailer,
-    pub clock: &'a dyn Clock,
-    pub register: &'a Register,
+    pub ports: Ports<'a>,
     pub secrets: &'a Secrets,
     pub links: &'a Links,
 }
@@ -329,20 +328,11 @@ impl Newsletter<'_> {
 
     /// The subscription records themselves: what needs no secret.
     pub fn subscriptions(&self) -> Subscriptions<'_> {
-        Subscriptions {
-            store: self.store,
-            clock: self.clock,
-            register: self.register,
-        }
+        Subscriptions { ports: self.ports }
     }
 
     fn outbox(&self) -> Outbox<'_> {
-        Outbox {
-            store: self.store,
-            mailer: self.mailer,
-            clock: self.clock,
-            register: self.register,
-        }
+        self.ports.outbox()
     }
 
     /// Double opt-in, step one: record the sign-up and queue a confirmation
@@ -361,9 +351,9 @@ impl Newsletter<'_> {
         let subject = self.subject_of(&sign_up.email);
         let key = subscription_key(&subject, &sign_up.list);
         for _ in 0..ATTEMPTS {
-            let now = self.clock.now();
+            let now = self.ports.clock.now();
             let suppression = self.subscriptions().live(&suppression_key(&subject)).await?;
-            let stored = self.store.get(&key).await?;
+            let stored = self.ports.store.get(&key).await?;
             let (stored_evidence, evidence) = self
                 .subscriptions()
                 .stored_evidence(&subject, &sign_up.list, now)
@@ -400,7 +390,7 @@ impl Newsletter<'_> {
                     },
                     self.outbox().nothing_to_send("newsletter_confirmation", &subject),
                 ];
-                match self.store.write(writes).await {
+                match self.ports.store.write(writes).await {
                     Ok(()) => {}
                     Err(StoreError::Conflict) => continue,
                     Err(error) => return Err(error.into()),
@@ -409,7 +399,7 @@ impl Newsletter<'_> {
                 return Ok(outcome);
             }
             let token = OneTimeToken::generate();
-            let mut event = SubscriptionEvent::new("signed_up", now);
+            let mut event = SubscriptionEvent::new(SubscriptionEventKind::SignedUp, now);
             event.network = sign_up.ip.map(truncated_network);
             event.channel = Some(sign_up.channel.to_owned());
             event.policy_version = sign_up.notice.policy_version.clone();
@@ -422,7 +412,12 @@ impl Newsletter<'_> {
                 evidence,
                 existing.as_ref().map_or(&[][..], |s| &s.events),
                 event,
-                Some(self.register.expiry(CategoryId::NewsletterPending, now).unwrap_or(now)),
+                Some(
+                    self.ports
+                        .register
+                        .expiry(CategoryId::NewsletterPending, now)
+                        .unwrap_or(now),
+                ),
             );
             let mut confirmation_mails = recent;
             confirmation_mails.push(now);
@@ -450,14 +445,17 @@ impl Newsletter<'_> {
             let mut record = self
                 .subscriptions()
                 .subscription_record(&subject, &subscription, version);
-            self.register.stamp(&mut record, CategoryId::NewsletterPending, now);
+            self.ports
+                .register
+                .stamp(&mut record, CategoryId::NewsletterPending, now);
             let mut token_record = Record::new(token_key(&token.digest()), TOKEN_ENTITY);
             token_record.subject = Some(subject.clone());
             // The consent id is linked to the person only when the link is confirmed.
             token_record.set_body(
                 &serde_json::json!({"list": sign_up.list, "signed_up_at": now, "consent_id": sign_up.consent_id}),
             );
-            self.register
+            self.ports
+                .register
                 .stamp(&mut token_record, CategoryId::NewsletterPending, now);
             let mail = self.confirmation_mail(&sign_up.email, &subject, &sign_up.list, &token);
             let writes = vec![
@@ -471,7 +469,7 @@ impl Newsletter<'_> {
             .into_iter()
             .chain(self.outbox().queue(&mail, "newsletter_confirmation", &subject))
             .collect();
-            match self.store.write(writes).await {
+            match self.ports.store.write(writes).await {
                 Ok(()) => {}
                 Err(StoreError::Conflict) => continue,
                 Err(error) => return Err(error.into()),
@@ -531,7 +529,7 @@ impl Newsletter<'_> {
     pub async fn confirm(&self, token: &str, ip: Option<IpAddr>) -> Result<(), NewsletterError> {
         let digest = token_digest(token);
         for _ in 0..ATTEMPTS {
-            let now = self.clock.now();
+            let now = self.ports.clock.now();
             let PendingSignUp {
                 token: token_record,
                 subject,
@@ -549,9 +547,9 @@ impl Newsletter<'_> {
                 .events
                 .iter()
                 .chain(&subscription.events)
-                .filter(|event| event.event == "signed_up")
+                .filter(|event| event.event == SubscriptionEventKind::SignedUp)
                 .max_by_key(|event| event.at);
-            let mut event = SubscriptionEvent::new("confirmed", now);
+            let mut event = SubscriptionEvent::new(SubscriptionEventKind::Confirmed, now);
             event.network = ip.map(truncated_network);
             event.policy_version = signed_up.and_then(|e| e.policy_version.clone());
             event.notice_sha256 = signed_up.and_then(|e| e.notice_sha256.clone());
@@ -579,7 +577,7 @@ impl Newsletter<'_> {
                     precondition: Precondition::None,
                 },
             ];
-            match self.store.write(writes).await {
+            match self.ports.store.write(writes).await {
                 Ok(()) => {
                     tracing::info!(subject = subject.short(), "newsletter subscription confirmed");
                     let consent_id = token_record
@@ -617,8 +615,8 @@ impl Newsletter<'_> {
         }
         let key = subscription_key(&subject, list);
         for _ in 0..ATTEMPTS {
-            let now = self.clock.now();
-            let stored = self.store.get(&key).await?;
+            let now = self.ports.clock.now();
+            let stored = self.ports.store.get(&key).await?;
             let existing: Option<Subscription> = stored
                 .as_ref()
                 .filter(|r| !r.is_expired(now))
@@ -631,7 +629,7 @@ impl Newsletter<'_> {
                 return Ok(());
             }
             let (stored_evidence, evidence) = self.subscriptions().stored_evidence(&subject, list, now).await?;
-            let mut event = SubscriptionEvent::new("subscribed_by_team", now);
+            let mut event = SubscriptionEvent::new(SubscriptionEventKind::SubscribedByTeam, now);
             event.basis = Some(LawfulBasis::LegitimateInterest);
             let evidence_write = self.subscriptions().evidence_write(
                 &subject,
@@ -666,6 +664,7 @@ impl Newsletter<'_> {
                 .subscriptions()
                 .subscription_record(&subject, &subscription, version);
             match self
+                .ports
                 .store
                 .write(vec![Write::Put { record, precondition }, evidence_write])
                 .await
@@ -682,18 +681,14 @@ impl Newsletter<'_> {
     }
 
     fn consent_ledger(&self) -> ConsentLedger<'_> {
-        ConsentLedger {
-            store: self.store,
-            clock: self.clock,
-            register: self.register,
-        }
+        self.ports.consent_ledger()
     }
 
     /// The double opt-in mail. It greets no one by name: the name came with
     /// an address nobody has proven yet, and echoing it would let anyone put
     /// their text (a link, a lure) into a mail to someone else's inbox.
     fn confirmation_mail(&self, to: &EmailAddress, subject: &SubjectKey, list: &ListId, token: &OneTimeToken) -> Mail {
-        let company = &self.register.document().controller.name;
+        let company = &self.ports.register.document().controller.name;
         let confirm = self.links.newsletter_confirmation(token.reveal());
         let unsubscribe = self
             .links
@@ -702,7 +697,7 @@ impl Newsletter<'_> {
             "Hello,\n\nPlease confirm that you want the {company} newsletter:\n\n{confirm}\n\n\
              The link works for 7 days. If you did not ask for the newsletter, ignore this mail: \
              nothing more will be sent.\n\nPrivacy: {contact}\n",
-            contact = self.register.document().controller.contact,
+            contact = self.ports.register.document().controller.contact,
         );
         let html = format!(
             "<!doctype html><html><body><p>Hello,</p>\
@@ -730,7 +725,9 @@ impl Newsletter<'_> {
 pub fn evidence_after_erasure(register: &Register, record: &Record, now: Timestamp) -> Result<Record, NewsletterError> {
     let mut evidence: OptInEvidence = record.body()?;
     if evidence.ended_at.is_none() {
-        evidence.events.push(SubscriptionEvent::new("erased", now));
+        evidence
+            .events
+            .push(SubscriptionEvent::new(SubscriptionEventKind::Erased, now));
         evidence.ended_at = Some(now);
     }
     let mut rewritten = record.clone();
@@ -743,49 +740,28 @@ pub fn evidence_after_erasure(register: &Register, record: &Record, now: Timesta
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::FixedClock;
+    use crate::clock::Clock;
     use crate::consent::{Categories, ClientContext, ConsentDecision, ConsentSource, PolicyVersion};
     use crate::mail::outbox::RetryReport;
-    use crate::mail::RecordingMailer;
-    use crate::store::memory::MemoryStore;
+    use crate::store::RecordStore;
     use crate::store::{query_all, Query};
-    use crate::subject::Pepper;
-    use crate::tokens::TokenKey;
+    use crate::testing::World;
     use jiff::SignedDuration;
 
-    struct Fixture {
-        store: MemoryStore,
-        mailer: RecordingMailer,
-        clock: FixedClock,
-        register: Register,
-        secrets: Secrets,
-        links: Links,
+    /// The test world, with the helpers these tests share.
+    struct Fixture(World);
+
+    impl std::ops::Deref for Fixture {
+        type Target = World;
+
+        fn deref(&self) -> &World {
+            &self.0
+        }
     }
 
     impl Fixture {
         fn new() -> Self {
-            Self {
-                store: MemoryStore::new(),
-                mailer: RecordingMailer::new(),
-                clock: FixedClock::new("2026-06-01T09:00:00Z".parse().unwrap()),
-                register: Register::standard().unwrap(),
-                secrets: Secrets {
-                    pepper: Pepper::new(vec![7; 32]).unwrap(),
-                    token_key: TokenKey::new(vec![9; 32]).unwrap(),
-                },
-                links: Links::new("https://privacy.example.com/"),
-            }
-        }
-
-        fn newsletter(&self) -> Newsletter<'_> {
-            Newsletter {
-                store: &self.store,
-                mailer: &self.mailer,
-                clock: &self.clock,
-                register: &self.register,
-                secrets: &self.secrets,
-                links: &self.links,
-            }
+            Self(World::at("2026-06-01T09:00:00Z"))
         }
 
         fn advance_minutes(&self, minutes: i64) {
@@ -809,13 +785,8 @@ mod tests {
 
         /// What the table's stream starts after a sign-up: the outbox's drain.
         async fn drain_outbox(&self) -> RetryReport {
-            let outbox = Outbox {
-                store: &self.store,
-                mailer: &self.mailer,
-                clock: &self.clock,
-                register: &self.register,
-            };
-            outbox
+            self.ports()
+                .outbox()
                 .retry(self.clock.now() + SignedDuration::from_mins(1))
                 .await
                 .unwrap()
@@ -1043,7 +1014,10 @@ mod tests {
         assert_eq!(ended.expires_at, Some("2029-06-01T10:05:00Z".parse().unwrap()));
         let evidence = evidence_of(&ended);
         assert_eq!(evidence.ended_at, Some("2026-06-01T10:05:00Z".parse().unwrap()));
-        assert_eq!(evidence.events.last().unwrap().event, "unsubscribed");
+        assert_eq!(
+            evidence.events.last().unwrap().event,
+            SubscriptionEventKind::Unsubscribed
+        );
         let subscription = fixture
             .store
             .snapshot()
@@ -1092,7 +1066,7 @@ mod tests {
         assert_eq!(erased.expires_at, Some("2029-06-01T09:00:00Z".parse().unwrap()));
         assert_eq!(erased.version, open.version + 1);
         let evidence = evidence_of(&erased);
-        assert_eq!(evidence.events.last().unwrap().event, "erased");
+        assert_eq!(evidence.events.last().unwrap().event, SubscriptionEventKind::Erased);
     }
 
     #[tokio::test]
@@ -1127,7 +1101,7 @@ mod tests {
         let kinds: Vec<String> = evidence_of(&evidence_record(&fixture))
             .events
             .into_iter()
-            .map(|e| e.event)
+            .map(|e| e.event.to_string())
             .collect();
         assert_eq!(kinds, ["signed_up", "confirmed", "unsubscribed"]);
     }
@@ -1141,12 +1115,7 @@ mod tests {
             SignUpOutcome::ConfirmationQueued
         );
         assert!(fixture.mailer.sent().is_empty());
-        let outbox = Outbox {
-            store: &fixture.store,
-            mailer: &fixture.mailer,
-            clock: &fixture.clock,
-            register: &fixture.register,
-        };
+        let outbox = fixture.ports().outbox();
         let far = fixture.clock.now() + SignedDuration::from_hours(1);
         let report = outbox.retry(far).await.unwrap();
         assert_eq!(report.sent, 1);
@@ -1167,11 +1136,7 @@ mod tests {
     #[tokio::test]
     async fn a_consent_id_links_the_visitors_consent_history_to_the_subject_only_when_confirmed() {
         let fixture = Fixture::new();
-        let ledger = ConsentLedger {
-            store: &fixture.store,
-            clock: &fixture.clock,
-            register: &fixture.register,
-        };
+        let ledger = fixture.ports().consent_ledger();
         let decision = ConsentDecision {
             consent_id: None,
             policy_version: PolicyVersion::parse("policy_version", "1").unwrap(),
@@ -1273,19 +1238,23 @@ mod tests {
         fixture.advance_minutes(1);
         let mailed_before = fixture.mailer.sent().len();
 
+        let Fixture(world) = fixture;
         let calls = Calls::default();
-        let store = CountingStore::new(fixture.store, calls.clone());
+        let store = CountingStore::new(world.store, calls.clone());
         let mailer = CountingMailer {
-            inner: fixture.mailer,
+            inner: world.mailer,
             calls: calls.clone(),
         };
-        let newsletter = Newsletter {
+        let ports = Ports {
             store: &store,
             mailer: &mailer,
-            clock: &fixture.clock,
-            register: &fixture.register,
-            secrets: &fixture.secrets,
-            links: &fixture.links,
+            clock: &world.clock,
+            register: &world.register,
+        };
+        let newsletter = Newsletter {
+            ports,
+            secrets: &world.secrets,
+            links: &world.links,
         };
         let states = [
             "new",
@@ -1321,14 +1290,9 @@ mod tests {
 
         // The drain sends what is due: to the new, the pending and the
         // self-unsubscribed address, to no one else.
-        let outbox = Outbox {
-            store: &store,
-            mailer: &mailer,
-            clock: &fixture.clock,
-            register: &fixture.register,
-        };
-        outbox
-            .retry(fixture.clock.now() + SignedDuration::from_mins(1))
+        ports
+            .outbox()
+            .retry(world.clock.now() + SignedDuration::from_mins(1))
             .await
             .unwrap();
         let mut mailed: Vec<String> = mailer.inner.sent()[mailed_before..]

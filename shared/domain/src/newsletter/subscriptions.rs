@@ -10,16 +10,19 @@ use super::*;
 /// key, the pepper that turns a bounced address into its subject key): the
 /// unsubscribe and SES feedback functions load only that one.
 pub struct Subscriptions<'a> {
-    pub store: &'a dyn RecordStore,
-    pub clock: &'a dyn Clock,
-    pub register: &'a Register,
+    pub ports: Ports<'a>,
 }
 
 impl Subscriptions<'_> {
     /// Reads a live record: one past its expiry is gone, whatever TTL has done.
     pub(super) async fn live(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
-        let now = self.clock.now();
-        Ok(self.store.get(key).await?.filter(|record| !record.is_expired(now)))
+        let now = self.ports.clock.now();
+        Ok(self
+            .ports
+            .store
+            .get(key)
+            .await?
+            .filter(|record| !record.is_expired(now)))
     }
 
     pub async fn suppression(&self, subject: &SubjectKey) -> Result<Option<Suppression>, NewsletterError> {
@@ -48,7 +51,7 @@ impl Subscriptions<'_> {
         list: &ListId,
         now: Timestamp,
     ) -> Result<(Option<Record>, OptInEvidence), NewsletterError> {
-        let stored = self.store.get(&evidence_key(subject, list)).await?;
+        let stored = self.ports.store.get(&evidence_key(subject, list)).await?;
         let evidence = match stored.as_ref().filter(|record| !record.is_expired(now)) {
             Some(record) => record.body()?,
             None => OptInEvidence {
@@ -82,10 +85,11 @@ impl Subscriptions<'_> {
         let mut record = Record::new(evidence_key(subject, &evidence.list), EVIDENCE_ENTITY);
         record.subject = Some(subject.clone());
         record.expires_at = stored
-            .filter(|r| !r.is_expired(self.clock.now()))
+            .filter(|r| !r.is_expired(self.ports.clock.now()))
             .and_then(|r| r.expires_at);
         record.set_body(&evidence);
-        self.register
+        self.ports
+            .register
             .stamp_evidence(&mut record, CategoryId::NewsletterSubscribed, ends);
         let precondition = match stored {
             Some(stored) => {
@@ -123,7 +127,7 @@ impl Subscriptions<'_> {
         reason: SuppressionReason,
     ) -> Result<(), NewsletterError> {
         for _ in 0..ATTEMPTS {
-            let now = self.clock.now();
+            let now = self.ports.clock.now();
             let mut writes = Vec::new();
             let existing_suppression = self.suppression(subject).await?;
             let keep_existing = existing_suppression
@@ -150,7 +154,7 @@ impl Subscriptions<'_> {
                     }
                     subscription.status = SubscriptionStatus::Unsubscribed;
                     subscription.unsubscribed_at = Some(now);
-                    let mut event = SubscriptionEvent::new("unsubscribed", now);
+                    let mut event = SubscriptionEvent::new(SubscriptionEventKind::Unsubscribed, now);
                     event.reason = Some(reason);
                     let (stored_evidence, mut evidence) = self.stored_evidence(subject, list, now).await?;
                     evidence.ended_at = Some(now);
@@ -164,7 +168,9 @@ impl Subscriptions<'_> {
                         Some(now),
                     ));
                     let mut record = self.subscription_record(subject, &subscription, stored.version + 1);
-                    self.register.stamp(&mut record, CategoryId::NewsletterSubscribed, now);
+                    self.ports
+                        .register
+                        .stamp(&mut record, CategoryId::NewsletterSubscribed, now);
                     writes.push(Write::Put {
                         record,
                         precondition: Precondition::Version(stored.version),
@@ -174,7 +180,7 @@ impl Subscriptions<'_> {
             if writes.is_empty() {
                 return Ok(());
             }
-            match self.store.write(writes).await {
+            match self.ports.store.write(writes).await {
                 Ok(()) => {
                     tracing::info!(
                         subject = subject.short(),
@@ -197,9 +203,9 @@ impl Subscriptions<'_> {
         record.subject = Some(subject.clone());
         record.set_body(&Suppression {
             reason,
-            at: self.clock.now(),
+            at: self.ports.clock.now(),
         });
-        match crate::store::put(self.store, record, Precondition::Absent).await {
+        match crate::store::put(self.ports.store, record, Precondition::Absent).await {
             Ok(()) => {
                 tracing::info!(subject = subject.short(), ?reason, "address suppressed");
                 Ok(true)
@@ -220,7 +226,7 @@ impl Subscriptions<'_> {
             let mut record = stored.clone();
             record.version += 1;
             record.set_body(&subscription);
-            match crate::store::put(self.store, record, Precondition::Version(stored.version)).await {
+            match crate::store::put(self.ports.store, record, Precondition::Version(stored.version)).await {
                 Ok(()) => return Ok(()),
                 Err(StoreError::Conflict) => continue,
                 Err(error) => return Err(error.into()),

@@ -22,13 +22,13 @@ impl RetentionSweep<'_> {
             }
             return Ok(Decision::Delete);
         }
-        if let Some(remove) = minimisation_now(self.register, record, now) {
+        if let Some(remove) = minimisation_now(self.ports.register, record, now) {
             if let Some(until) = self.held_until(stores, tally, record, category).await? {
                 return Ok(Decision::Held { until });
             }
             return Ok(Decision::Minimise { remove });
         }
-        let next = next_due_day(self.register, record);
+        let next = next_due_day(self.ports.register, record);
         Ok(if next == Some(day) {
             Decision::DueLaterToday
         } else {

@@ -11,9 +11,9 @@ impl RetentionSweep<'_> {
         now: Timestamp,
         run_id: Uuid,
     ) -> Result<DigestReport, StoreError> {
-        let today = now.to_zoned_datetime(self.register.time_zone().clone()).date();
+        let today = now.to_zoned_datetime(self.ports.register.time_zone().clone()).date();
         let through = today.saturating_add(DIGEST_HORIZON_DAYS.days());
-        let entries = due_requests(&stores.queue, now, today, through, self.register.time_zone()).await?;
+        let entries = due_requests(&stores.queue, now, today, through, self.ports.register.time_zone()).await?;
         let mut report = DigestReport {
             status: DigestStatus::NothingDue,
             entries: entries.len(),
@@ -36,7 +36,7 @@ impl RetentionSweep<'_> {
                 .unwrap_or(now),
         );
         marker.expires_at = Some(expires_at);
-        match store::put(self.store, marker.clone(), Precondition::Absent).await {
+        match store::put(self.ports.store, marker.clone(), Precondition::Absent).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => {
                 report.status = DigestStatus::AlreadySent;
@@ -44,13 +44,8 @@ impl RetentionSweep<'_> {
             }
             Err(error) => return Err(error),
         }
-        let mail = digest_mail(&self.privacy_team.address, today, self.register, &entries);
-        let outbox = Outbox {
-            store: self.store,
-            mailer: self.mailer,
-            clock: self.clock,
-            register: self.register,
-        };
+        let mail = digest_mail(&self.privacy_team.address, today, self.ports.register, &entries);
+        let outbox = self.ports.outbox();
         match outbox.deliver(mail, DIGEST_TEMPLATE, &self.privacy_team.subject).await {
             Ok(delivery) => {
                 report.status = match delivery {
@@ -66,7 +61,7 @@ impl RetentionSweep<'_> {
                     key: marker.key,
                     precondition: Precondition::Present,
                 };
-                if let Err(undo) = self.store.write(vec![undo]).await {
+                if let Err(undo) = self.ports.store.write(vec![undo]).await {
                     tracing::warn!(%undo, "the digest marker could not be removed after a failed delivery");
                 }
                 Err(error)

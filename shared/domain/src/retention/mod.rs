@@ -74,7 +74,7 @@
 //! be deleted with the old one. The window is one page's processing time;
 //! conditional deletes would close it at twice the write cost.
 //!
-//! Context `retention`: may use `dsr` (the queue for the digest), `holds`, `mail`, `register`, `store` and the kernel (README, "The domain crate's contexts").
+//! Context `retention`: may use `dsr` (the queue for the digest), `holds`, `mail`, `ports`, `register`, `store` and the kernel (README, "The domain crate's contexts").
 
 mod decide;
 mod digest;
@@ -91,15 +91,15 @@ use jiff::{SignedDuration, Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::clock::Clock;
 use crate::dsr::expire_unverified;
 use crate::email::EmailAddress;
 pub use crate::holds::keeping::next_due_day;
 use crate::holds::keeping::pending_minimisation;
 use crate::holds::keeping::RESTRICTION_ENTITY;
 use crate::holds::{holds_among, LegalHold, HOLD_ENTITY};
-use crate::mail::outbox::{Delivery, Outbox, RetryReport};
-use crate::mail::{escape_html, Mail, Mailer};
+use crate::mail::outbox::{Delivery, RetryReport};
+use crate::mail::{escape_html, Mail};
+use crate::ports::Ports;
 use crate::register::category_of;
 use crate::register::{CategoryId, Register};
 use crate::store::{self, Cursor, Page, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
@@ -313,11 +313,8 @@ impl SweepCheckpoint {
 
 /// The retention sweep use case.
 pub struct RetentionSweep<'a> {
-    pub store: &'a dyn RecordStore,
-    pub mailer: &'a dyn Mailer,
-    /// Wall-clock time: deadlines, leases, durations and the outbox.
-    pub clock: &'a dyn Clock,
-    pub register: &'a Register,
+    /// The clock is wall-clock time: deadlines, leases, durations and the outbox.
+    pub ports: Ports<'a>,
     pub privacy_team: &'a PrivacyTeam,
 }
 
@@ -333,9 +330,9 @@ impl RetentionSweep<'_> {
         deadline: Timestamp,
         limits: SweepLimits,
     ) -> Result<SweepRun, StoreError> {
-        let started_at = self.clock.now();
+        let started_at = self.ports.clock.now();
         let run_id = Uuid::new_v4();
-        let stores = Stores::new(self.store);
+        let stores = Stores::new(self.ports.store);
         let mut tally = Tally::new(now);
 
         let outcome = match self.acquire(&stores, run_id, deadline).await? {
@@ -346,16 +343,9 @@ impl RetentionSweep<'_> {
             Some(lease) => self.sweep(&stores, &mut tally, lease, deadline, limits).await?,
         };
         let digest = self.digest(&stores, now, run_id).await?;
-        let outbox = Outbox {
-            store: &stores.outbox,
-            mailer: self.mailer,
-            clock: self.clock,
-            register: self.register,
-        }
-        .retry(deadline)
-        .await?;
+        let outbox = self.ports.with_store(&stores.outbox).outbox().retry(deadline).await?;
 
-        let finished_at = self.clock.now();
+        let finished_at = self.ports.clock.now();
         let reads = stores.reads();
         let run = SweepRun {
             run_id,
@@ -402,7 +392,7 @@ impl RetentionSweep<'_> {
         run_id: Uuid,
         deadline: Timestamp,
     ) -> Result<Option<Lease>, StoreError> {
-        let wall = self.clock.now();
+        let wall = self.ports.clock.now();
         let (mut checkpoint, precondition, version) = match stores.bookkeeping.get(&SweepCheckpoint::key()).await? {
             Some(record) => {
                 let checkpoint = SweepCheckpoint::from_record(&record).unwrap_or_else(|| {
@@ -435,7 +425,7 @@ impl RetentionSweep<'_> {
 
     /// Writes the checkpoint if this run still holds it. `false`: it does not.
     async fn save(&self, stores: &Stores<'_>, lease: &mut Lease) -> Result<bool, StoreError> {
-        lease.checkpoint.updated_at = self.clock.now();
+        lease.checkpoint.updated_at = self.ports.clock.now();
         let record = lease.checkpoint.to_record(lease.version + 1);
         match store::put(&stores.bookkeeping, record, Precondition::Version(lease.version)).await {
             Ok(()) => {
@@ -500,7 +490,7 @@ impl RetentionSweep<'_> {
             if day > today {
                 return Ok(SweepOutcome::Completed);
             }
-            if self.clock.now() >= deadline {
+            if self.ports.clock.now() >= deadline {
                 return Ok(SweepOutcome::StoppedAtDeadline);
             }
             if limits.max_pages.is_some_and(|max| tally.pages >= max) {
@@ -561,7 +551,7 @@ impl RetentionSweep<'_> {
             self.handle(stores, tally, day, record, &mut deletions).await?;
         }
         if !deletions.is_empty() {
-            self.store.delete_all(&deletions).await?;
+            self.ports.store.delete_all(&deletions).await?;
         }
         Ok(())
     }
@@ -605,12 +595,12 @@ impl RetentionSweep<'_> {
                         minimised.attributes.remove(field);
                     }
                     expire_unverified(&mut minimised, tally.now);
-                    let due = next_due_day(self.register, &minimised);
+                    let due = next_due_day(self.ports.register, &minimised);
                     restamped(&minimised, due)
                 }
                 Decision::Reschedule(due) => restamped(&current, due),
             };
-            match store::put(self.store, write, Precondition::Version(current.version)).await {
+            match store::put(self.ports.store, write, Precondition::Version(current.version)).await {
                 Ok(()) => {
                     let counts = tally.category(category);
                     match decision {
@@ -659,7 +649,7 @@ impl RetentionSweep<'_> {
                 .unwrap_or(Timestamp::MAX),
         );
         record.expires_at = Some(expires_at);
-        store::put(self.store, record, Precondition::Absent).await
+        store::put(self.ports.store, record, Precondition::Absent).await
     }
 }
 
@@ -758,10 +748,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::clock::FixedClock;
-    use crate::holds::LegalHolds;
-    use crate::mail::RecordingMailer;
+    use crate::clock::Clock;
     use crate::store::memory::MemoryStore;
+    use crate::store::RecordStore;
+    use crate::testing::World;
 
     fn at(text: &str) -> Timestamp {
         text.parse().unwrap()
@@ -783,12 +773,18 @@ mod tests {
     }
 
     /// Everything a sweep needs, on the memory store, with the wall clock at `wall`.
+    /// The test world and the team the digest goes to.
     struct Fixture {
-        store: MemoryStore,
-        mailer: RecordingMailer,
-        clock: FixedClock,
-        register: Register,
+        world: World,
         team: PrivacyTeam,
+    }
+
+    impl std::ops::Deref for Fixture {
+        type Target = World;
+
+        fn deref(&self) -> &World {
+            &self.world
+        }
     }
 
     impl Fixture {
@@ -798,24 +794,18 @@ mod tests {
 
         fn with_register(wall: &str, register: Register) -> Self {
             Self {
-                store: MemoryStore::new(),
-                mailer: RecordingMailer::new(),
-                clock: FixedClock::new(at(wall)),
-                register,
+                world: World::at(wall).with_register(register),
                 team: team(),
             }
         }
 
         fn sweep(&self) -> RetentionSweep<'_> {
-            self.sweep_on(&self.store)
+            self.world.sweep(&self.team)
         }
 
         fn sweep_on<'a>(&'a self, store: &'a dyn RecordStore) -> RetentionSweep<'a> {
             RetentionSweep {
-                store,
-                mailer: &self.mailer,
-                clock: &self.clock,
-                register: &self.register,
+                ports: self.ports().with_store(store),
                 privacy_team: &self.team,
             }
         }
@@ -1121,11 +1111,7 @@ mod tests {
     async fn a_hold_keeps_a_record_until_it_ends_and_only_for_its_category() {
         let fixture = Fixture::new("2027-01-01T00:00:00Z");
         let person = subject(7);
-        let holds = LegalHolds {
-            store: &fixture.store,
-            clock: &fixture.clock,
-            register: &fixture.register,
-        };
+        let holds = fixture.ports().legal_holds();
         let hold_ends = at("2027-04-20T12:00:00Z");
         holds
             .place(
@@ -1202,20 +1188,18 @@ mod tests {
     async fn a_hold_blocks_minimisation_too() {
         let fixture = Fixture::new("2027-01-01T00:00:00Z");
         let request = closed_request(&fixture.register, "r-3", at("2027-03-01T09:00:00Z"));
-        LegalHolds {
-            store: &fixture.store,
-            clock: &fixture.clock,
-            register: &fixture.register,
-        }
-        .place(
-            &subject(9),
-            CategoryId::RequestsClosed,
-            at("2027-05-01T00:00:00Z"),
-            "litigation".to_owned(),
-            "team-member-1",
-        )
-        .await
-        .unwrap();
+        fixture
+            .ports()
+            .legal_holds()
+            .place(
+                &subject(9),
+                CategoryId::RequestsClosed,
+                at("2027-05-01T00:00:00Z"),
+                "litigation".to_owned(),
+                "team-member-1",
+            )
+            .await
+            .unwrap();
         fixture.put(request.clone()).await;
         let run = fixture.run(at("2027-03-31T09:00:00Z")).await;
         assert_eq!((run.held, run.minimised), (1, 0));
@@ -1290,20 +1274,18 @@ mod tests {
     /// The hold is placed first and the logs written past the hold-aware store, as
     /// records stamped before holds re-stamped them were: the sweep still keeps them.
     async fn mixed_fixture(fixture: &Fixture) {
-        LegalHolds {
-            store: &fixture.store,
-            clock: &fixture.clock,
-            register: &fixture.register,
-        }
-        .place(
-            &subject(3),
-            CategoryId::MailLog,
-            at("2027-03-01T00:00:00Z"),
-            "audit".to_owned(),
-            "team-member-1",
-        )
-        .await
-        .unwrap();
+        fixture
+            .ports()
+            .legal_holds()
+            .place(
+                &subject(3),
+                CategoryId::MailLog,
+                at("2027-03-01T00:00:00Z"),
+                "audit".to_owned(),
+                "team-member-1",
+            )
+            .await
+            .unwrap();
         for n in 0..250u32 {
             let dayn = if n < 140 { "2027-02-01" } else { "2027-02-02" };
             let mut record = expiring(

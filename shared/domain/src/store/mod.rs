@@ -11,7 +11,7 @@
 //! Adapters: [`crate::store::memory::MemoryStore`] and the DynamoDB store in
 //! `privacy-aws`. Both pass the same conformance suite.
 //!
-//! Context `store`: may use nothing but the kernel and the kernel (README, "The domain crate's contexts").
+//! Context `store`: may use nothing but the kernel (README, "The domain crate's contexts").
 
 pub mod memory;
 

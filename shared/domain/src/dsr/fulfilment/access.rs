@@ -17,7 +17,7 @@ impl Fulfilment<'_> {
             .as_deref()
             .and_then(|email| EmailAddress::parse("email", email).ok());
         if let Some(address) = &address {
-            let mail = export.deferred_mail(self.requests.register, address, request, bytes);
+            let mail = export.deferred_mail(self.requests.ports.register, address, request, bytes);
             self.requests
                 .outbox()
                 .deliver(mail, "dsr_export_deferred", subject)
@@ -29,8 +29,8 @@ impl Fulfilment<'_> {
         }
         request.status = RequestStatus::AwaitingTeam;
         request.events.push(RequestEvent::new(
-            "export_too_large",
-            self.requests.clock.now(),
+            RequestEventKind::ExportTooLarge,
+            self.requests.ports.clock.now(),
             "system",
             Some(format!(
                 "{EXPORT_FILENAME} is {bytes} bytes, over the {MAX_EXPORT_BYTES} that are mailed; \
@@ -59,11 +59,11 @@ impl Fulfilment<'_> {
         };
         let mut record = Record::new(continuation_key(&request.request_id), CONTINUATION_ENTITY);
         record.set_body(&continuation);
-        store::put(self.requests.store, record, Precondition::None).await?;
-        if !request.events.iter().any(|event| event.event == "export_continues") {
+        store::put(self.requests.ports.store, record, Precondition::None).await?;
+        if !request.has_event(RequestEventKind::ExportContinues) {
             request.events.push(RequestEvent::new(
-                "export_continues",
-                self.requests.clock.now(),
+                RequestEventKind::ExportContinues,
+                self.requests.ports.clock.now(),
                 "system",
                 Some(format!(
                     "over the {MAX_EXPORT_BYTES} bytes that are mailed; the summary's counts go on in runs, 10 minutes apart"
@@ -85,14 +85,14 @@ impl Fulfilment<'_> {
         mut progress: ExportProgress,
         budget: RunBudget,
     ) -> Result<DataSubjectRequest, DsrError> {
-        let clock = self.requests.clock;
+        let clock = self.requests.ports.clock;
         let read = self
             .read_person(subject, progress.histories_counted, |histories| {
                 histories.len() < budget.writes && clock.now() < budget.deadline
             })
             .await?;
         let now = clock.now();
-        let part = PersonalDataExport::build(self.requests.register, &request, &read.histories, now);
+        let part = PersonalDataExport::build(self.requests.ports.register, &request, &read.histories, now);
         // The size of these items in the file (close: the file indents them one level more).
         progress.bytes += serde_json::to_vec_pretty(&part.document["personal_data"]).map_or(0, |json| json.len());
         for (category, count) in part.counts() {
@@ -106,11 +106,12 @@ impl Fulfilment<'_> {
             return self.export_continues(subject, request, version, progress).await;
         }
         let export =
-            PersonalDataExport::build(self.requests.register, &request, &[], now).with_counts(&progress.counts);
+            PersonalDataExport::build(self.requests.ports.register, &request, &[], now).with_counts(&progress.counts);
         self.defer_export(subject, &mut request, &export, progress.bytes)
             .await?;
         self.requests.save(subject, &request, version).await?;
         self.requests
+            .ports
             .store
             .delete_all(&[continuation_key(&request.request_id)])
             .await?;
@@ -130,10 +131,10 @@ impl Fulfilment<'_> {
         let mut records = read.indexed;
         records.extend(read.histories);
         Ok(PersonalDataExport::build(
-            self.requests.register,
+            self.requests.ports.register,
             request,
             &records,
-            self.requests.clock.now(),
+            self.requests.ports.clock.now(),
         ))
     }
 

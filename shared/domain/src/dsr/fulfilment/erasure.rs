@@ -14,10 +14,10 @@ impl Fulfilment<'_> {
         budget: RunBudget,
     ) -> Result<DataSubjectRequest, DsrError> {
         let Some(lines) = self.erase_step(subject, &request, budget).await? else {
-            if !request.events.iter().any(|event| event.event == "erasure_continues") {
+            if !request.has_event(RequestEventKind::ErasureContinues) {
                 request.events.push(RequestEvent::new(
-                    "erasure_continues",
-                    self.requests.clock.now(),
+                    RequestEventKind::ErasureContinues,
+                    self.requests.ports.clock.now(),
                     "system",
                     Some(format!(
                         "too many records for one run: erased in runs of at most {ERASURE_WRITES_PER_RUN}, 10 minutes apart"
@@ -40,7 +40,11 @@ impl Fulfilment<'_> {
             .filter(|line| line.kept_because.is_none())
             .map(|l| l.count)
             .sum();
-        self.close(&mut request, "erased", Some(format!("{erased} records erased")));
+        self.close(
+            &mut request,
+            RequestEventKind::Erased,
+            Some(format!("{erased} records erased")),
+        );
         // The record of the request is kept to demonstrate compliance, without personal data.
         strip_personal_data(&mut request);
         self.requests.save(subject, &request, version).await?;
@@ -88,14 +92,14 @@ impl Fulfilment<'_> {
         if !plan.complete || work > budget.writes {
             let batch = &plan.doomed[..plan.doomed.len().min(budget.writes)];
             let keys: Vec<RecordKey> = batch.iter().map(|(key, _)| key.clone()).collect();
-            self.requests.store.delete_all(&keys).await?;
+            self.requests.ports.store.delete_all(&keys).await?;
             for (_, name) in batch {
                 *erased.entry((name.clone(), None)).or_default() += 1;
             }
             let mut left = budget.writes.saturating_sub(batch.len());
             let mut minimised = 0;
             for record in &plan.minimise {
-                if left == 0 || self.requests.clock.now() >= budget.deadline {
+                if left == 0 || self.requests.ports.clock.now() >= budget.deadline {
                     break;
                 }
                 self.minimise(record).await?;
@@ -110,7 +114,7 @@ impl Fulfilment<'_> {
             };
             let mut record = Record::new(continuation_key(&request.request_id), CONTINUATION_ENTITY);
             record.set_body(&continuation);
-            store::put(self.requests.store, record, Precondition::None).await?;
+            store::put(self.requests.ports.store, record, Precondition::None).await?;
             tracing::info!(
                 request_id = %request.request_id,
                 erased = keys.len(),
@@ -127,6 +131,7 @@ impl Fulfilment<'_> {
         }
         if resumed {
             self.requests
+                .ports
                 .store
                 .delete_all(&[continuation_key(&request.request_id)])
                 .await?;
@@ -144,8 +149,8 @@ impl Fulfilment<'_> {
         request: &DataSubjectRequest,
         budget: RunBudget,
     ) -> Result<ErasurePlan, DsrError> {
-        let now = self.requests.clock.now();
-        let clock = self.requests.clock;
+        let now = self.requests.ports.clock.now();
+        let clock = self.requests.ports.clock;
         let read = self
             .read_person(subject, 0, |histories| {
                 histories.len() < budget.writes && clock.now() < budget.deadline
@@ -164,7 +169,7 @@ impl Fulfilment<'_> {
             let category = category_of(record);
             let name = category.map_or_else(
                 || record.entity.clone(),
-                |c| self.requests.register.category(c).name.clone(),
+                |c| self.requests.ports.register.category(c).name.clone(),
             );
             let kept = if record.entity == HOLD_ENTITY {
                 Some(format!(
@@ -182,7 +187,7 @@ impl Fulfilment<'_> {
                 Some(SUPPRESSION_KEPT.to_owned())
             } else if record.entity == crate::newsletter::EVIDENCE_ENTITY {
                 evidence.push(
-                    crate::newsletter::evidence_after_erasure(self.requests.register, record, now)
+                    crate::newsletter::evidence_after_erasure(self.requests.ports.register, record, now)
                         .map_err(|error| DsrError::Corrupt(error.to_string()))?,
                 );
                 Some("the proof of your newsletter opt-in, kept 3 years after the subscription ends to demonstrate consent (GDPR Art. 7(1), 17(3)(e)); it holds no address".to_owned())
@@ -253,13 +258,19 @@ impl Fulfilment<'_> {
                 .await
                 .map_err(|error| DsrError::Corrupt(error.to_string()))?
         {
-            let name = self.requests.register.category(CategoryId::Suppression).name.clone();
+            let name = self
+                .requests
+                .ports
+                .register
+                .category(CategoryId::Suppression)
+                .name
+                .clone();
             *lines.entry((name, Some(SUPPRESSION_KEPT.to_owned()))).or_default() += 1;
         }
-        self.requests.store.delete_all(&doomed).await?;
+        self.requests.ports.store.delete_all(&doomed).await?;
         for record in evidence {
             let precondition = Precondition::Version(record.version - 1);
-            match store::put(self.requests.store, record, precondition).await {
+            match store::put(self.requests.ports.store, record, precondition).await {
                 Ok(()) | Err(StoreError::Conflict) => {}
                 Err(error) => return Err(error.into()),
             }
@@ -278,7 +289,13 @@ impl Fulfilment<'_> {
         let mut rewritten = record.clone();
         rewritten.version += 1;
         rewritten.set_body(&earlier);
-        match store::put(self.requests.store, rewritten, Precondition::Version(record.version)).await {
+        match store::put(
+            self.requests.ports.store,
+            rewritten,
+            Precondition::Version(record.version),
+        )
+        .await
+        {
             Ok(()) | Err(StoreError::Conflict) => Ok(()),
             Err(error) => Err(error.into()),
         }

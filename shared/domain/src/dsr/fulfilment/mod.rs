@@ -14,13 +14,11 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde_json::{json, Value};
 
-use crate::consent::{
-    consent_partition, linked_consent_ids, ClientContext, ConsentDecision, ConsentId, ConsentLedger, ConsentSource,
-};
+use crate::consent::{consent_partition, linked_consent_ids, ClientContext, ConsentDecision, ConsentId, ConsentSource};
 use crate::dsr::export::{PersonalDataExport, EXPORT_FILENAME, MAX_EXPORT_BYTES};
 use crate::dsr::{
-    parse_request, request_key, token_key, utc_date, DataSubjectRequest, DsrError, RequestEvent, RequestStatus,
-    RequestType, Requests, ADDRESS_TOKEN_ENTITY, REQUEST_ENTITY,
+    parse_request, request_key, token_key, utc_date, DataSubjectRequest, DsrError, RequestEvent, RequestEventKind,
+    RequestStatus, RequestType, Requests, ADDRESS_TOKEN_ENTITY, REQUEST_ENTITY,
 };
 use crate::email::EmailAddress;
 use crate::holds::keeping::{change_hold_summary, is_restricted, restamp_person, restriction_key, RESTRICTION_ENTITY};
@@ -138,21 +136,13 @@ pub struct ErasureLine {
 
 impl Fulfilment<'_> {
     fn newsletter(&self) -> Newsletter<'_> {
-        let requests = self.requests;
-        Newsletter {
-            store: requests.store,
-            mailer: requests.mailer,
-            clock: requests.clock,
-            register: requests.register,
-            secrets: requests.secrets,
-            links: requests.links,
-        }
+        self.requests.newsletter()
     }
 
     async fn subject_records(&self, subject: &SubjectKey) -> Result<Vec<Record>, StoreError> {
-        let now = self.requests.clock.now();
+        let now = self.requests.ports.clock.now();
         Ok(store::query_all_in_pages_of(
-            self.requests.store,
+            self.requests.ports.store,
             &Query::Subject(subject.clone()),
             store::BULK_PAGE_SIZE,
         )
@@ -174,7 +164,7 @@ impl Fulfilment<'_> {
         skip: usize,
         mut more: impl FnMut(&[Record]) -> bool,
     ) -> Result<PersonRead, StoreError> {
-        let now = self.requests.clock.now();
+        let now = self.requests.ports.clock.now();
         let indexed = self.subject_records(subject).await?;
         let linked = linked_consent_ids(&indexed);
         let partitions: std::collections::BTreeSet<String> = linked
@@ -192,7 +182,7 @@ impl Fulfilment<'_> {
             }
             let partition = consent_partition(consent_id);
             histories.extend(
-                store::query_all_in_pages_of(self.requests.store, &partition, store::BULK_PAGE_SIZE)
+                store::query_all_in_pages_of(self.requests.ports.store, &partition, store::BULK_PAGE_SIZE)
                     .await?
                     .into_iter()
                     .filter(|record| !record.is_expired(now)),
@@ -217,11 +207,11 @@ impl Fulfilment<'_> {
         mut request: DataSubjectRequest,
         version: u64,
     ) -> Result<DataSubjectRequest, DsrError> {
-        let now = self.requests.clock.now();
+        let now = self.requests.ports.clock.now();
         request.status = RequestStatus::InProgress;
         request
             .events
-            .push(RequestEvent::new("in_progress", now, "system", None));
+            .push(RequestEvent::new(RequestEventKind::InProgress, now, "system", None));
         let address = request
             .email
             .as_deref()
@@ -245,7 +235,7 @@ impl Fulfilment<'_> {
                     .await?;
                 let mut records = read.indexed;
                 records.extend(read.histories);
-                let export = PersonalDataExport::build(self.requests.register, &request, &records, now);
+                let export = PersonalDataExport::build(self.requests.ports.register, &request, &records, now);
                 let bytes = export.attachment().content.len();
                 if !read.complete {
                     // Too large to mail whatever the rest holds: the scheduled
@@ -261,10 +251,14 @@ impl Fulfilment<'_> {
                     self.defer_export(subject, &mut request, &export, bytes).await?;
                 } else {
                     if let Some(address) = &address {
-                        let mail = export.mail(self.requests.register, address, &request);
+                        let mail = export.mail(self.requests.ports.register, address, &request);
                         self.requests.outbox().deliver(mail, "dsr_export", subject).await?;
                     }
-                    self.close(&mut request, "export_sent", Some(format!("{} items", export.items())));
+                    self.close(
+                        &mut request,
+                        RequestEventKind::ExportSent,
+                        Some(format!("{} items", export.items())),
+                    );
                 }
             }
             RequestType::Erasure | RequestType::CcpaDelete => {
@@ -282,8 +276,8 @@ impl Fulfilment<'_> {
                     // its own link: the requester proved only the old one.
                     if !corrected.is_empty() {
                         request.events.push(RequestEvent::new(
-                            "corrected",
-                            self.requests.clock.now(),
+                            RequestEventKind::Corrected,
+                            self.requests.ports.clock.now(),
                             "system",
                             Some(corrected.join(", ")),
                         ));
@@ -299,8 +293,8 @@ impl Fulfilment<'_> {
                     };
                     request.status = RequestStatus::AwaitingTeam;
                     request.events.push(RequestEvent::new(
-                        "needs_team",
-                        self.requests.clock.now(),
+                        RequestEventKind::NeedsTeam,
+                        self.requests.ports.clock.now(),
                         "system",
                         Some(note.to_owned()),
                     ));
@@ -317,7 +311,7 @@ impl Fulfilment<'_> {
                         );
                         self.requests.outbox().deliver(mail, "dsr_rectified", subject).await?;
                     }
-                    self.close(&mut request, "rectified", Some(corrected.join(", ")));
+                    self.close(&mut request, RequestEventKind::Rectified, Some(corrected.join(", ")));
                 }
             }
             RequestType::Restriction | RequestType::Objection => {
@@ -328,15 +322,15 @@ impl Fulfilment<'_> {
                 let note = (request.request_type == RequestType::Objection)
                     .then(|| "restricted while the team weighs the objection (GDPR Art. 18(1)(d), 21(1))".to_owned());
                 request.events.push(RequestEvent::new(
-                    "restricted",
-                    self.requests.clock.now(),
+                    RequestEventKind::Restricted,
+                    self.requests.ports.clock.now(),
                     "system",
                     note,
                 ));
             }
             RequestType::CcpaOptOut => {
                 self.opt_out_of_marketing(subject, &mut request).await?;
-                self.close(&mut request, "completed", None);
+                self.close(&mut request, RequestEventKind::Completed, None);
             }
         }
         self.requests.save(subject, &request, version).await?;
@@ -350,16 +344,18 @@ impl Fulfilment<'_> {
         Ok(request)
     }
 
-    fn close(&self, request: &mut DataSubjectRequest, event: &str, note: Option<String>) {
-        let now = self.requests.clock.now();
+    fn close(&self, request: &mut DataSubjectRequest, event: RequestEventKind, note: Option<String>) {
+        let now = self.requests.ports.clock.now();
         request.events.push(RequestEvent::new(event, now, "system", note));
         request.status = RequestStatus::Completed;
         request.closed_at = Some(now);
-        request.events.push(RequestEvent::new("completed", now, "system", None));
+        request
+            .events
+            .push(RequestEvent::new(RequestEventKind::Completed, now, "system", None));
     }
 
     async fn continuation(&self, request_id: &str) -> Result<Option<Continuation>, DsrError> {
-        match self.requests.store.get(&continuation_key(request_id)).await? {
+        match self.requests.ports.store.get(&continuation_key(request_id)).await? {
             Some(record) => Ok(Some(record.body()?)),
             None => Ok(None),
         }
@@ -373,21 +369,27 @@ impl Fulfilment<'_> {
             partition: CONTINUATION_PARTITION.to_owned(),
             sort_prefix: String::new(),
         };
-        let page = self.requests.store.query(&query, store::PAGE_SIZE, None).await?;
+        let page = self.requests.ports.store.query(&query, store::PAGE_SIZE, None).await?;
         let mut runs = 0;
         for record in page.records {
-            if self.requests.clock.now() >= deadline {
+            if self.requests.ports.clock.now() >= deadline {
                 break;
             }
             let continuation: Continuation = record.body()?;
             let subject = SubjectKey::try_from(continuation.subject_key.clone()).map_err(DsrError::Corrupt)?;
-            let Some(stored) = self.requests.store.get(&request_key(&continuation.request_id)).await? else {
-                self.requests.store.delete_all(&[record.key]).await?;
+            let Some(stored) = self
+                .requests
+                .ports
+                .store
+                .get(&request_key(&continuation.request_id))
+                .await?
+            else {
+                self.requests.ports.store.delete_all(&[record.key]).await?;
                 continue;
             };
             let request = parse_request(&stored)?;
             if request.status.is_closed() {
-                self.requests.store.delete_all(&[record.key]).await?;
+                self.requests.ports.store.delete_all(&[record.key]).await?;
                 continue;
             }
             match continuation.export {
@@ -423,14 +425,17 @@ impl Fulfilment<'_> {
         stored: Record,
         mut request: DataSubjectRequest,
     ) -> Result<DataSubjectRequest, DsrError> {
-        let now = self.requests.clock.now();
+        let now = self.requests.ports.clock.now();
         let subject = stored.subject.clone().ok_or(DsrError::InvalidToken)?;
         let new_address = new_address_of(&request)
             .ok_or_else(|| DsrError::Corrupt("a new address's link without the address".into()))?;
         request.new_address_digest = None;
-        request
-            .events
-            .push(RequestEvent::new("new_address_confirmed", now, "new_address", None));
+        request.events.push(RequestEvent::new(
+            RequestEventKind::NewAddressConfirmed,
+            now,
+            "new_address",
+            None,
+        ));
         let writes = vec![
             Write::Put {
                 record: self.requests.request_record(&subject, &request, stored.version + 1),
@@ -441,7 +446,7 @@ impl Fulfilment<'_> {
                 precondition: Precondition::Present,
             },
         ];
-        match self.requests.store.write(writes).await {
+        match self.requests.ports.store.write(writes).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => return Err(DsrError::InvalidToken),
             Err(error) => return Err(error.into()),
@@ -458,7 +463,7 @@ impl Fulfilment<'_> {
             let mut corrected: Vec<String> = request
                 .events
                 .iter()
-                .filter(|event| event.event == "corrected")
+                .filter(|event| event.event == RequestEventKind::Corrected)
                 .filter_map(|event| event.note.clone())
                 .collect();
             corrected.push("subscriber address".to_owned());
@@ -478,7 +483,11 @@ impl Fulfilment<'_> {
                 );
                 self.requests.outbox().deliver(mail, "dsr_rectified", &subject).await?;
             }
-            self.close(&mut request, "rectified", Some("subscriber address".to_owned()));
+            self.close(
+                &mut request,
+                RequestEventKind::Rectified,
+                Some("subscriber address".to_owned()),
+            );
         }
         self.requests.save(&subject, &request, version).await?;
         tracing::info!(request_id = %request.request_id, status = request.status.as_str(), "rectification to a confirmed address recorded");
@@ -488,11 +497,7 @@ impl Fulfilment<'_> {
     /// Links the consent id a verified request gave to its person (once;
     /// never away from another person).
     pub async fn link_consent(&self, consent_id: ConsentId, subject: &SubjectKey) -> Result<(), DsrError> {
-        let ledger = ConsentLedger {
-            store: self.requests.store,
-            clock: self.requests.clock,
-            register: self.requests.register,
-        };
+        let ledger = self.requests.ports.consent_ledger();
         ledger
             .link_subject(consent_id, subject)
             .await
@@ -522,11 +527,7 @@ impl Fulfilment<'_> {
                 .await
                 .map_err(|error| DsrError::Corrupt(error.to_string()))?;
         }
-        let ledger = ConsentLedger {
-            store: self.requests.store,
-            clock: self.requests.clock,
-            register: self.requests.register,
-        };
+        let ledger = self.requests.ports.consent_ledger();
         // The request's own consent id only has marketing turned off: that
         // reduces processing, so it needs no verification, but it does not
         // link the id to the person (a request's consent id is linked only
@@ -560,8 +561,8 @@ impl Fulfilment<'_> {
             withdrawn += 1;
         }
         request.events.push(RequestEvent::new(
-            "marketing_stopped",
-            self.requests.clock.now(),
+            RequestEventKind::MarketingStopped,
+            self.requests.ports.clock.now(),
             "system",
             Some(format!(
                 "unsubscribed and suppressed; marketing consent withdrawn on {withdrawn} consent ids"
@@ -655,14 +656,15 @@ mod tests {
     use super::*;
     use crate::clock::{Clock, FixedClock};
     use crate::dsr::Submission;
-    use crate::mail::RecordingMailer;
     use crate::newsletter::{Links, SignUp};
+    use crate::ports::Ports;
     use crate::register::Register;
-    use crate::retention::{PrivacyTeam, RetentionSweep};
+    use crate::retention::PrivacyTeam;
     use crate::store::memory::MemoryStore;
     use crate::store::Record;
     use crate::store::RecordStore;
     use crate::subject::Pepper;
+    use crate::testing::{email, World};
     use crate::tokens::{Secrets, TokenKey};
 
     /// The register, the export's Art. 15 information and the sweep agree:
@@ -680,24 +682,10 @@ mod tests {
         pending["retention_text"] = json!("20 days unless confirmed.");
         let register = Register::from_json(&document.to_string()).unwrap();
 
-        let store = MemoryStore::new();
-        let mailer = RecordingMailer::new();
-        let clock = FixedClock::new("2026-03-01T12:00:00Z".parse().unwrap());
-        let secrets = Secrets {
-            pepper: Pepper::new(vec![5; 32]).unwrap(),
-            token_key: TokenKey::new(vec![6; 32]).unwrap(),
-        };
-        let links = Links::new("https://privacy.example.com");
-        let team = EmailAddress::parse("team", "team@example.com").unwrap();
-        let ada = EmailAddress::parse("email", "ada@example.com").unwrap();
-        let newsletter = Newsletter {
-            store: &store,
-            mailer: &mailer,
-            clock: &clock,
-            register: &register,
-            secrets: &secrets,
-            links: &links,
-        };
+        let world = World::at("2026-03-01T12:00:00Z").with_register(register);
+        let (store, clock) = (&world.store, &world.clock);
+        let ada = email("ada@example.com");
+        let newsletter = world.newsletter();
         let sign_up = SignUp {
             email: ada.clone(),
             name: None,
@@ -710,15 +698,7 @@ mod tests {
         newsletter.sign_up(sign_up).await.unwrap();
 
         // The export explains the pending sign-up with the changed rule.
-        let requests = Requests {
-            store: &store,
-            mailer: &mailer,
-            clock: &clock,
-            register: &register,
-            secrets: &secrets,
-            links: &links,
-            privacy_team: Some(&team),
-        };
+        let requests = world.requests();
         let submission = Submission {
             request_type: RequestType::Access,
             email: ada.clone(),
@@ -748,16 +728,10 @@ mod tests {
 
         // The sweep deletes the sign-up after 20 days, not after the standard 7, and not a day early.
         let privacy_team = PrivacyTeam {
-            subject: newsletter.subject_of(&team),
-            address: team.clone(),
+            subject: newsletter.subject_of(&world.team),
+            address: world.team.clone(),
         };
-        let sweep = RetentionSweep {
-            store: &store,
-            mailer: &mailer,
-            clock: &clock,
-            register: &register,
-            privacy_team: &privacy_team,
-        };
+        let sweep = world.sweep(&privacy_team);
         let far = clock.now() + SignedDuration::from_hours(1);
         let signed_up = || {
             store
@@ -807,10 +781,12 @@ mod tests {
             seen: std::sync::Mutex::new(Vec::new()),
         };
         let requests = Requests {
-            store: &store,
-            mailer: &mailer,
-            clock: &clock,
-            register: &register,
+            ports: Ports {
+                store: &store,
+                mailer: &mailer,
+                clock: &clock,
+                register: &register,
+            },
             secrets: &secrets,
             links: &links,
             privacy_team: None,
@@ -877,7 +853,10 @@ mod tests {
             .await
             .unwrap();
         let last = lifted.events.last().unwrap();
-        assert_eq!((last.event.as_str(), last.by.as_str()), ("restriction_lifted", "sub-1"));
+        assert_eq!(
+            (&last.event, last.by.as_str()),
+            (&RequestEventKind::RestrictionLifted, "sub-1")
+        );
         let notices: Vec<bool> = mailer
             .seen
             .lock()
@@ -904,57 +883,24 @@ mod tests {
         ));
     }
 
-    struct Fixture {
-        store: MemoryStore,
-        mailer: RecordingMailer,
-        clock: FixedClock,
-        register: Register,
-        secrets: Secrets,
-        links: Links,
-        team: EmailAddress,
+    /// The test world, with the helpers these tests share.
+    struct Fixture(World);
+
+    impl std::ops::Deref for Fixture {
+        type Target = World;
+
+        fn deref(&self) -> &World {
+            &self.0
+        }
     }
 
     impl Fixture {
         fn new() -> Self {
-            Self {
-                store: MemoryStore::new(),
-                mailer: RecordingMailer::new(),
-                clock: FixedClock::new("2027-03-10T09:00:00Z".parse().unwrap()),
-                register: Register::standard().unwrap(),
-                secrets: Secrets {
-                    pepper: Pepper::new(vec![7; 32]).unwrap(),
-                    token_key: TokenKey::new(vec![8; 32]).unwrap(),
-                },
-                links: Links::new("https://privacy.example.com"),
-                team: EmailAddress::parse("team", "team@example.com").unwrap(),
-            }
+            Self(World::at("2027-03-10T09:00:00Z"))
         }
 
         fn ada() -> EmailAddress {
-            EmailAddress::parse("email", "ada@example.com").unwrap()
-        }
-
-        fn requests(&self) -> Requests<'_> {
-            Requests {
-                store: &self.store,
-                mailer: &self.mailer,
-                clock: &self.clock,
-                register: &self.register,
-                secrets: &self.secrets,
-                links: &self.links,
-                privacy_team: Some(&self.team),
-            }
-        }
-
-        fn newsletter(&self) -> Newsletter<'_> {
-            Newsletter {
-                store: &self.store,
-                mailer: &self.mailer,
-                clock: &self.clock,
-                register: &self.register,
-                secrets: &self.secrets,
-                links: &self.links,
-            }
+            email("ada@example.com")
         }
 
         fn submission(kind: RequestType) -> Submission {
@@ -1117,11 +1063,7 @@ mod tests {
 
         // A consent record brings its own CCPA category into the person's disclosures;
         // an access request under the CCPA jurisdiction gets the CCPA fields too.
-        let ledger = ConsentLedger {
-            store: &fixture.store,
-            clock: &fixture.clock,
-            register: &fixture.register,
-        };
+        let ledger = fixture.ports().consent_ledger();
         let decision = ConsentDecision {
             consent_id: None,
             policy_version: crate::consent::PolicyVersion::parse("policy_version", "2027-01").unwrap(),
@@ -1190,7 +1132,7 @@ mod tests {
         let event = request
             .events
             .iter()
-            .find(|event| event.event == "export_too_large")
+            .find(|event| event.event == RequestEventKind::ExportTooLarge)
             .expect("the reason is recorded");
         assert!(event.note.as_deref().unwrap().contains("another secure channel"));
         assert!(
@@ -1239,7 +1181,7 @@ mod tests {
         }
         let request = fixture.verified(Fixture::submission(RequestType::Access)).await;
         assert_eq!(request.status, RequestStatus::InProgress);
-        assert!(request.events.iter().any(|event| event.event == "export_continues"));
+        assert!(request.has_event(RequestEventKind::ExportContinues));
         assert!(fixture
             .mailer
             .sent_to(&Fixture::ada())
@@ -1311,7 +1253,13 @@ mod tests {
         assert_eq!(left(&fixture.store), 0);
         let done = fixture.stored_request(&erasure.request_id).await;
         assert_eq!(done.status, RequestStatus::Completed);
-        assert_eq!(done.events.iter().filter(|e| e.event == "erasure_continues").count(), 1);
+        assert_eq!(
+            done.events
+                .iter()
+                .filter(|e| e.event == RequestEventKind::ErasureContinues)
+                .count(),
+            1
+        );
         let reply = fixture.mail_titled("Your data is erased");
         let counted: usize = reply
             .text
@@ -1404,15 +1352,12 @@ mod tests {
             ip: None,
         };
         fixture.newsletter().sign_up(sign_up).await.unwrap();
-        crate::mail::outbox::Outbox {
-            store: &fixture.store,
-            mailer: &fixture.mailer,
-            clock: &fixture.clock,
-            register: &fixture.register,
-        }
-        .retry(fixture.clock.now() + SignedDuration::from_mins(1))
-        .await
-        .unwrap();
+        fixture
+            .ports()
+            .outbox()
+            .retry(fixture.clock.now() + SignedDuration::from_mins(1))
+            .await
+            .unwrap();
         let confirmation = fixture.mailer.sent_to(&Fixture::ada()).pop().unwrap();
         let start = confirmation.text.find("?token=").expect("a confirmation link") + 7;
         let token = confirmation.text[start..].split_whitespace().next().unwrap().to_owned();
@@ -1431,11 +1376,7 @@ mod tests {
         let fixture = Fixture::new();
         fixture.customer().await;
         let subject = fixture.requests().subject_of(&Fixture::ada());
-        let holds = crate::holds::LegalHolds {
-            store: &fixture.store,
-            clock: &fixture.clock,
-            register: &fixture.register,
-        };
+        let holds = fixture.ports().legal_holds();
         holds
             .place(
                 &subject,
@@ -1583,7 +1524,7 @@ mod tests {
             assert_eq!(refused.status, RequestStatus::AwaitingTeam, "{reason:?}");
             assert_eq!(refused.new_address_digest, None);
             let event = refused.events.last().unwrap();
-            assert_eq!(event.event, "new_address_refused");
+            assert_eq!(event.event, RequestEventKind::NewAddressRefused);
             let note = event.note.as_deref().unwrap();
             assert!(
                 !note.contains(cause) && !note.contains("suppress"),
@@ -1664,7 +1605,7 @@ mod tests {
         // No subscription: nothing of the product's would move.
         let request = fixture.verified(to_grace(None)).await;
         assert_eq!(request.status, RequestStatus::AwaitingTeam);
-        assert_eq!(request.events.last().unwrap().event, "needs_team");
+        assert_eq!(request.events.last().unwrap().event, RequestEventKind::NeedsTeam);
         assert!(fixture.mailer.sent_to(&grace()).is_empty());
     }
 }

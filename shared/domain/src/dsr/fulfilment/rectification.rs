@@ -25,6 +25,7 @@ impl Fulfilment<'_> {
             renamed.version += 1;
             renamed.set_body(&subscription);
             self.requests
+                .ports
                 .store
                 .write(vec![Write::Put {
                     record: renamed,
@@ -76,7 +77,7 @@ impl Fulfilment<'_> {
             return Ok(None);
         }
         for _ in 0..ATTEMPTS {
-            let now = self.requests.clock.now();
+            let now = self.requests.ports.clock.now();
             let Some(paced) = self.requests.reserve_link_mail(&new_subject).await? else {
                 let why =
                     "the new address has had as many link mails as the limits allow (one per 10 minutes, 5 a day)";
@@ -86,6 +87,7 @@ impl Fulfilment<'_> {
             let token = OneTimeToken::generate();
             let expires_at = self
                 .requests
+                .ports
                 .register
                 .expiry(CategoryId::NewsletterPending, now)
                 .unwrap_or(now);
@@ -101,14 +103,14 @@ impl Fulfilment<'_> {
                 },
                 paced,
             ];
-            match self.requests.store.write(writes).await {
+            match self.requests.ports.store.write(writes).await {
                 Ok(()) => {}
                 Err(StoreError::Conflict) => continue,
                 Err(error) => return Err(error.into()),
             }
             request.new_address_digest = Some(token.digest());
             request.events.push(RequestEvent::new(
-                "new_address_link_mailed",
+                RequestEventKind::NewAddressLinkMailed,
                 now,
                 "system",
                 Some(format!(
@@ -138,8 +140,8 @@ impl Fulfilment<'_> {
         request.status = RequestStatus::AwaitingTeam;
         request.new_address_digest = None;
         request.events.push(RequestEvent::new(
-            "new_address_refused",
-            self.requests.clock.now(),
+            RequestEventKind::NewAddressRefused,
+            self.requests.ports.clock.now(),
             "system",
             Some("the new address cannot be confirmed automatically: nothing was moved, and the privacy team decides on the correction".to_owned()),
         ));
@@ -186,7 +188,7 @@ impl Fulfilment<'_> {
                 precondition: Precondition::Absent,
             });
         }
-        match self.requests.store.write(writes).await {
+        match self.requests.ports.store.write(writes).await {
             Ok(()) => Ok(true),
             Err(StoreError::Conflict) => Ok(false),
             Err(error) => Err(error.into()),
@@ -203,7 +205,7 @@ impl Fulfilment<'_> {
         works_until: jiff::civil::Date,
     ) -> Mail {
         let link = self.requests.links.request_verification(token.reveal());
-        let company = &self.requests.register.document().controller.name;
+        let company = &self.requests.ports.register.document().controller.name;
         Mail {
             to: to.clone(),
             subject: format!("Confirm your new address with {company}"),

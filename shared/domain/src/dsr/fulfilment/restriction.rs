@@ -7,7 +7,7 @@ impl Fulfilment<'_> {
     /// none of their data deleted while it lasts (GDPR Art. 18(1)(b)-(c)):
     /// their records lose their expiry until the restriction is lifted.
     pub(super) async fn restrict(&self, subject: &SubjectKey, request: &DataSubjectRequest) -> Result<(), StoreError> {
-        let now = self.requests.clock.now();
+        let now = self.requests.ports.clock.now();
         let mut record = Record::new(restriction_key(subject), RESTRICTION_ENTITY);
         record.subject = Some(subject.clone());
         record.set_body(&json!({
@@ -18,14 +18,14 @@ impl Fulfilment<'_> {
             precondition: Precondition::None,
         };
         change_hold_summary(
-            self.requests.store,
+            self.requests.ports.store,
             subject,
             now,
             |summary| summary.restricted = true,
             vec![write],
         )
         .await?;
-        restamp_person(self.requests.store, self.requests.register, subject, now).await?;
+        restamp_person(self.requests.ports.store, self.requests.ports.register, subject, now).await?;
         Ok(())
     }
 }
@@ -60,8 +60,8 @@ impl Requests<'_> {
             RequestType::Objection => request.status == RequestStatus::AwaitingTeam,
             _ => false,
         };
-        let now = self.clock.now();
-        if !restricting || !is_restricted(self.store, &subject, now).await? {
+        let now = self.ports.clock.now();
+        if !restricting || !is_restricted(self.ports.store, &subject, now).await? {
             return Err(DsrError::NotRestricted);
         }
         if let Some(address) = request
@@ -93,7 +93,7 @@ impl Requests<'_> {
             precondition: Precondition::Present,
         };
         match change_hold_summary(
-            self.store,
+            self.ports.store,
             &subject,
             now,
             |summary| summary.restricted = false,
@@ -105,8 +105,8 @@ impl Requests<'_> {
             Ok(()) | Err(StoreError::Conflict) => {}
             Err(error) => return Err(error.into()),
         }
-        restamp_person(self.store, self.register, &subject, now).await?;
-        let event = RequestEvent::new("restriction_lifted", now, by, Some(reason.to_owned()));
+        restamp_person(self.ports.store, self.ports.register, &subject, now).await?;
+        let event = RequestEvent::new(RequestEventKind::RestrictionLifted, now, by, Some(reason.to_owned()));
         let (mut request, mut version) = (request, stored.version);
         for _ in 0..3 {
             request.events.push(event.clone());
