@@ -143,8 +143,10 @@ impl Requests<'_> {
                 Err(error) => return Err(error.into()),
             };
             for record in page.records.into_iter().filter(|record| !record.is_expired(now)) {
-                let entry = serde_json::from_value::<QueueEntry>(Value::Object(record.attributes))
-                    .map_err(|error| DsrError::Corrupt(crate::store::decode_failure(&error)))?;
+                let entry = record.body::<QueueEntry>().map_err(|error| match error {
+                    StoreError::Invalid(why) => DsrError::Corrupt(why),
+                    other => other.into(),
+                })?;
                 // Entries written by earlier versions at intake: never shown.
                 if entry.status.is_queued()
                     && status.is_none_or(|status| entry.status == status)

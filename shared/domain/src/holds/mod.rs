@@ -26,7 +26,6 @@ pub mod keeping;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use uuid::Uuid;
 
 use jiff::civil::Date;
@@ -241,7 +240,7 @@ pub fn holds_among(records: &[Record], now: Timestamp) -> Vec<LegalHold> {
     records
         .iter()
         .filter(|record| record.entity == HOLD_ENTITY && !record.is_expired(now))
-        .filter_map(|record| serde_json::from_value::<LegalHold>(Value::Object(record.attributes.clone())).ok())
+        .filter_map(|record| record.body::<LegalHold>().ok())
         .filter(|hold| hold.is_in_force(now))
         .collect()
 }
@@ -378,7 +377,7 @@ mod tests {
         assert_eq!(lifted.entity, LIFTED_HOLD_ENTITY);
         assert_eq!(lifted.subject, None, "the record of a lifted hold names no person");
         assert_eq!(
-            serde_json::from_value::<LiftedHold>(Value::Object(lifted.attributes)).unwrap(),
+            lifted.body::<LiftedHold>().unwrap(),
             LiftedHold {
                 hold_id: first.hold_id,
                 category: CategoryId::ConsentRecords,

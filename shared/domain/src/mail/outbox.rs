@@ -26,7 +26,6 @@
 use base64::Engine as _;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::clock::Clock;
@@ -253,8 +252,7 @@ impl Outbox<'_> {
                 if record.is_expired(now) {
                     continue;
                 }
-                let Ok(mut entry) = serde_json::from_value::<OutboxEntry>(Value::Object(record.attributes.clone()))
-                else {
+                let Ok(mut entry) = record.body::<OutboxEntry>() else {
                     tracing::error!(key = %record.key.sort, "an outbox entry is unreadable; it is left for its expiry");
                     report.skipped += 1;
                     continue;
