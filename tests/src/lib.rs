@@ -2,6 +2,7 @@
 //! emulator, and event fixtures.
 
 pub mod aws;
+pub mod dsr;
 pub mod events;
 pub mod function;
 pub mod lambda_emulator;

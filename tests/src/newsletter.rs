@@ -36,6 +36,7 @@ pub fn unique_address(tag: &str) -> String {
 }
 
 /// A table, a verified sender, and the environment the mail-sending functions need.
+#[derive(Clone)]
 pub struct Deployment {
     pub table: String,
     pub sender: String,

@@ -6,6 +6,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use privacy_tests::dsr::DsrBackend;
 use privacy_tests::events::{http_event, with_jwt, with_jwt_claims};
 use privacy_tests::lambda_emulator::workspace_binary;
 use privacy_tests::newsletter::Deployment;
@@ -75,37 +76,27 @@ async fn a_doubled_slash_reaches_no_admin_handler_in_a_function() {
 
 #[tokio::test]
 async fn the_queue_pages_with_a_cursor_that_cannot_be_altered() {
-    let deployment = Deployment::new().await;
-    let intake = deployment.start("dsr-intake", &[]).await;
-    let admin = deployment.start("dsr-admin", &[]).await;
+    let backend = DsrBackend::start().await;
     let mut ids = Vec::new();
     for n in 0..3 {
         let address = privacy_tests::newsletter::unique_address(&format!("queued{n}"));
-        let body = json!({"type": "restriction", "email": address}).to_string();
-        let answer = intake.http(http_event("POST /dsr", "/dsr", Some(&body))).await;
-        assert_eq!(answer.status, 202, "{}", answer.body);
-        ids.push(answer.json()["request_id"].as_str().unwrap().to_owned());
-        let token = privacy_tests::newsletter::mails_to(&address).await[0]
-            .token("https://privacy.example.com/dsr/verify")
-            .unwrap();
-        let page = intake
-            .http(privacy_tests::events::link_button("/dsr/verify", &token))
-            .await;
-        assert_eq!(page.status, 200, "{}", page.body);
+        ids.push(
+            backend
+                .verified_request(json!({"type": "restriction", "email": address}))
+                .await,
+        );
     }
-    let get = |query: &str| {
-        with_jwt(
-            http_event("GET /admin/dsr", &format!("/admin/dsr{query}"), None),
-            "team-member-1",
-        )
-    };
+    let queue = |query: &str| format!("/admin/dsr{query}");
 
-    let first = admin.http(get("?limit=2")).await;
+    let first = backend.admin("GET /admin/dsr", &queue("?limit=2"), None).await;
     assert_eq!(first.status, 200, "{}", first.body);
     let first = first.json();
     assert_eq!(first["requests"].as_array().unwrap().len(), 2);
     let cursor = first["next_cursor"].as_str().expect("a next page").to_owned();
-    let second = admin.http(get(&format!("?limit=2&cursor={cursor}"))).await.json();
+    let second = backend
+        .admin("GET /admin/dsr", &queue(&format!("?limit=2&cursor={cursor}")), None)
+        .await
+        .json();
     assert_eq!(second["requests"].as_array().unwrap().len(), 1);
     assert!(second.get("next_cursor").is_none(), "{second}");
     let mut listed: Vec<String> = [&first, &second]
@@ -127,12 +118,11 @@ async fn the_queue_pages_with_a_cursor_that_cannot_be_altered() {
         (&format!("?cursor={forged}"), "cursor"),
         ("?cursor=%7B%22PK%22%3A%22DSR_QUEUE%22%7D", "cursor"),
     ] {
-        let refused = admin.http(get(query)).await;
+        let refused = backend.admin("GET /admin/dsr", &queue(query), None).await;
         assert_eq!(refused.status, 400, "{query}: {}", refused.body);
         assert_eq!(refused.error().1.as_deref(), Some(field), "{query}");
     }
-    intake.stop_checking_logs(&[]).await;
-    admin.stop_checking_logs(&[]).await;
+    backend.stop(&[]).await;
 }
 
 /// The local server on a free port, with a known admin token.

@@ -7,36 +7,13 @@ use jiff::Timestamp;
 use privacy_aws::dynamodb::DynamoRecordStore;
 use privacy_domain::consent::{verify_chain, ConsentId, RECEIPTS_KEPT};
 use privacy_domain::testing::World;
+use privacy_tests::dsr::{confirm_sign_up, record_consent, sign_up};
 use privacy_tests::events::{http_event, link_button};
 use privacy_tests::function::Function;
 use privacy_tests::newsletter::{mails_to, unique_address, Deployment, PUBLIC_BASE_URL};
 use serde_json::{json, Value};
 
-const CONFIRM: &str = "/newsletter/confirm";
 const VERIFY: &str = "/dsr/verify";
-
-fn decision(consent_id: &str, marketing: bool) -> Value {
-    json!({"consent_id": consent_id, "policy_version": "2026-01", "source": "banner",
-        "categories": {"analytics": true, "marketing": marketing}})
-}
-
-async fn record(consent: &Function, consent_id: &str, marketing: bool) {
-    let body = decision(consent_id, marketing).to_string();
-    let response = consent.http(http_event("POST /consent", "/consent", Some(&body))).await;
-    assert_eq!(response.status, 201, "{}", response.body);
-}
-
-async fn sign_up(subscribe: &Function, address: &str, consent_id: &str) {
-    let body = json!({"email": address, "consent_id": consent_id}).to_string();
-    let response = subscribe
-        .http(http_event(
-            "POST /newsletter/subscribe",
-            "/newsletter/subscribe",
-            Some(&body),
-        ))
-        .await;
-    assert_eq!(response.status, 202, "{}", response.body);
-}
 
 /// Follows the latest link of `path` mailed to `address` (the page's button).
 async fn follow(function: &Function, address: &str, path: &str) {
@@ -87,7 +64,7 @@ async fn an_unverified_submission_with_someone_elses_consent_id_links_and_rewrit
     // computer, a screenshot, a log of the website).
     let victim = uuid::Uuid::new_v4().to_string();
     for marketing in [true, false, true] {
-        record(&consent, &victim, marketing).await;
+        record_consent(&consent, &victim, marketing).await;
     }
     let before = consent_items(&deployment.table, &victim).await;
     assert_eq!(before.len(), 4, "three receipts and the state");
@@ -95,7 +72,7 @@ async fn an_unverified_submission_with_someone_elses_consent_id_links_and_rewrit
     // The attacker offers it with their own address, confirming nothing:
     // a sign-up, an access request, and an opt-out (which acts at once).
     let attacker = unique_address("attacker");
-    sign_up(&subscribe, &attacker, &victim).await;
+    sign_up(&subscribe, &json!({"email": attacker, "consent_id": victim})).await;
     submit(
         &intake,
         json!({"type": "access", "email": attacker, "consent_id": victim}),
@@ -142,19 +119,17 @@ async fn a_consent_id_linked_to_one_person_is_never_relinked_to_another() {
     let subscribe = deployment.start("newsletter-subscribe", &[]).await;
     let intake = deployment.start("dsr-intake", &[]).await;
     let consent_id = uuid::Uuid::new_v4().to_string();
-    record(&consent, &consent_id, true).await;
+    record_consent(&consent, &consent_id, true).await;
 
     // The visitor signs up with their consent id and confirms: linked to them.
     let visitor = unique_address("visitor");
-    sign_up(&subscribe, &visitor, &consent_id).await;
+    sign_up(&subscribe, &json!({"email": visitor, "consent_id": consent_id})).await;
     // The sign-up queues its confirmation: the table's stream drains it.
-    deployment.drain_outbox(&[], &[&visitor]).await;
-    follow(&subscribe, &visitor, CONFIRM).await;
+    confirm_sign_up(&deployment, &subscribe, &visitor).await;
     // The attacker signs up with the same id and confirms their own address.
     let attacker = unique_address("attacker");
-    sign_up(&subscribe, &attacker, &consent_id).await;
-    deployment.drain_outbox(&[], &[&attacker]).await;
-    follow(&subscribe, &attacker, CONFIRM).await;
+    sign_up(&subscribe, &json!({"email": attacker, "consent_id": consent_id})).await;
+    confirm_sign_up(&deployment, &subscribe, &attacker).await;
     // And asks, verified, for everything held about them.
     submit(
         &intake,
@@ -210,7 +185,7 @@ async fn the_receipts_endpoint_pages_and_refuses_bad_limits_and_cursors() {
     let consent_id = uuid::Uuid::new_v4().to_string();
     let decisions = RECEIPTS_KEPT + 5;
     for n in 0..decisions {
-        record(&consent, &consent_id, n % 2 == 0).await;
+        record_consent(&consent, &consent_id, n % 2 == 0).await;
     }
 
     // Pages of 40: the checkpoint first, then every receipt kept, once, in order.

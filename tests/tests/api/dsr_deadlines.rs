@@ -12,80 +12,20 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use privacy_domain::dsr::request_key;
 use privacy_domain::store::{self, Precondition, RecordStore, Write};
-use privacy_tests::events::{http_event, with_jwt, HttpResponse};
-use privacy_tests::function::Function;
-use privacy_tests::newsletter::{mails_to, unique_address, Deployment, SentMail};
+use privacy_tests::dsr::DsrBackend;
+use privacy_tests::newsletter::{mails_to, unique_address, SentMail};
 use serde_json::{json, Value};
 
-const VERIFY: &str = "https://privacy.example.com/dsr/verify";
-
-struct Backend {
-    deployment: Deployment,
-    intake: Function,
-    admin: Function,
-}
-
-impl Backend {
-    async fn start() -> Self {
-        let deployment = Deployment::new().await;
-        let team = unique_address("team");
-        let extra = [("PRIVACY_TEAM_ADDRESS", team.as_str())];
-        let intake = deployment.start("dsr-intake", &extra).await;
-        let admin = deployment.start("dsr-admin", &extra).await;
-        Self {
-            deployment,
-            intake,
-            admin,
-        }
-    }
-
-    async fn submit(&self, body: Value) -> HttpResponse {
-        self.intake
-            .http(http_event("POST /dsr", "/dsr", Some(&body.to_string())))
-            .await
-    }
-
-    /// Submits and follows the verification link; returns the request id,
-    /// the verification mail and the status view (through the
-    /// acknowledgement mail's link).
-    async fn submit_and_verify(&self, body: Value) -> (String, SentMail, Value) {
-        let address = body["email"].as_str().unwrap().to_owned();
-        let answer = self.submit(body).await;
-        assert_eq!(answer.status, 202, "{}", answer.body);
-        let id = answer.json()["request_id"].as_str().unwrap().to_owned();
-        let verification = mails_to(&address).await.pop().expect("a verification mail");
-        let token = verification.token(VERIFY).expect("a verification link");
-        let page = self
-            .intake
-            .http(privacy_tests::events::link_button("/dsr/verify", &token))
-            .await;
-        assert_eq!(page.status, 200, "{}", page.body);
-        let status = self.status(&address).await;
-        assert_eq!(status["request_id"], id.as_str());
-        (id, verification, status)
-    }
-
-    /// The status view behind the acknowledgement mail's link.
-    async fn status(&self, address: &str) -> Value {
-        let link = mails_to(address)
-            .await
-            .iter()
-            .find_map(|mail| {
-                let start = mail.text.find("https://privacy.example.com/dsr/")?;
-                let link = mail.text[start..].split_whitespace().next()?.to_owned();
-                (!link.contains("/dsr/verify")).then_some(link)
-            })
-            .expect("an acknowledgement mail with a status link");
-        let path = link.trim_start_matches("https://privacy.example.com");
-        let status = self.intake.http(http_event("GET /dsr/{request_id}", path, None)).await;
-        assert_eq!(status.status, 200, "{}", status.body);
-        status.json()
-    }
-
-    async fn stop(self, personal_data: &[&str]) {
-        self.intake.stop_checking_logs(personal_data).await;
-        self.admin.stop_checking_logs(personal_data).await;
-    }
+/// Submits and verifies a request; its id, the verification mail and the
+/// status view (through the acknowledgement mail's link).
+async fn verified_with_status(backend: &DsrBackend, body: Value) -> (String, SentMail, Value) {
+    let address = body["email"].as_str().unwrap().to_owned();
+    let verified = backend.submit_and_verify(body).await;
+    assert_eq!(verified.page.status, 200, "{}", verified.page.body);
+    let id = verified.request_id();
+    let status = backend.status(&address).await;
+    assert_eq!(status["request_id"], id.as_str());
+    (id, verified.mail, status)
 }
 
 fn stockholm() -> TimeZone {
@@ -133,11 +73,13 @@ fn end_of(day: Date) -> Timestamp {
 
 #[tokio::test]
 async fn a_ccpa_request_is_due_on_the_gdpr_month_when_that_is_earlier() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     let address = unique_address("ccpa");
-    let (_, verification, status) = backend
-        .submit_and_verify(json!({"type": "restriction", "email": address, "jurisdiction": "ccpa"}))
-        .await;
+    let (_, verification, status) = verified_with_status(
+        &backend,
+        json!({"type": "restriction", "email": address, "jurisdiction": "ccpa"}),
+    )
+    .await;
     assert_eq!(status["jurisdiction"], "ccpa");
     let laws = statutes(received_at(&status));
     // A month is never longer than 45 days: the GDPR's date wins.
@@ -156,11 +98,10 @@ async fn a_ccpa_request_is_due_on_the_gdpr_month_when_that_is_earlier() {
 
 #[tokio::test]
 async fn a_ccpa_type_defaults_to_ccpa_and_is_still_due_on_the_gdpr_month() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     let address = unique_address("ccpa-know");
-    let (_, verification, status) = backend
-        .submit_and_verify(json!({"type": "ccpa_know", "email": address}))
-        .await;
+    let (_, verification, status) =
+        verified_with_status(&backend, json!({"type": "ccpa_know", "email": address})).await;
     assert_eq!(status["jurisdiction"], "ccpa");
     let laws = statutes(received_at(&status));
     assert_eq!(due_on(&status), laws.gdpr.min(laws.ccpa), "{status}");
@@ -172,11 +113,13 @@ async fn a_ccpa_type_defaults_to_ccpa_and_is_still_due_on_the_gdpr_month() {
 
 #[tokio::test]
 async fn a_nevada_request_is_accepted_and_due_on_the_earliest_of_gdpr_and_nevada() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     let address = unique_address("nevada");
-    let (_, verification, status) = backend
-        .submit_and_verify(json!({"type": "restriction", "email": address, "jurisdiction": "nevada"}))
-        .await;
+    let (_, verification, status) = verified_with_status(
+        &backend,
+        json!({"type": "restriction", "email": address, "jurisdiction": "nevada"}),
+    )
+    .await;
     assert_eq!(status["jurisdiction"], "nevada");
     let laws = statutes(received_at(&status));
     assert_eq!(due_on(&status), laws.gdpr.min(laws.nevada), "{status}");
@@ -185,20 +128,11 @@ async fn a_nevada_request_is_accepted_and_due_on_the_earliest_of_gdpr_and_nevada
         .contains(&format!("We will answer by {} at the latest", due_on(&status))));
 
     // The team's queue shows the same date.
-    let queue = backend
-        .admin
-        .http(with_jwt(
-            http_event("GET /admin/dsr", "/admin/dsr?status=awaiting_team", None),
-            "team-member-1",
-        ))
-        .await;
-    assert_eq!(queue.status, 200, "{}", queue.body);
-    let entry = queue.json()["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let entry = backend
+        .queue("?status=awaiting_team")
+        .await
+        .into_iter()
         .find(|entry| entry["request_id"] == status["request_id"])
-        .cloned()
         .expect("the request in the queue");
     assert_eq!(
         (entry["jurisdiction"].as_str(), due_on(&entry)),
@@ -209,7 +143,7 @@ async fn a_nevada_request_is_accepted_and_due_on_the_earliest_of_gdpr_and_nevada
 
 #[tokio::test]
 async fn an_unknown_jurisdiction_is_a_400_naming_the_field() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     for jurisdiction in [json!("california"), json!("NEVADA"), json!(""), json!(7)] {
         let address = unique_address("unknown");
         let answer = backend
@@ -236,11 +170,13 @@ async fn an_unknown_jurisdiction_is_a_400_naming_the_field() {
 /// extension is decided before that first due date whatever today is).
 #[tokio::test]
 async fn a_gdpr_extension_through_the_admin_api_lands_two_months_after_the_first_due_date() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     let address = unique_address("extend");
-    let (id, _, _) = backend
-        .submit_and_verify(json!({"type": "restriction", "email": address, "jurisdiction": "gdpr"}))
-        .await;
+    let (id, _, _) = verified_with_status(
+        &backend,
+        json!({"type": "restriction", "email": address, "jurisdiction": "gdpr"}),
+    )
+    .await;
 
     let tz = stockholm();
     let today = Timestamp::now().to_zoned_datetime(tz.clone()).date();
@@ -251,8 +187,7 @@ async fn a_gdpr_extension_through_the_admin_api_lands_two_months_after_the_first
     let received = jiff::civil::date(year, 1, 31);
     let first_due = jiff::civil::date(year, 2, 1).last_of_month(); // 28 or 29 February
     let extended_due = jiff::civil::date(year, 4, first_due.day()); // + two months
-    let store =
-        privacy_aws::dynamodb::DynamoRecordStore::new(privacy_tests::aws::dynamodb().await, &backend.deployment.table);
+    let store = backend.store().await;
     let mut record = store.get(&request_key(&id)).await.unwrap().expect("the request");
     let old_due = record.attributes["due_on"].as_str().unwrap().to_owned();
     let received_at = received
@@ -280,15 +215,11 @@ async fn a_gdpr_extension_through_the_admin_api_lands_two_months_after_the_first
     assert_eq!(due_on(&status), first_due, "{status}");
 
     let extended = backend
-        .admin
-        .http(with_jwt(
-            http_event(
-                "POST /admin/dsr/{request_id}/extend",
-                &format!("/admin/dsr/{id}/extend"),
-                Some(&json!({"reason": "Several systems to search"}).to_string()),
-            ),
-            "team-member-1",
-        ))
+        .admin(
+            "POST /admin/dsr/{request_id}/extend",
+            &format!("/admin/dsr/{id}/extend"),
+            Some(json!({"reason": "Several systems to search"})),
+        )
         .await;
     assert_eq!(extended.status, 200, "{}", extended.body);
     assert_eq!(due_on(&extended.json()), extended_due, "{}", extended.body);

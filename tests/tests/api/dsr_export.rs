@@ -5,132 +5,46 @@
 //! an erasure leaves a suppression the admin API respects and request records
 //! without personal data.
 
-use privacy_aws::dynamodb::DynamoRecordStore;
 use privacy_domain::dsr::export::{EXPORT_FILENAME, MAX_EXPORT_BYTES};
-use privacy_domain::dsr::{request_key, DataSubjectRequest};
+use privacy_domain::dsr::DataSubjectRequest;
 use privacy_domain::newsletter::SuppressionReason;
-use privacy_domain::store::{Precondition, Record, RecordKey, RecordStore};
-use privacy_tests::events::{http_event, with_jwt, HttpResponse};
+use privacy_domain::store::{Precondition, Record, RecordKey};
+use privacy_tests::dsr::{press_confirmation, record_consent, sign_up, DsrBackend};
+use privacy_tests::events::HttpResponse;
 use privacy_tests::function::Function;
-use privacy_tests::newsletter::{mails_to, subject_of, unique_address, Deployment, SentMail};
+use privacy_tests::newsletter::{mails_to, subject_of, unique_address, SentMail};
 use serde_json::{json, Value};
 
-const VERIFY: &str = "https://privacy.example.com/dsr/verify";
-const CONFIRM: &str = "https://privacy.example.com/newsletter/confirm";
-
-struct Backend {
-    deployment: Deployment,
-    team: String,
-    intake: Function,
-    admin: Function,
-    subscribe: Function,
-    consent: Function,
+/// Signs up with double opt-in (through the outbox's drain) and follows the confirmation link.
+async fn confirmed_subscriber(backend: &DsrBackend, subscribe: &Function, address: &str, consent_id: Option<&str>) {
+    let before = mails_to(address).await.len();
+    let mut body = json!({"email": address, "name": "Ada Lovelace"});
+    if let Some(consent_id) = consent_id {
+        body["consent_id"] = json!(consent_id);
+    }
+    sign_up(subscribe, &body).await;
+    backend.deployment.drain_outbox(&[], &[address]).await;
+    assert_eq!(mails_to(address).await.len(), before + 1, "one confirmation mail");
+    press_confirmation(subscribe, address).await;
 }
 
-impl Backend {
-    async fn start() -> Self {
-        let deployment = Deployment::new().await;
-        let team = unique_address("team");
-        let extra = [("PRIVACY_TEAM_ADDRESS", team.as_str())];
-        let intake = deployment.start("dsr-intake", &extra).await;
-        let admin = deployment.start("dsr-admin", &extra).await;
-        let subscribe = deployment.start("newsletter-subscribe", &[]).await;
-        let consent = deployment.start("consent-capture", &[]).await;
-        Self {
-            deployment,
-            team,
-            intake,
-            admin,
-            subscribe,
-            consent,
-        }
-    }
+/// The team adds `address` as a customer (legitimate interest).
+async fn add_customer(backend: &DsrBackend, address: &str) -> HttpResponse {
+    let body = json!({"email": address, "name": "Ada Lovelace", "basis": "legitimate_interest"});
+    backend
+        .admin(
+            "POST /admin/newsletter/subscribers",
+            "/admin/newsletter/subscribers",
+            Some(body),
+        )
+        .await
+}
 
-    /// Submits a request and follows its verification link; returns the request id.
-    async fn submit_and_verify(&self, body: Value) -> String {
-        let address = body["email"].as_str().unwrap().to_owned();
-        // Several requests of one address in a few seconds would meet the
-        // pacing of verification mails.
-        privacy_tests::aws::forget_link_mails(&self.deployment.table, &address).await;
-        let before = mails_to(&address).await.len();
-        let answer = self
-            .intake
-            .http(http_event("POST /dsr", "/dsr", Some(&body.to_string())))
-            .await;
-        assert_eq!(answer.status, 202, "{}", answer.body);
-        let mails = mails_to(&address).await;
-        assert_eq!(mails.len(), before + 1, "one verification mail");
-        let token = mails.last().unwrap().token(VERIFY).expect("a verification link");
-        let page = self
-            .intake
-            .http(privacy_tests::events::link_button("/dsr/verify", &token))
-            .await;
-        assert_eq!(page.status, 200, "{}", page.body);
-        answer.json()["request_id"].as_str().unwrap().to_owned()
-    }
-
-    /// Records a consent decision for `consent_id`.
-    async fn consent(&self, consent_id: &str) {
-        let decision = json!({"consent_id": consent_id, "policy_version": "2026-01", "source": "banner",
-            "categories": {"analytics": true, "marketing": false}});
-        let response = self
-            .consent
-            .http(http_event("POST /consent", "/consent", Some(&decision.to_string())))
-            .await;
-        assert_eq!(response.status, 201, "{}", response.body);
-    }
-
-    /// Signs up with double opt-in and follows the confirmation link.
-    async fn confirmed_subscriber(&self, address: &str, consent_id: Option<&str>) {
-        let before = mails_to(address).await.len();
-        let mut sign_up = json!({"email": address, "name": "Ada Lovelace"});
-        if let Some(consent_id) = consent_id {
-            sign_up["consent_id"] = json!(consent_id);
-        }
-        let response = self
-            .subscribe
-            .http(http_event(
-                "POST /newsletter/subscribe",
-                "/newsletter/subscribe",
-                Some(&sign_up.to_string()),
-            ))
-            .await;
-        assert_eq!(response.status, 202, "{}", response.body);
-        self.deployment.drain_outbox(&[], &[address]).await;
-        let mails = mails_to(address).await;
-        assert_eq!(mails.len(), before + 1, "one confirmation mail");
-        let token = mails.last().unwrap().token(CONFIRM).expect("a confirmation link");
-        let page = self
-            .subscribe
-            .http(privacy_tests::events::link_button("/newsletter/confirm", &token))
-            .await;
-        assert_eq!(page.status, 200, "{}", page.body);
-    }
-
-    async fn add_customer(&self, address: &str) -> HttpResponse {
-        let body = json!({"email": address, "name": "Ada Lovelace", "basis": "legitimate_interest"});
-        self.admin
-            .http(with_jwt(
-                http_event(
-                    "POST /admin/newsletter/subscribers",
-                    "/admin/newsletter/subscribers",
-                    Some(&body.to_string()),
-                ),
-                "team-member-1",
-            ))
-            .await
-    }
-
-    async fn store(&self) -> DynamoRecordStore {
-        DynamoRecordStore::new(privacy_tests::aws::dynamodb().await, &self.deployment.table)
-    }
-
-    async fn stop(self, personal_data: &[&str]) {
-        self.intake.stop_checking_logs(personal_data).await;
-        self.admin.stop_checking_logs(personal_data).await;
-        self.subscribe.stop_checking_logs(personal_data).await;
-        self.consent.stop_checking_logs(personal_data).await;
-    }
+/// Stops the functions; none of `personal_data` reached their logs.
+async fn stop(backend: DsrBackend, subscribe: Function, consent: Function, personal_data: &[&str]) {
+    backend.stop(personal_data).await;
+    subscribe.stop_checking_logs(personal_data).await;
+    consent.stop_checking_logs(personal_data).await;
 }
 
 /// The mail to `address` that carries `personal-data.json`.
@@ -159,13 +73,15 @@ fn items<'a>(export: &'a Value, entity: &str) -> Vec<&'a Value> {
 
 #[tokio::test]
 async fn the_access_reply_carries_personal_data_json_with_the_subscription_and_linked_consent() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
+    let subscribe = backend.deployment.start("newsletter-subscribe", &[]).await;
+    let consent = backend.deployment.start("consent-capture", &[]).await;
     let address = unique_address("export");
     let consent_id = uuid::Uuid::new_v4().to_string();
-    backend.consent(&consent_id).await;
-    backend.confirmed_subscriber(&address, Some(&consent_id)).await;
+    record_consent(&consent, &consent_id, false).await;
+    confirmed_subscriber(&backend, &subscribe, &address, Some(&consent_id)).await;
     backend
-        .submit_and_verify(json!({"type": "access", "email": address}))
+        .verified_request(json!({"type": "access", "email": address}))
         .await;
 
     let mails = mails_to(&address).await;
@@ -218,16 +134,16 @@ async fn the_access_reply_carries_personal_data_json_with_the_subscription_and_l
         .as_str()
         .unwrap()
         .contains("IMY"));
-    backend.stop(&[&address, "Ada Lovelace"]).await;
+    stop(backend, subscribe, consent, &[&address, "Ada Lovelace"]).await;
 }
 
 #[tokio::test]
 async fn a_ccpa_know_export_names_ccpa_category_source_purpose_and_the_persons_disclosures() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     let address = unique_address("know");
-    assert_eq!(backend.add_customer(&address).await.status, 201);
+    assert_eq!(add_customer(&backend, &address).await.status, 201);
     backend
-        .submit_and_verify(json!({"type": "ccpa_know", "email": address}))
+        .verified_request(json!({"type": "ccpa_know", "email": address}))
         .await;
     let mails = mails_to(&address).await;
     let mail = export_mail(&mails);
@@ -264,7 +180,7 @@ async fn a_ccpa_know_export_names_ccpa_category_source_purpose_and_the_persons_d
 
 /// Gives `address` consent receipts of about 1 KiB each, written straight
 /// to the table under the person's subject key.
-async fn receipts(backend: &Backend, address: &str, count: usize) {
+async fn receipts(backend: &DsrBackend, address: &str, count: usize) {
     let store = backend.store().await;
     let subject = subject_of(address);
     let filler = "x".repeat(1000);
@@ -287,13 +203,13 @@ async fn receipts(backend: &Backend, address: &str, count: usize) {
 
 #[tokio::test]
 async fn an_export_near_the_limit_is_mailed_and_one_over_it_goes_to_the_team() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     // Near the limit: it fits one outbox entry and one mail.
     let near = unique_address("near");
     // About 1.2 KiB per receipt in the pretty-printed export.
     receipts(&backend, &near, MAX_EXPORT_BYTES / 1300).await;
     backend
-        .submit_and_verify(json!({"type": "portability", "email": near}))
+        .verified_request(json!({"type": "portability", "email": near}))
         .await;
     let mails = mails_to(&near).await;
     let attachment = export_mail(&mails).attachment(EXPORT_FILENAME).unwrap();
@@ -306,9 +222,7 @@ async fn an_export_near_the_limit_is_mailed_and_one_over_it_goes_to_the_team() {
     // Over the limit: the team delivers it another way, within the deadline.
     let over = unique_address("over");
     receipts(&backend, &over, MAX_EXPORT_BYTES / 1000 + 20).await;
-    let request_id = backend
-        .submit_and_verify(json!({"type": "access", "email": over}))
-        .await;
+    let request_id = backend.verified_request(json!({"type": "access", "email": over})).await;
     let mails = mails_to(&over).await;
     assert!(mails.iter().all(|mail| mail.attachments.is_empty()), "nothing attached");
     let told = mails
@@ -324,13 +238,7 @@ async fn an_export_near_the_limit_is_mailed_and_one_over_it_goes_to_the_team() {
         "the summary: {}",
         told.text
     );
-    let record = backend
-        .store()
-        .await
-        .get(&request_key(&request_id))
-        .await
-        .unwrap()
-        .expect("the request record");
+    let record = backend.request_record(&request_id).await;
     let stored: DataSubjectRequest = serde_json::from_value(Value::Object(record.attributes)).unwrap();
     assert_eq!(stored.status.as_str(), "awaiting_team");
     assert!(told.text.contains(&stored.due_on.to_string()), "{}", told.text);
@@ -346,28 +254,22 @@ async fn an_export_near_the_limit_is_mailed_and_one_over_it_goes_to_the_team() {
 
 #[tokio::test]
 async fn erasure_suppresses_the_subscriber_refuses_a_re_add_and_keeps_no_personal_data_on_requests() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
+    let subscribe = backend.deployment.start("newsletter-subscribe", &[]).await;
+    let consent = backend.deployment.start("consent-capture", &[]).await;
     let address = unique_address("erased");
     let consent_id = uuid::Uuid::new_v4().to_string();
-    backend.consent(&consent_id).await;
-    backend.confirmed_subscriber(&address, Some(&consent_id)).await;
+    record_consent(&consent, &consent_id, false).await;
+    confirmed_subscriber(&backend, &subscribe, &address, Some(&consent_id)).await;
     // An earlier request, never verified, with everything a person can type.
-    let earlier = backend
-        .intake
-        .http(http_event(
-            "POST /dsr",
-            "/dsr",
-            Some(
-                &json!({"type": "rectification", "email": address, "name": "Ada Lovelace",
-                    "details": "I was Ada Byron", "corrections": {"name": "Ada King"}, "consent_id": consent_id})
-                .to_string(),
-            ),
-        ))
+    let earlier_id = backend
+        .file(
+            json!({"type": "rectification", "email": address, "name": "Ada Lovelace",
+                "details": "I was Ada Byron", "corrections": {"name": "Ada King"}, "consent_id": consent_id}),
+        )
         .await;
-    assert_eq!(earlier.status, 202, "{}", earlier.body);
-    let earlier_id = earlier.json()["request_id"].as_str().unwrap().to_owned();
     let erasure_id = backend
-        .submit_and_verify(json!({"type": "erasure", "email": address, "name": "Ada Lovelace",
+        .verified_request(json!({"type": "erasure", "email": address, "name": "Ada Lovelace",
             "details": "Forget Ada Byron", "consent_id": consent_id}))
         .await;
 
@@ -375,17 +277,12 @@ async fn erasure_suppresses_the_subscriber_refuses_a_re_add_and_keeps_no_persona
     assert!(subscription.is_none(), "the subscription is erased");
     assert_eq!(suppression.map(|s| s.reason), Some(SuppressionReason::Erasure));
 
-    let refused = backend.add_customer(&address).await;
+    let refused = add_customer(&backend, &address).await;
     assert_eq!(refused.status, 409, "{}", refused.body);
     assert_eq!(refused.error(), ("suppressed".to_owned(), Some("email".to_owned())));
 
-    let store = backend.store().await;
     for id in [&erasure_id, &earlier_id] {
-        let record = store
-            .get(&request_key(id))
-            .await
-            .unwrap()
-            .expect("the request record is kept");
+        let record = backend.request_record(id).await;
         for field in ["email", "name", "details", "corrections", "consent_id"] {
             assert!(
                 !record.attributes.contains_key(field),
@@ -418,9 +315,9 @@ async fn erasure_suppresses_the_subscriber_refuses_a_re_add_and_keeps_no_persona
     }
 
     // The person's own new double opt-in lifts the suppression; then the team may add them.
-    backend.confirmed_subscriber(&address, None).await;
+    confirmed_subscriber(&backend, &subscribe, &address, None).await;
     let (_, suppression) = backend.deployment.state(&address).await;
     assert!(suppression.is_none(), "opted in again");
-    assert_eq!(backend.add_customer(&address).await.status, 201);
-    backend.stop(&[&address, "Ada Lovelace", "Byron"]).await;
+    assert_eq!(add_customer(&backend, &address).await.status, 201);
+    stop(backend, subscribe, consent, &[&address, "Ada Lovelace", "Byron"]).await;
 }

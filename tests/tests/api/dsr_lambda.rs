@@ -4,92 +4,12 @@
 
 use privacy_domain::dsr::export::EXPORT_FILENAME;
 use privacy_http::{Area, ROUTES};
-use privacy_tests::events::{http_event, link_button, link_page, with_header, with_jwt, HttpResponse};
+use privacy_tests::dsr::{confirm_sign_up, record_consent, sign_up, DsrBackend, VERIFY};
+use privacy_tests::events::{http_event, link_button, link_page, with_header, with_jwt};
 use privacy_tests::function::Function;
 use privacy_tests::lambda_emulator::Invocation;
 use privacy_tests::newsletter::{mails_to, unique_address, Deployment, SentMail};
 use serde_json::{json, Value};
-
-const VERIFY: &str = "https://privacy.example.com/dsr/verify";
-
-struct Backend {
-    deployment: Deployment,
-    team: String,
-    intake: Function,
-    admin: Function,
-}
-
-impl Backend {
-    async fn start() -> Self {
-        let deployment = Deployment::new().await;
-        let team = unique_address("team");
-        let extra = [("PRIVACY_TEAM_ADDRESS", team.as_str())];
-        let intake = deployment.start("dsr-intake", &extra).await;
-        let admin = deployment.start("dsr-admin", &extra).await;
-        Self {
-            deployment,
-            team,
-            intake,
-            admin,
-        }
-    }
-
-    async fn submit(&self, body: Value) -> HttpResponse {
-        self.intake
-            .http(http_event("POST /dsr", "/dsr", Some(&body.to_string())))
-            .await
-    }
-
-    /// Submits, follows the verification link, and returns the submission's answer and the verify page.
-    /// (Earlier link mails to the address are forgotten first: several requests in a few seconds
-    /// would otherwise meet the pacing of verification mails.)
-    async fn submit_and_verify(&self, body: Value) -> (Value, HttpResponse) {
-        let address = body["email"].as_str().unwrap().to_owned();
-        privacy_tests::aws::forget_link_mails(&self.deployment.table, &address).await;
-        let before = mails_to(&address).await.len();
-        let answer = self.submit(body).await;
-        assert_eq!(answer.status, 202, "{}", answer.body);
-        let mails = mails_to(&address).await;
-        assert_eq!(mails.len(), before + 1, "one verification mail");
-        let token = mails.last().unwrap().token(VERIFY).expect("a verification link");
-        let page = self.intake.http(verify(&token)).await;
-        (answer.json(), page)
-    }
-
-    async fn admin(&self, route_key: &str, path: &str, body: Option<Value>) -> HttpResponse {
-        let body = body.map(|body| body.to_string());
-        self.admin
-            .http(with_jwt(http_event(route_key, path, body.as_deref()), "team-member-1"))
-            .await
-    }
-
-    async fn stop(self, personal_data: &[&str]) {
-        self.intake.stop_checking_logs(personal_data).await;
-        self.admin.stop_checking_logs(personal_data).await;
-    }
-}
-
-/// The verification page's button (its GET only shows the page).
-fn verify(token: &str) -> Value {
-    link_button("/dsr/verify", token)
-}
-
-fn status_event(url: &str) -> Value {
-    let path = url.trim_start_matches("https://privacy.example.com");
-    http_event("GET /dsr/{request_id}", path, None)
-}
-
-/// The status link of the acknowledgement mail.
-fn status_link(mails: &[SentMail]) -> String {
-    mails
-        .iter()
-        .find_map(|mail| {
-            let start = mail.text.find("https://privacy.example.com/dsr/")?;
-            let link: String = mail.text[start..].split_whitespace().next()?.to_owned();
-            (!link.contains("/dsr/verify")).then_some(link)
-        })
-        .expect("an acknowledgement mail with a status link")
-}
 
 /// The `personal-data.json` attached to an export mail.
 fn export_of(mail: &SentMail) -> Value {
@@ -101,9 +21,31 @@ fn is_export(mail: &SentMail) -> bool {
     mail.attachment(EXPORT_FILENAME).is_some()
 }
 
+/// A visitor gives consent (`marketing` as given), later signs up for the
+/// newsletter as Ada Lovelace at `address` with the same consent id and
+/// confirms: the consent id is linked to her. The consent-capture and
+/// newsletter-subscribe functions, still running.
+async fn consenting_subscriber(
+    backend: &DsrBackend,
+    address: &str,
+    consent_id: &str,
+    marketing: bool,
+) -> (Function, Function) {
+    let consent = backend.deployment.start("consent-capture", &[]).await;
+    record_consent(&consent, consent_id, marketing).await;
+    let subscribe = backend.deployment.start("newsletter-subscribe", &[]).await;
+    sign_up(
+        &subscribe,
+        &json!({"email": address, "name": "Ada Lovelace", "consent_id": consent_id}),
+    )
+    .await;
+    confirm_sign_up(&backend.deployment, &subscribe, address).await;
+    (consent, subscribe)
+}
+
 #[tokio::test]
 async fn every_request_type_end_to_end() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     for kind in [
         "access",
         "portability",
@@ -132,11 +74,12 @@ async fn every_request_type_end_to_end() {
             );
             continue;
         }
-        let (answer, page) = backend.submit_and_verify(body).await;
+        let verified = backend.submit_and_verify(body).await;
+        let (answer, page) = (verified.answer, verified.page);
         assert_eq!(answer["status"], "awaiting_verification", "{kind}");
         assert_eq!(page.status, 200, "{kind}: {}", page.body);
         let mails = mails_to(&address).await;
-        let status = backend.intake.http(status_event(&status_link(&mails))).await;
+        let status = backend.status_page(&address).await;
         assert_eq!(status.status, 200, "{kind}: {}", status.body);
         let status = status.json();
         assert_eq!(status["request_id"], answer["request_id"]);
@@ -182,39 +125,18 @@ async fn every_request_type_end_to_end() {
 
 #[tokio::test]
 async fn an_access_export_holds_consent_subscription_requests_and_article_15() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     let address = unique_address("export");
-    // A visitor gives consent, later signs up for the newsletter with the same consent id.
-    let consent = backend.deployment.start("consent-capture", &[]).await;
     let consent_id = "7d1c2b3a-4e5f-4a6b-9c8d-0e1f2a3b4c5d";
-    let decision = json!({"consent_id": consent_id, "policy_version": "2026-01", "source": "banner",
-        "categories": {"analytics": true, "marketing": true}});
-    assert_eq!(
-        consent
-            .http(http_event("POST /consent", "/consent", Some(&decision.to_string())))
-            .await
-            .status,
-        201
-    );
-    let subscribe = backend.deployment.start("newsletter-subscribe", &[]).await;
-    let sign_up = json!({"email": address, "name": "Ada Lovelace", "consent_id": consent_id});
-    let response = subscribe
-        .http(http_event(
-            "POST /newsletter/subscribe",
-            "/newsletter/subscribe",
-            Some(&sign_up.to_string()),
-        ))
-        .await;
-    assert_eq!(response.status, 202);
-    // The consent id is linked to the person when the sign-up is confirmed.
-    confirm_sign_up(&backend.deployment, &subscribe, &address).await;
+    let (consent, subscribe) = consenting_subscriber(&backend, &address, consent_id, true).await;
     // An earlier request (restriction), then the access request.
     backend
         .submit_and_verify(json!({"type": "restriction", "email": address}))
         .await;
-    let (_, page) = backend
+    let page = backend
         .submit_and_verify(json!({"type": "access", "email": address}))
-        .await;
+        .await
+        .page;
     assert_eq!(page.status, 200);
 
     let mails = mails_to(&address).await;
@@ -267,25 +189,10 @@ async fn an_access_export_holds_consent_subscription_requests_and_article_15() {
 
 #[tokio::test]
 async fn erasure_leaves_no_address_or_name_anywhere_but_keeps_what_a_hold_covers() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     let address = unique_address("erase");
-    let consent = backend.deployment.start("consent-capture", &[]).await;
     let consent_id = "0b9c8d7e-6f5a-4b3c-8d2e-1f0a9b8c7d6e";
-    let decision = json!({"consent_id": consent_id, "policy_version": "2026-01", "source": "banner",
-        "categories": {"analytics": true, "marketing": false}});
-    consent
-        .http(http_event("POST /consent", "/consent", Some(&decision.to_string())))
-        .await;
-    let subscribe = backend.deployment.start("newsletter-subscribe", &[]).await;
-    let sign_up = json!({"email": address, "name": "Ada Lovelace", "consent_id": consent_id});
-    subscribe
-        .http(http_event(
-            "POST /newsletter/subscribe",
-            "/newsletter/subscribe",
-            Some(&sign_up.to_string()),
-        ))
-        .await;
-    confirm_sign_up(&backend.deployment, &subscribe, &address).await;
+    let (consent, subscribe) = consenting_subscriber(&backend, &address, consent_id, false).await;
     // Litigation: the consent records must be kept.
     let hold = backend
         .admin(
@@ -297,9 +204,10 @@ async fn erasure_leaves_no_address_or_name_anywhere_but_keeps_what_a_hold_covers
         .await;
     assert_eq!(hold.status, 201, "{}", hold.body);
 
-    let (_, page) = backend
+    let page = backend
         .submit_and_verify(json!({"type": "erasure", "email": address, "name": "Ada Lovelace"}))
-        .await;
+        .await
+        .page;
     assert_eq!(page.status, 200, "{}", page.body);
 
     let client = privacy_tests::aws::dynamodb().await;
@@ -342,17 +250,10 @@ async fn erasure_leaves_no_address_or_name_anywhere_but_keeps_what_a_hold_covers
 
 #[tokio::test]
 async fn nothing_is_disclosed_or_changed_before_verification_and_bad_tokens_get_400() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     let address = unique_address("unverified");
     let subscribe = backend.deployment.start("newsletter-subscribe", &[]).await;
-    let sign_up = json!({"email": address});
-    subscribe
-        .http(http_event(
-            "POST /newsletter/subscribe",
-            "/newsletter/subscribe",
-            Some(&sign_up.to_string()),
-        ))
-        .await;
+    sign_up(&subscribe, &json!({"email": address})).await;
     let client = privacy_tests::aws::dynamodb().await;
     let before: Vec<String> = privacy_tests::aws::scan_text(&client, &backend.deployment.table).await;
 
@@ -374,17 +275,13 @@ async fn nothing_is_disclosed_or_changed_before_verification_and_bad_tokens_get_
     let mut altered = verification[0].clone();
     altered.replace_range(0..1, if altered.starts_with('A') { "B" } else { "A" });
     for bad in ["Zm9yZ2Vk", altered.as_str(), ""] {
-        let page = backend.intake.http(verify(bad)).await;
+        let page = backend.verify(bad).await;
         assert_eq!(page.status, 400, "{bad}");
         assert!(page.body.contains("This link is not valid"));
     }
     // Expired: the verification token's expiry has passed.
     privacy_tests::aws::expire_token(&backend.deployment.table, &verification[1]).await;
-    assert_eq!(
-        backend.intake.http(verify(&verification[1])).await.status,
-        400,
-        "expired"
-    );
+    assert_eq!(backend.verify(&verification[1]).await.status, 400, "expired");
     let still = privacy_tests::aws::scan_text(&client, &backend.deployment.table).await;
     assert!(
         still.iter().any(|item| item.contains("newsletter_subscription")),
@@ -392,12 +289,8 @@ async fn nothing_is_disclosed_or_changed_before_verification_and_bad_tokens_get_
     );
 
     // Used once, then never again.
-    assert_eq!(backend.intake.http(verify(&verification[0])).await.status, 200);
-    assert_eq!(
-        backend.intake.http(verify(&verification[0])).await.status,
-        400,
-        "reused"
-    );
+    assert_eq!(backend.verify(&verification[0]).await.status, 200);
+    assert_eq!(backend.verify(&verification[0]).await.status, 400, "reused");
 
     // A status request without the right token: 404, and nothing said.
     let request_id = access.json()["request_id"].as_str().unwrap().to_owned();
@@ -419,7 +312,7 @@ async fn nothing_is_disclosed_or_changed_before_verification_and_bad_tokens_get_
 
 #[tokio::test]
 async fn bad_requests_get_a_4xx_naming_the_field() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     let post = |body: Value| http_event("POST /dsr", "/dsr", Some(&body.to_string()));
     let cases = [
         (
@@ -517,7 +410,7 @@ async fn bad_requests_get_a_4xx_naming_the_field() {
 
 #[tokio::test]
 async fn every_admin_route_answers_401_without_valid_credentials() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     let admin_routes: Vec<_> = ROUTES.iter().filter(|route| route.area == Area::Admin).collect();
     assert_eq!(admin_routes.len(), 8);
     for route in admin_routes {
@@ -541,18 +434,15 @@ async fn every_admin_route_answers_401_without_valid_credentials() {
 
 #[tokio::test]
 async fn the_team_extends_completes_and_rejects_with_mail_to_the_requester() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     let address = unique_address("team");
-    let (answer, _) = backend
+    let answer = backend
         .submit_and_verify(json!({"type": "restriction", "email": address, "details": "Stop profiling me"}))
-        .await;
+        .await
+        .answer;
     let id = answer["request_id"].as_str().unwrap().to_owned();
 
-    let queue = backend
-        .admin("GET /admin/dsr", "/admin/dsr?status=awaiting_team", None)
-        .await;
-    assert_eq!(queue.status, 200, "{}", queue.body);
-    let listed = queue.json()["requests"].as_array().unwrap().clone();
+    let listed = backend.queue("?status=awaiting_team").await;
     assert!(listed
         .iter()
         .any(|entry| entry["request_id"] == id.as_str() && entry["days_left"].as_i64() >= Some(28)));
@@ -621,7 +511,7 @@ async fn the_team_extends_completes_and_rejects_with_mail_to_the_requester() {
 
 #[tokio::test]
 async fn holds_and_customer_subscriptions_through_the_admin_api() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     let address = unique_address("customer");
     let created = backend
         .admin(
@@ -787,7 +677,7 @@ async fn a_request_made_while_ses_is_down_is_kept_and_its_mail_sent_later() {
 
 #[tokio::test]
 async fn the_register_is_published() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     let response = backend
         .intake
         .http(http_event("GET /privacy/register", "/privacy/register", None))
@@ -803,16 +693,10 @@ async fn the_register_is_published() {
 
 #[tokio::test]
 async fn a_mail_scanner_following_the_verification_link_carries_out_nothing() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     let address = unique_address("scanned");
     let subscribe = backend.deployment.start("newsletter-subscribe", &[]).await;
-    subscribe
-        .http(http_event(
-            "POST /newsletter/subscribe",
-            "/newsletter/subscribe",
-            Some(&json!({"email": address, "name": "Grace Hopper"}).to_string()),
-        ))
-        .await;
+    sign_up(&subscribe, &json!({"email": address, "name": "Grace Hopper"})).await;
     let client = privacy_tests::aws::dynamodb().await;
     let erasure = backend.submit(json!({"type": "erasure", "email": address})).await;
     assert_eq!(erasure.status, 202, "{}", erasure.body);
@@ -851,7 +735,7 @@ async fn a_mail_scanner_following_the_verification_link_carries_out_nothing() {
     assert!(before.iter().any(|item| item.contains("newsletter_subscription")));
 
     // Only the page's button acts; after it, the link is spent.
-    let page = backend.intake.http(verify(&tokens[0])).await;
+    let page = backend.verify(&tokens[0]).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("Your request is confirmed"));
     let after = privacy_tests::aws::scan_text(&client, &backend.deployment.table).await;
@@ -863,10 +747,14 @@ async fn a_mail_scanner_following_the_verification_link_carries_out_nothing() {
         backend.intake.http(link_page("/dsr/verify", &tokens[0])).await.status,
         400
     );
-    assert_eq!(backend.intake.http(verify(&tokens[0])).await.status, 400);
+    assert_eq!(backend.verify(&tokens[0]).await.status, 400);
 
     // The button posts from the API's own page; another site's page may not post it.
-    let foreign = with_header(verify(&tokens[1]), "origin", Some("https://attacker.example"));
+    let foreign = with_header(
+        link_button("/dsr/verify", &tokens[1]),
+        "origin",
+        Some("https://attacker.example"),
+    );
     assert_eq!(backend.intake.http(foreign).await.status, 403);
     // JSON works too, and a JSON body of anything but the token is refused by name.
     let json_body = json!({"token": tokens[1], "extra": 1}).to_string();
@@ -877,18 +765,4 @@ async fn a_mail_scanner_following_the_verification_link_carries_out_nothing() {
     assert_eq!(refused.status, 400, "{}", refused.body);
     assert_eq!(refused.error(), ("unknown_field".to_owned(), Some("extra".to_owned())));
     backend.stop(&[&address, "Grace", "Hopper"]).await;
-}
-
-/// Sends the sign-up's queued confirmation (the outbox's drain, as the
-/// table's stream starts it), then follows the link of the latest sign-up
-/// mail to `address` (the page's button).
-async fn confirm_sign_up(deployment: &Deployment, subscribe: &Function, address: &str) {
-    deployment.drain_outbox(&[], &[address]).await;
-    let mails = mails_to(address).await;
-    let token = mails
-        .last()
-        .and_then(|mail| mail.token("https://privacy.example.com/newsletter/confirm"))
-        .expect("a confirmation link");
-    let page = subscribe.http(link_button("/newsletter/confirm", &token)).await;
-    assert_eq!(page.status, 200, "{}", page.body);
 }

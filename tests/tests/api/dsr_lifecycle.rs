@@ -5,135 +5,46 @@
 //! extensions tell the requester.
 
 use jiff::{SignedDuration, Timestamp};
-use privacy_domain::store::{Record, RecordKey};
+use privacy_domain::store::RecordKey;
 use privacy_domain::tokens::token_digest;
-use privacy_tests::events::{http_event, with_header, with_jwt, HttpResponse};
-use privacy_tests::function::Function;
+use privacy_tests::dsr::DsrBackend;
+use privacy_tests::events::{http_event, with_header, HttpResponse};
 use privacy_tests::newsletter::{mails_to, unique_address};
 use privacy_tests::sweep::SweepDeployment;
 use serde_json::{json, Value};
 
-const VERIFY: &str = "https://privacy.example.com/dsr/verify";
-
-struct Backend {
-    deployment: SweepDeployment,
-    intake: Function,
-    admin: Function,
-}
-
-impl Backend {
-    async fn start() -> Self {
-        let deployment = SweepDeployment::new().await;
-        let extra = [("PRIVACY_TEAM_ADDRESS", deployment.team.as_str())];
-        let intake = deployment.deployment.start("dsr-intake", &extra).await;
-        let admin = deployment.deployment.start("dsr-admin", &extra).await;
-        Self {
-            deployment,
-            intake,
-            admin,
-        }
-    }
-
-    async fn submit(&self, body: Value) -> HttpResponse {
-        self.intake
-            .http(http_event("POST /dsr", "/dsr", Some(&body.to_string())))
-            .await
-    }
-
-    async fn submit_form(&self, body: &str) -> HttpResponse {
-        let event = with_header(
-            http_event("POST /dsr", "/dsr", Some(body)),
-            "content-type",
-            Some("application/x-www-form-urlencoded"),
-        );
-        self.intake.http(event).await
-    }
-
-    /// The token of the latest verification mail to `address`.
-    async fn verification_token(&self, address: &str) -> String {
-        mails_to(address)
-            .await
-            .iter()
-            .rev()
-            .find_map(|mail| mail.token(VERIFY))
-            .expect("a verification mail")
-    }
-
-    async fn verify(&self, token: &str) -> HttpResponse {
-        self.intake
-            .http(privacy_tests::events::link_button("/dsr/verify", token))
-            .await
-    }
-
-    /// Submits, follows the verification link; the request id.
-    async fn submit_and_verify(&self, body: Value) -> String {
-        let address = body["email"].as_str().expect("an address").to_owned();
-        // Several requests of one address in a few seconds would meet the
-        // pacing of verification mails.
-        privacy_tests::aws::forget_link_mails(self.deployment.table(), &address).await;
-        let answer = self.submit(body).await;
-        assert_eq!(answer.status, 202, "{}", answer.body);
-        let page = self.verify(&self.verification_token(&address).await).await;
-        assert_eq!(page.status, 200, "{}", page.body);
-        answer.json()["request_id"].as_str().expect("a request id").to_owned()
-    }
-
-    async fn admin(&self, route_key: &str, path: &str, body: Option<Value>) -> HttpResponse {
-        let body = body.map(|body| body.to_string());
-        self.admin
-            .http(with_jwt(http_event(route_key, path, body.as_deref()), "team-member-1"))
-            .await
-    }
-
-    /// The request ids in `GET /admin/dsr` (with `query`).
-    async fn queue(&self, query: &str) -> Vec<Value> {
-        let response = self.admin("GET /admin/dsr", &format!("/admin/dsr{query}"), None).await;
-        assert_eq!(response.status, 200, "{}", response.body);
-        response.json()["requests"].as_array().expect("a queue").clone()
-    }
-
-    async fn request_record(&self, request_id: &str) -> Record {
-        self.deployment
-            .get(&RecordKey::new(format!("DSR#{request_id}"), "REQUEST"))
-            .await
-            .expect("the request record")
-    }
-
-    async fn stop(self, personal_data: &[&str]) {
-        self.intake.stop_checking_logs(personal_data).await;
-        self.admin.stop_checking_logs(personal_data).await;
-    }
+/// `POST /dsr` from the HTML form.
+async fn submit_form(backend: &DsrBackend, body: &str) -> HttpResponse {
+    let event = with_header(
+        http_event("POST /dsr", "/dsr", Some(body)),
+        "content-type",
+        Some("application/x-www-form-urlencoded"),
+    );
+    backend.intake.http(event).await
 }
 
 fn listed(queue: &[Value], request_id: &str) -> bool {
     queue.iter().any(|entry| entry["request_id"] == request_id)
 }
 
-fn status_link_path(text: &str) -> Option<String> {
-    let start = text.find("https://privacy.example.com/dsr/")?;
-    let link = text[start..].split_whitespace().next()?;
-    (!link.contains("/dsr/verify")).then(|| link.trim_start_matches("https://privacy.example.com").to_owned())
-}
-
 #[tokio::test]
 async fn a_never_verified_request_expires_into_a_minimised_record_kept_24_months_and_is_never_queued() {
-    let backend = Backend::start().await;
+    let deployment = SweepDeployment::new().await;
+    let backend = DsrBackend::with_sweep(&deployment).await;
     let address = unique_address("unverified");
-    let answer = backend
-        .submit(json!({
+    let unverified = backend
+        .file(json!({
             "type": "rectification", "email": address, "name": "Ada Lovelace",
             "details": "My surname is misspelt", "corrections": {"name": "Ada King"},
             "consent_id": "7d1c2b3a-4e5f-4a6b-9c8d-0e1f2a3b4c5d",
         }))
         .await;
-    assert_eq!(answer.status, 202, "{}", answer.body);
-    let unverified = answer.json()["request_id"].as_str().unwrap().to_owned();
     let token = backend.verification_token(&address).await;
 
     // A verified request beside it is queued; the unverified one is not.
     let other = unique_address("verified");
     let verified = backend
-        .submit_and_verify(json!({"type": "restriction", "email": other}))
+        .verified_request(json!({"type": "restriction", "email": other}))
         .await;
     let queue = backend.queue("").await;
     assert!(listed(&queue, &verified), "{queue:?}");
@@ -150,10 +61,9 @@ async fn a_never_verified_request_expires_into_a_minimised_record_kept_24_months
     );
 
     // The sweep 31 days on: expired, minimised, kept.
-    let sweep = backend.deployment.start(true).await;
+    let sweep = deployment.start(true).await;
     let now = Timestamp::now();
-    backend
-        .deployment
+    deployment
         .set_checkpoint(
             now.to_zoned_datetime(jiff::tz::TimeZone::UTC)
                 .date()
@@ -186,8 +96,7 @@ async fn a_never_verified_request_expires_into_a_minimised_record_kept_24_months
     assert!(record.attributes.contains_key("received_on") && record.attributes.contains_key("closed_at"));
     assert_eq!(record.expires_at, Some(expires_at), "kept until its 24 months end");
     assert!(
-        !backend
-            .deployment
+        !deployment
             .exists(&RecordKey::new(format!("TOKEN#{}", token_digest(&token)), "TOKEN"))
             .await,
         "the link's token record is gone at 30 days"
@@ -201,7 +110,7 @@ async fn a_never_verified_request_expires_into_a_minimised_record_kept_24_months
 
 #[tokio::test]
 async fn a_processing_objection_stops_marketing_at_once_and_reaches_the_team_once_verified() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     let address = unique_address("objection");
     let answer = backend
         .submit(json!({"type": "objection", "scope": "processing", "email": address,
@@ -210,7 +119,7 @@ async fn a_processing_objection_stops_marketing_at_once_and_reaches_the_team_onc
     assert_eq!(answer.status, 202, "{}", answer.body);
     assert_eq!(answer.json()["status"], "awaiting_verification");
     let id = answer.json()["request_id"].as_str().unwrap().to_owned();
-    let (_, suppression) = backend.deployment.deployment.state(&address).await;
+    let (_, suppression) = backend.deployment.state(&address).await;
     assert!(suppression.is_some(), "marketing stopped before verification");
     let mails = mails_to(&address).await;
     assert_eq!(mails.len(), 1, "the verification mail only");
@@ -220,33 +129,20 @@ async fn a_processing_objection_stops_marketing_at_once_and_reaches_the_team_onc
         mails[0].text
     );
     assert!(
-        !mails_to(&backend.deployment.team)
-            .await
-            .iter()
-            .any(|mail| mail.text.contains(&id)),
+        !mails_to(&backend.team).await.iter().any(|mail| mail.text.contains(&id)),
         "the team hears of it once verified"
     );
     assert!(!listed(&backend.queue("").await, &id));
 
     let page = backend.verify(&backend.verification_token(&address).await).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    let notice = mails_to(&backend.deployment.team)
+    let notice = mails_to(&backend.team)
         .await
         .into_iter()
         .find(|mail| mail.text.contains(&id))
         .expect("the privacy team's mailbox gets the notice");
     assert!(notice.text.contains("Scope: processing"), "{}", notice.text);
-    let path = mails_to(&address)
-        .await
-        .iter()
-        .find_map(|mail| status_link_path(&mail.text))
-        .expect("a status link");
-    let status = backend
-        .intake
-        .http(http_event("GET /dsr/{request_id}", &path, None))
-        .await;
-    assert_eq!(status.status, 200, "{}", status.body);
-    let status = status.json();
+    let status = backend.status(&address).await;
     assert_eq!(
         (&status["status"], &status["scope"]),
         (&json!("awaiting_team"), &json!("processing"))
@@ -260,28 +156,27 @@ async fn a_processing_objection_stops_marketing_at_once_and_reaches_the_team_onc
 
     // A marketing objection (the default scope) still acts at once, form or JSON.
     let marketing = unique_address("marketing");
-    let form = backend
-        .submit_form(&format!(
-            "type=objection&scope=marketing&email={}",
-            marketing.replace('@', "%40")
-        ))
-        .await;
+    let form = submit_form(
+        &backend,
+        &format!("type=objection&scope=marketing&email={}", marketing.replace('@', "%40")),
+    )
+    .await;
     assert_eq!(form.status, 303, "{}", form.body);
     assert!(
         mails_to(&marketing).await.is_empty(),
         "no mail to an unverified address"
     );
-    let (_, suppression) = backend.deployment.deployment.state(&marketing).await;
+    let (_, suppression) = backend.deployment.state(&marketing).await;
     assert!(suppression.is_some());
     backend.stop(&[&address, &marketing]).await;
 }
 
 #[tokio::test]
 async fn refusals_and_extensions_name_the_reasons_imy_and_the_courts() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     let address = unique_address("decided");
     let extended = backend
-        .submit_and_verify(json!({"type": "restriction", "email": address}))
+        .verified_request(json!({"type": "restriction", "email": address}))
         .await;
     let response = backend
         .admin(
@@ -294,7 +189,7 @@ async fn refusals_and_extensions_name_the_reasons_imy_and_the_courts() {
     // A second open restriction of the same address would be the first one again.
     let other = unique_address("refused");
     let refused = backend
-        .submit_and_verify(json!({"type": "restriction", "email": other, "details": "again"}))
+        .verified_request(json!({"type": "restriction", "email": other, "details": "again"}))
         .await;
     let response = backend
         .admin(
@@ -333,11 +228,11 @@ async fn refusals_and_extensions_name_the_reasons_imy_and_the_courts() {
 
 #[tokio::test]
 async fn a_rectification_with_nothing_to_correct_ends_awaiting_team() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     let address = unique_address("rectify");
     // The product holds no subscription for the address: nothing the corrections apply to.
     let id = backend
-        .submit_and_verify(json!({"type": "rectification", "email": address, "corrections": {"name": "Ada King"}}))
+        .verified_request(json!({"type": "rectification", "email": address, "corrections": {"name": "Ada King"}}))
         .await;
     let record = backend.request_record(&id).await;
     assert_eq!(record.attributes["status"], "awaiting_team");
@@ -363,7 +258,7 @@ async fn a_rectification_with_nothing_to_correct_ends_awaiting_team() {
         .await;
     assert!(added.status < 300, "{}", added.body);
     let corrected = backend
-        .submit_and_verify(json!({"type": "rectification", "email": customer, "corrections": {"name": "Ada King"}}))
+        .verified_request(json!({"type": "rectification", "email": customer, "corrections": {"name": "Ada King"}}))
         .await;
     assert_eq!(
         backend.request_record(&corrected).await.attributes["status"],
@@ -378,7 +273,7 @@ async fn a_rectification_with_nothing_to_correct_ends_awaiting_team() {
 
 #[tokio::test]
 async fn a_bad_scope_gets_a_400_naming_scope() {
-    let backend = Backend::start().await;
+    let backend = DsrBackend::start().await;
     let address = unique_address("scope");
     let post = |body: Value| http_event("POST /dsr", "/dsr", Some(&body.to_string()));
     let cases = [
@@ -404,17 +299,16 @@ async fn a_bad_scope_gets_a_400_naming_scope() {
             "{case}"
         );
     }
-    let form = backend
-        .submit_form(&format!(
-            "type=objection&scope=everything&email={}",
-            address.replace('@', "%40")
-        ))
-        .await;
+    let form = submit_form(
+        &backend,
+        &format!("type=objection&scope=everything&email={}", address.replace('@', "%40")),
+    )
+    .await;
     assert_eq!(form.status, 400, "{}", form.body);
     assert!(form.body.contains("scope:"), "{}", form.body);
     assert!(mails_to(&address).await.is_empty());
     assert!(
-        backend.deployment.deployment.state(&address).await.1.is_none(),
+        backend.deployment.state(&address).await.1.is_none(),
         "nothing was acted on"
     );
     backend.stop(&[&address]).await;

@@ -8,56 +8,37 @@ use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use jiff::{SignedDuration, Timestamp, ToSpan};
-use privacy_tests::events::{http_event, with_jwt, HttpResponse};
+use privacy_tests::dsr::{press_confirmation, record_consent, sign_up, DsrBackend};
+use privacy_tests::events::{http_event, HttpResponse};
 use privacy_tests::function::Function;
 use privacy_tests::newsletter::{mails_to, subject_of, unique_address, Deployment};
 use privacy_tests::sweep::SweepDeployment;
 use serde_json::{json, Value};
 
-const VERIFY: &str = "https://privacy.example.com/dsr/verify";
 const HOLD_ENDS: &str = "2040-01-01T00:00:00Z";
 
-struct Backend {
-    table: String,
+/// What links a consent to a person: consent-capture, newsletter-subscribe,
+/// and the outbox that mails the sign-up's confirmation.
+struct ConsentLinking {
     outbox: Function,
     consent: Function,
     subscribe: Function,
-    intake: Function,
-    admin: Function,
 }
 
-impl Backend {
+impl ConsentLinking {
     async fn start(deployment: &Deployment) -> Self {
         Self {
-            table: deployment.table.clone(),
             outbox: deployment.start("mail-outbox", &[]).await,
             consent: deployment.start("consent-capture", &[]).await,
             subscribe: deployment.start("newsletter-subscribe", &[]).await,
-            intake: deployment.start("dsr-intake", &[]).await,
-            admin: deployment.start("dsr-admin", &[]).await,
         }
     }
 
     /// Records a consent and links it to `address` by a newsletter sign-up with the same consent id.
     async fn consent_of(&self, address: &str) -> String {
         let consent_id = uuid::Uuid::new_v4().to_string();
-        let decision = json!({"consent_id": consent_id, "policy_version": "2026-01", "source": "banner",
-            "categories": {"analytics": true, "marketing": false}});
-        let recorded = self
-            .consent
-            .http(http_event("POST /consent", "/consent", Some(&decision.to_string())))
-            .await;
-        assert_eq!(recorded.status, 201, "{}", recorded.body);
-        let sign_up = json!({"email": address, "consent_id": consent_id});
-        let signed_up = self
-            .subscribe
-            .http(http_event(
-                "POST /newsletter/subscribe",
-                "/newsletter/subscribe",
-                Some(&sign_up.to_string()),
-            ))
-            .await;
-        assert_eq!(signed_up.status, 202, "{}", signed_up.body);
+        record_consent(&self.consent, &consent_id, false).await;
+        sign_up(&self.subscribe, &json!({"email": address, "consent_id": consent_id})).await;
         // The consent id is linked when the sign-up is confirmed: the outbox's
         // drain sends the queued confirmation, and its page's button confirms.
         let drained = self
@@ -71,63 +52,26 @@ impl Backend {
             matches!(drained, privacy_tests::lambda_emulator::Invocation::Response(_)),
             "{drained:?}"
         );
-        let token = mails_to(address)
-            .await
-            .last()
-            .and_then(|mail| mail.token("https://privacy.example.com/newsletter/confirm"))
-            .expect("a confirmation link");
-        let confirmed = self
-            .subscribe
-            .http(privacy_tests::events::link_button("/newsletter/confirm", &token))
-            .await;
-        assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+        press_confirmation(&self.subscribe, address).await;
         consent_id
     }
 
-    /// Submits a request and follows the verification link; the request id.
-    async fn verified_request(&self, kind: &str, address: &str) -> String {
-        // Several requests of one address in a few seconds would meet the
-        // pacing of verification mails.
-        privacy_tests::aws::forget_link_mails(&self.table, address).await;
-        let before = mails_to(address).await.len();
-        let body = json!({"type": kind, "email": address});
-        let answer = self
-            .intake
-            .http(http_event("POST /dsr", "/dsr", Some(&body.to_string())))
-            .await;
-        assert_eq!(answer.status, 202, "{}", answer.body);
-        let mails = mails_to(address).await;
-        assert_eq!(mails.len(), before + 1, "one verification mail");
-        let token = mails.last().unwrap().token(VERIFY).expect("a verification link");
-        let page = self
-            .intake
-            .http(privacy_tests::events::link_button("/dsr/verify", &token))
-            .await;
-        assert_eq!(page.status, 200, "{}", page.body);
-        answer.json()["request_id"].as_str().unwrap().to_owned()
-    }
-
-    async fn admin(&self, route_key: &str, path: &str, body: Option<Value>) -> HttpResponse {
-        let body = body.map(|body| body.to_string());
-        self.admin
-            .http(with_jwt(http_event(route_key, path, body.as_deref()), "team-member-1"))
-            .await
-    }
-
-    async fn place_hold(&self, body: Value) -> HttpResponse {
-        self.admin("POST /admin/holds", "/admin/holds", Some(body)).await
-    }
-
     async fn stop(self, personal_data: &[&str]) {
-        for function in [self.outbox, self.consent, self.subscribe, self.intake, self.admin] {
+        for function in [self.outbox, self.consent, self.subscribe] {
             function.stop_checking_logs(personal_data).await;
         }
     }
 }
 
+/// Places a legal hold through the admin API.
+async fn place_hold(backend: &DsrBackend, body: Value) -> HttpResponse {
+    backend.admin("POST /admin/holds", "/admin/holds", Some(body)).await
+}
+
 /// `expires_at` (the TTL attribute, epoch seconds) and `DuePK` of every item
 /// of the person with `entity`, read with the SDK from the subject index and the table.
-async fn stamps(table: &str, address: &str, entity: &str) -> BTreeMap<String, (Option<i64>, Option<String>)> {
+async fn stamps(backend: &DsrBackend, address: &str, entity: &str) -> BTreeMap<String, (Option<i64>, Option<String>)> {
+    let table = backend.deployment.table.as_str();
     let client = privacy_tests::aws::dynamodb().await;
     let keys = client
         .query()
@@ -205,11 +149,11 @@ fn epoch(text: &str) -> i64 {
 
 #[tokio::test]
 async fn a_hold_on_consent_records_raises_their_ttl_and_lifting_it_restores_the_registers() {
-    let deployment = Deployment::new().await;
-    let backend = Backend::start(&deployment).await;
+    let backend = DsrBackend::start().await;
+    let linking = ConsentLinking::start(&backend.deployment).await;
     let address = unique_address("held");
-    let consent_id = backend.consent_of(&address).await;
-    let before = stamps(&backend.table, &address, "consent_receipt").await;
+    let consent_id = linking.consent_of(&address).await;
+    let before = stamps(&backend, &address, "consent_receipt").await;
     assert!(!before.is_empty(), "the consent is linked to the person");
     for (expires_at, due) in before.values() {
         let expires_at = expires_at.expect("consent records expire by the register");
@@ -217,15 +161,15 @@ async fn a_hold_on_consent_records_raises_their_ttl_and_lifting_it_restores_the_
         assert!(due.is_some());
     }
 
-    let hold = backend
-        .place_hold(
-            json!({"email": address, "category": "consent_records", "until": HOLD_ENDS,
+    let hold = place_hold(
+        &backend,
+        json!({"email": address, "category": "consent_records", "until": HOLD_ENDS,
             "reason": "Evidence in a dispute (GDPR Art. 17(3)(e))"}),
-        )
-        .await;
+    )
+    .await;
     assert_eq!(hold.status, 201, "{}", hold.body);
     let hold_id = hold.json()["hold_id"].as_str().unwrap().to_owned();
-    let held = stamps(&backend.table, &address, "consent_receipt").await;
+    let held = stamps(&backend, &address, "consent_receipt").await;
     assert_eq!(held.len(), before.len());
     for (key, (expires_at, due)) in &held {
         assert_eq!(
@@ -239,13 +183,13 @@ async fn a_hold_on_consent_records_raises_their_ttl_and_lifting_it_restores_the_
             "{key}: the due index moves with it"
         );
     }
-    let states = stamps(&backend.table, &address, "consent_state").await;
+    let states = stamps(&backend, &address, "consent_state").await;
     assert!(states
         .values()
         .all(|(expires_at, _)| *expires_at == Some(epoch(HOLD_ENDS))));
 
     // A new write for the held person and category is stamped with the hold.
-    let withdrawn = backend
+    let withdrawn = linking
         .consent
         .http(http_event(
             "DELETE /consent/{consent_id}",
@@ -254,7 +198,7 @@ async fn a_hold_on_consent_records_raises_their_ttl_and_lifting_it_restores_the_
         ))
         .await;
     assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);
-    let with_new = stamps(&backend.table, &address, "consent_receipt").await;
+    let with_new = stamps(&backend, &address, "consent_receipt").await;
     assert_eq!(with_new.len(), before.len() + 1, "the withdrawal's receipt");
     assert!(
         with_new
@@ -265,7 +209,7 @@ async fn a_hold_on_consent_records_raises_their_ttl_and_lifting_it_restores_the_
 
     // Records of the person's other categories are not held.
     // (A confirmed subscription has no expiry; the hold must not give it the hold's.)
-    let requests_before = stamps(&backend.table, &address, "newsletter_subscription").await;
+    let requests_before = stamps(&backend, &address, "newsletter_subscription").await;
     assert!(!requests_before.is_empty());
     assert!(
         requests_before
@@ -282,31 +226,31 @@ async fn a_hold_on_consent_records_raises_their_ttl_and_lifting_it_restores_the_
         )
         .await;
     assert_eq!(lifted.status, 204, "{}", lifted.body);
-    let after = stamps(&backend.table, &address, "consent_receipt").await;
+    let after = stamps(&backend, &address, "consent_receipt").await;
     for (key, stamp) in &before {
         assert_eq!(after.get(key), Some(stamp), "{key}: the register's expiry again");
     }
     assert!(after
         .values()
         .all(|(expires_at, _)| expires_at.is_some_and(|at| at < epoch("2031-01-01T00:00:00Z"))));
+    linking.stop(&[&address]).await;
     backend.stop(&[&address]).await;
 }
 
 #[tokio::test]
 async fn an_invoicing_hold_from_a_fiscal_year_end_lasts_through_the_seventh_year_after() {
-    let deployment = Deployment::new().await;
-    let backend = Backend::start(&deployment).await;
+    let backend = DsrBackend::start().await;
     let address = unique_address("books");
-    let hold = backend
-        .place_hold(
-            json!({"email": address, "category": "invoicing", "fiscal_year_end": "2027-06-30",
+    let hold = place_hold(
+        &backend,
+        json!({"email": address, "category": "invoicing", "fiscal_year_end": "2027-06-30",
             "reason": "Bokföringslagen 7:2"}),
-        )
-        .await;
+    )
+    .await;
     assert_eq!(hold.status, 201, "{}", hold.body);
     // Kept through 2034-12-31: until the first instant of 2035 in Stockholm.
     assert_eq!(hold.json()["until"], "2034-12-31T23:00:00Z");
-    let stored = stamps(&backend.table, &address, "legal_hold").await;
+    let stored = stamps(&backend, &address, "legal_hold").await;
     assert_eq!(
         stored.values().cloned().collect::<Vec<_>>(),
         vec![(Some(epoch("2034-12-31T23:00:00Z")), Some("DUE#2034-12-31".to_owned()))]
@@ -316,8 +260,7 @@ async fn an_invoicing_hold_from_a_fiscal_year_end_lasts_through_the_seventh_year
 
 #[tokio::test]
 async fn bad_hold_input_is_a_400_naming_the_field() {
-    let deployment = Deployment::new().await;
-    let backend = Backend::start(&deployment).await;
+    let backend = DsrBackend::start().await;
     let address = unique_address("bad-hold");
     let reason = "Bokföringslagen 7:2";
     for (body, code, field) in [
@@ -363,7 +306,7 @@ async fn bad_hold_input_is_a_400_naming_the_field() {
             "fiscal_year_end",
         ),
     ] {
-        let response = backend.place_hold(body.clone()).await;
+        let response = place_hold(&backend, body.clone()).await;
         let (found_code, found_field) = response.error();
         assert_eq!(
             (response.status, found_code.as_str(), found_field.as_deref()),
@@ -373,7 +316,7 @@ async fn bad_hold_input_is_a_400_naming_the_field() {
         );
     }
     assert!(
-        stamps(&backend.table, &address, "legal_hold").await.is_empty(),
+        stamps(&backend, &address, "legal_hold").await.is_empty(),
         "nothing placed"
     );
     backend.stop(&[&address]).await;
@@ -382,15 +325,18 @@ async fn bad_hold_input_is_a_400_naming_the_field() {
 #[tokio::test]
 async fn a_restricted_persons_expired_records_survive_the_sweep_and_ttl() {
     let sweep_deployment = SweepDeployment::new().await;
-    let backend = Backend::start(&sweep_deployment.deployment).await;
+    let backend = DsrBackend::with_sweep(&sweep_deployment).await;
+    let linking = ConsentLinking::start(&backend.deployment).await;
     let restricted = unique_address("restricted");
     let other = unique_address("unrestricted");
-    backend.consent_of(&restricted).await;
-    backend.consent_of(&other).await;
-    let registered = stamps(&backend.table, &restricted, "consent_receipt").await;
+    linking.consent_of(&restricted).await;
+    linking.consent_of(&other).await;
+    let registered = stamps(&backend, &restricted, "consent_receipt").await;
     let expires_at = registered.values().filter_map(|(at, _)| *at).max().expect("an expiry");
 
-    let request_id = backend.verified_request("restriction", &restricted).await;
+    let request_id = backend
+        .verified_request(json!({"type": "restriction", "email": restricted}))
+        .await;
 
     // A sweep a month after the consent records' retention ended.
     let expired_on = Timestamp::from_second(expires_at)
@@ -404,10 +350,10 @@ async fn a_restricted_persons_expired_records_survive_the_sweep_and_ttl() {
     let now = Timestamp::from_second(expires_at).unwrap() + SignedDuration::from_hours(24 * 30);
     sweep.sweep_at(now).await;
     assert!(
-        stamps(&backend.table, &other, "consent_receipt").await.is_empty(),
+        stamps(&backend, &other, "consent_receipt").await.is_empty(),
         "the sweep deletes everyone else's expired records"
     );
-    let while_restricted = stamps(&backend.table, &restricted, "consent_receipt").await;
+    let while_restricted = stamps(&backend, &restricted, "consent_receipt").await;
     assert_eq!(
         while_restricted.len(),
         registered.len(),
@@ -427,23 +373,27 @@ async fn a_restricted_persons_expired_records_survive_the_sweep_and_ttl() {
         )
         .await;
     assert_eq!(lifted.status, 200, "{}", lifted.body);
-    let after = stamps(&backend.table, &restricted, "consent_receipt").await;
+    let after = stamps(&backend, &restricted, "consent_receipt").await;
     assert_eq!(
         after.values().map(|(at, _)| *at).collect::<Vec<_>>(),
         registered.values().map(|(at, _)| *at).collect::<Vec<_>>()
     );
     assert!(after.values().all(|(_, due)| due.is_some()), "back on the due index");
     sweep.stop_checking_logs(&[&restricted, &other]).await;
+    linking.stop(&[&restricted, &other]).await;
     backend.stop(&[&restricted, &other]).await;
 }
 
 #[tokio::test]
 async fn lifting_a_restriction_mails_the_person_first_and_is_refused_for_other_requests() {
-    let deployment = Deployment::new().await;
-    let backend = Backend::start(&deployment).await;
+    let backend = DsrBackend::start().await;
     let address = unique_address("lift");
-    let restriction = backend.verified_request("restriction", &address).await;
-    let access = backend.verified_request("access", &address).await;
+    let restriction = backend
+        .verified_request(json!({"type": "restriction", "email": address}))
+        .await;
+    let access = backend
+        .verified_request(json!({"type": "access", "email": address}))
+        .await;
     let lift = |id: &str| format!("/admin/dsr/{id}/lift-restriction");
     let route = "POST /admin/dsr/{request_id}/lift-restriction";
 
@@ -488,7 +438,7 @@ async fn lifting_a_restriction_mails_the_person_first_and_is_refused_for_other_r
     let client = privacy_tests::aws::dynamodb().await;
     let restriction_item = client
         .get_item()
-        .table_name(&backend.table)
+        .table_name(&backend.deployment.table)
         .key(
             "PK",
             AttributeValue::S(format!("RESTRICTION#{}", subject_index_key(&address))),
@@ -501,7 +451,7 @@ async fn lifting_a_restriction_mails_the_person_first_and_is_refused_for_other_r
     assert!(restriction_item.item().is_none(), "the restriction is gone");
     let request = client
         .get_item()
-        .table_name(&backend.table)
+        .table_name(&backend.deployment.table)
         .key("PK", AttributeValue::S(format!("DSR#{restriction}")))
         .key("SK", AttributeValue::S("REQUEST".to_owned()))
         .consistent_read(true)
