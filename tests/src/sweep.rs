@@ -2,6 +2,7 @@
 //! function, fixtures written through the DynamoDB adapter or seeded in bulk
 //! with `BatchWriteItem`, and what a run left behind.
 
+use privacy_domain::register::entity;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
@@ -365,7 +366,7 @@ pub fn closed_request(register: &Register, request_id: &str, subject: SubjectKey
 pub fn queue_entry(due_on: Date, request_id: &str, kind: &str, status: &str) -> Record {
     let mut record = Record::new(
         RecordKey::new(privacy_domain::dsr::QUEUE_PARTITION, format!("{due_on}#{request_id}")),
-        privacy_domain::dsr::QUEUE_ENTITY,
+        entity::DSR_QUEUE_ENTRY,
     );
     record.attributes = match json!({
         "request_id": request_id,

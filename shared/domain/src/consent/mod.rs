@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use crate::clock::Clock;
 use crate::network::{truncated_network, user_agent_family};
-use crate::register::{CategoryId, Register};
+use crate::register::{entity, CategoryId, Register};
 use crate::store::{self, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
 use crate::subject::SubjectKey;
 use crate::FieldError;
@@ -329,7 +329,7 @@ pub struct ReceiptsPage {
 pub fn linked_consent_ids(records: &[Record]) -> Vec<ConsentId> {
     let mut ids: Vec<ConsentId> = records
         .iter()
-        .filter(|record| record.entity == LINK_ENTITY || record.entity == STATE_ENTITY)
+        .filter(|record| record.entity == entity::CONSENT_LINK || record.entity == entity::CONSENT_STATE)
         .filter_map(|record| record.attributes.get("consent_id"))
         .filter_map(|id| serde_json::from_value::<ConsentId>(id.clone()).ok())
         .collect();
@@ -346,11 +346,6 @@ pub fn consent_partition(id: &ConsentId) -> Query {
         sort_prefix: String::new(),
     }
 }
-
-const STATE_ENTITY: &str = "consent_state";
-const RECEIPT_ENTITY: &str = "consent_receipt";
-pub const CHECKPOINT_ENTITY: &str = "consent_checkpoint";
-pub const LINK_ENTITY: &str = "consent_link";
 const ATTEMPTS: usize = 5;
 
 fn partition(id: &ConsentId) -> String {
@@ -535,7 +530,7 @@ impl ConsentLedger<'_> {
         };
         let record = self.stored(
             link_key(&consent_id),
-            LINK_ENTITY,
+            entity::CONSENT_LINK,
             &link,
             &Some(subject.clone()),
             now,
@@ -640,7 +635,7 @@ impl ConsentLedger<'_> {
                 Write::Put {
                     record: self.stored(
                         receipt_key(&event.consent_id, sequence),
-                        RECEIPT_ENTITY,
+                        entity::CONSENT_RECEIPT,
                         &receipt,
                         &subject,
                         now,
@@ -651,7 +646,7 @@ impl ConsentLedger<'_> {
                 Write::Put {
                     record: self.stored(
                         state_key(&event.consent_id),
-                        STATE_ENTITY,
+                        entity::CONSENT_STATE,
                         &state,
                         &subject,
                         now,
@@ -714,7 +709,7 @@ impl ConsentLedger<'_> {
             // Kept as long as the last receipt folded into it would have been.
             record: self.stored(
                 checkpoint_key(&state.consent_id),
-                CHECKPOINT_ENTITY,
+                entity::CONSENT_CHECKPOINT,
                 &checkpoint,
                 subject,
                 last.recorded_at,

@@ -143,7 +143,7 @@ impl Requests<'_> {
     /// The write of the person's abuse-limit record, conditional on the
     /// version read (`stored`).
     pub(super) fn intake_write(&self, subject: &SubjectKey, stored: Option<&Record>, intake: &RequestIntake) -> Write {
-        let mut record = Record::new(intake_key(subject), INTAKE_ENTITY);
+        let mut record = Record::new(intake_key(subject), entity::DSR_INTAKE);
         record.subject = Some(subject.clone());
         record.set_body(intake);
         record.version = stored.map_or(1, |stored| stored.version + 1);

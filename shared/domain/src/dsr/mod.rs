@@ -44,19 +44,13 @@ use crate::network::truncated_network;
 use crate::newsletter::{Links, Newsletter, SuppressionReason};
 use crate::person::PersonName;
 use crate::ports::Ports;
-use crate::register::{CategoryId, Register};
+use crate::register::{entity, CategoryId, Register};
 use crate::store::{Precondition, Record, RecordKey, StoreError, Write};
 use crate::subject::SubjectKey;
 use crate::tokens::{token_digest, OneTimeToken, Secrets};
 use crate::FieldError;
 
 pub use events::RequestEventKind;
-
-pub const REQUEST_ENTITY: &str = "dsr_request";
-pub const QUEUE_ENTITY: &str = "dsr_queue_entry";
-const TOKEN_ENTITY: &str = "dsr_verification_token";
-/// The token of the link mailed to a rectification's new address.
-pub(crate) const ADDRESS_TOKEN_ENTITY: &str = "dsr_new_address_token";
 pub const QUEUE_PARTITION: &str = "DSR_QUEUE";
 const ATTEMPTS: usize = 5;
 pub const MAX_DETAILS: usize = 2000;
@@ -434,7 +428,7 @@ fn whole_second_after(at: Timestamp) -> Timestamp {
 /// The note on its `received` event (the requester's network) goes too.
 /// Other records are left as they are.
 pub fn expire_unverified(record: &mut Record, now: Timestamp) {
-    if record.entity != REQUEST_ENTITY
+    if record.entity != entity::DSR_REQUEST
         || record.attributes.get("status").and_then(Value::as_str) != Some(RequestStatus::AwaitingVerification.as_str())
     {
         return;
@@ -475,8 +469,6 @@ struct RequestIntake {
     #[serde(default)]
     open: std::collections::BTreeMap<String, String>,
 }
-
-pub const INTAKE_ENTITY: &str = "dsr_intake";
 
 fn intake_key(subject: &SubjectKey) -> RecordKey {
     RecordKey::new(format!("DSR_INTAKE#{}", subject.as_str()), "LIMITS")
@@ -587,7 +579,7 @@ impl Requests<'_> {
             precondition: Precondition::Absent,
         }];
         if let Some(token) = token {
-            let mut token_record = Record::new(token_key(&token.digest()), TOKEN_ENTITY);
+            let mut token_record = Record::new(token_key(&token.digest()), entity::DSR_VERIFICATION_TOKEN);
             token_record.subject = Some(subject.clone());
             token_record
                 .set_body(&serde_json::json!({"request_id": request.request_id, "received_at": request.received_at}));
@@ -686,7 +678,7 @@ impl Requests<'_> {
     }
 
     pub(crate) fn request_record(&self, subject: &SubjectKey, request: &DataSubjectRequest, version: u64) -> Record {
-        let mut record = Record::new(request_key(&request.request_id), REQUEST_ENTITY);
+        let mut record = Record::new(request_key(&request.request_id), entity::DSR_REQUEST);
         record.subject = Some(subject.clone());
         record.version = version;
         record.set_body(request);
@@ -704,7 +696,7 @@ impl Requests<'_> {
             due_on: request.due_on,
             extended: request.extended,
         };
-        let mut record = Record::new(queue_key(request.due_on, &request.request_id), QUEUE_ENTITY);
+        let mut record = Record::new(queue_key(request.due_on, &request.request_id), entity::DSR_QUEUE_ENTRY);
         record.set_body(&entry);
         record
     }
@@ -1158,7 +1150,10 @@ mod tests {
             .into_iter()
             .enumerate()
         {
-            let mut record = Record::new(queue_key(jiff::civil::date(2027, 3, 1), &format!("r{n}")), QUEUE_ENTITY);
+            let mut record = Record::new(
+                queue_key(jiff::civil::date(2027, 3, 1), &format!("r{n}")),
+                entity::DSR_QUEUE_ENTRY,
+            );
             record.set_body(&serde_json::json!({
                 "request_id": format!("r{n}"), "type": "access", "status": status,
                 "jurisdiction": "gdpr", "received_at": "2027-02-01T10:00:00Z", "due_on": "2027-03-01",

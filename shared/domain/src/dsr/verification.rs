@@ -20,8 +20,8 @@ impl Requests<'_> {
             .filter(|record| !record.is_expired(now))
             .ok_or(DsrError::InvalidToken)?;
         let purpose = match token_record.entity.as_str() {
-            TOKEN_ENTITY => LinkPurpose::Verification,
-            ADDRESS_TOKEN_ENTITY => LinkPurpose::NewAddress,
+            entity::DSR_VERIFICATION_TOKEN => LinkPurpose::Verification,
+            entity::DSR_NEW_ADDRESS_TOKEN => LinkPurpose::NewAddress,
             _ => return Err(DsrError::InvalidToken),
         };
         let request_id = token_record

@@ -20,19 +20,16 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use crate::register::{category_of, CategoryId, Register, RetentionRule};
+use crate::register::{category_of, entity, CategoryId, Register, RetentionRule};
 use crate::store::{self, Cursor, Page, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
 use crate::subject::SubjectKey;
 
-/// The entity of a person's [`HoldSummary`].
-pub const HOLD_SUMMARY_ENTITY: &str = "hold_summary";
-const HOLD_ENTITY: &str = "legal_hold";
 /// Verification and confirmation tokens: their expiry is how long a link
 /// works, so neither a hold nor a restriction lengthens it.
 const TOKEN_ENTITIES: &[&str] = &[
-    "dsr_verification_token",
-    "dsr_new_address_token",
-    "newsletter_confirmation_token",
+    entity::DSR_VERIFICATION_TOKEN,
+    entity::DSR_NEW_ADDRESS_TOKEN,
+    entity::NEWSLETTER_CONFIRMATION_TOKEN,
 ];
 const ATTEMPTS: usize = 5;
 
@@ -100,7 +97,7 @@ impl HoldSummary {
     /// is kept while a restriction lasts. It is keyed by the subject key but
     /// is not on the subject index: an erasure keeps the holds it sums up.
     fn to_record(&self, subject: &SubjectKey, version: u64) -> Record {
-        let mut record = Record::new(Self::key(subject), HOLD_SUMMARY_ENTITY);
+        let mut record = Record::new(Self::key(subject), entity::HOLD_SUMMARY);
         record.version = version;
         record.expires_at = if self.restricted {
             None
@@ -181,7 +178,7 @@ pub fn register_expiry(register: &Register, record: &Record) -> Option<Option<Ti
 /// restriction, and the due day that follows (a pending minimisation first).
 /// `None` when the stamp it has is right.
 pub fn stamped(register: &Register, record: &Record, keep: Keep) -> Option<Record> {
-    if record.entity == HOLD_ENTITY || record.entity == HOLD_SUMMARY_ENTITY {
+    if record.entity == entity::LEGAL_HOLD || record.entity == entity::HOLD_SUMMARY {
         return None;
     }
     let keep = if TOKEN_ENTITIES.contains(&record.entity.as_str()) {
@@ -421,7 +418,7 @@ impl<S: RecordStore> RecordStore for HoldAwareStore<S> {
             let Write::Put { record, .. } = write else {
                 continue;
             };
-            if record.entity == HOLD_ENTITY {
+            if record.entity == entity::LEGAL_HOLD {
                 continue;
             }
             let (Some(subject), Some(category), Some(_)) = (&record.subject, category_of(record), record.expires_at)
@@ -453,9 +450,6 @@ impl<S: RecordStore> RecordStore for HoldAwareStore<S> {
         self.inner.delete_all(keys).await
     }
 }
-
-/// The entity of a person's restriction of processing (GDPR Art. 18).
-pub const RESTRICTION_ENTITY: &str = "processing_restriction";
 
 pub fn restriction_key(subject: &SubjectKey) -> RecordKey {
     RecordKey::new(format!("RESTRICTION#{}", subject.as_str()), "RESTRICTION")

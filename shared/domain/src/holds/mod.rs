@@ -32,14 +32,10 @@ use jiff::civil::Date;
 
 use crate::clock::Clock;
 use crate::holds::keeping::{change_hold_summary, restamp_person, RestampReport, SummarisedHold};
-use crate::register::{CategoryId, Register};
+use crate::register::{entity, CategoryId, Register};
 use crate::store::{self, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
 use crate::subject::SubjectKey;
 use crate::FieldError;
-
-pub const HOLD_ENTITY: &str = "legal_hold";
-/// The record of a lifted hold (see the module documentation).
-pub const LIFTED_HOLD_ENTITY: &str = "legal_hold_lifted";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LegalHold {
@@ -141,7 +137,7 @@ impl LegalHolds<'_> {
             placed_at: self.clock.now(),
             placed_by: Some(placed_by.to_owned()),
         };
-        let mut record = Record::new(key(hold.hold_id), HOLD_ENTITY);
+        let mut record = Record::new(key(hold.hold_id), entity::LEGAL_HOLD);
         record.subject = Some(subject.clone());
         record.expires_at = Some(until);
         record.due = Some(until.to_zoned_datetime(jiff::tz::TimeZone::UTC).date());
@@ -191,7 +187,7 @@ impl LegalHolds<'_> {
             lifted_at: now,
             lifted_by: lifted_by.to_owned(),
         };
-        let mut record = Record::new(lifted_key(hold_id), LIFTED_HOLD_ENTITY);
+        let mut record = Record::new(lifted_key(hold_id), entity::LEGAL_HOLD_LIFTED);
         record.expires_at = self.register.expiry(CategoryId::RequestsClosed, now);
         record.due = record
             .expires_at
@@ -239,7 +235,7 @@ impl LegalHolds<'_> {
 pub fn holds_among(records: &[Record], now: Timestamp) -> Vec<LegalHold> {
     records
         .iter()
-        .filter(|record| record.entity == HOLD_ENTITY && !record.is_expired(now))
+        .filter(|record| record.entity == entity::LEGAL_HOLD && !record.is_expired(now))
         .filter_map(|record| record.body::<LegalHold>().ok())
         .filter(|hold| hold.is_in_force(now))
         .collect()
@@ -374,7 +370,7 @@ mod tests {
             .unwrap()
             .is_some());
         let lifted = fixture.store.get(&lifted_key(first.hold_id)).await.unwrap().unwrap();
-        assert_eq!(lifted.entity, LIFTED_HOLD_ENTITY);
+        assert_eq!(lifted.entity, entity::LEGAL_HOLD_LIFTED);
         assert_eq!(lifted.subject, None, "the record of a lifted hold names no person");
         assert_eq!(
             lifted.body::<LiftedHold>().unwrap(),

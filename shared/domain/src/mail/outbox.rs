@@ -31,13 +31,11 @@ use uuid::Uuid;
 use crate::clock::Clock;
 use crate::email::EmailAddress;
 use crate::mail::{Attachment, Mail, MailError, Mailer};
-use crate::register::{CategoryId, Register};
+use crate::register::{entity, CategoryId, Register};
 use crate::store::{Cursor, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
 use crate::subject::SubjectKey;
 
 const OUTBOX_PARTITION: &str = "OUTBOX";
-const OUTBOX_ENTITY: &str = "mail_outbox";
-const LOG_ENTITY: &str = "mail_log";
 /// How long a claim keeps other senders off an entry.
 const CLAIM: SignedDuration = SignedDuration::from_secs(120);
 /// The most a stored mail's attachments may weigh together: base64 makes them
@@ -388,7 +386,7 @@ impl Outbox<'_> {
                 format!("MAILLOG#{}", subject.as_ref().map_or("unknown", |s| s.as_str())),
                 format!("{}#{}", now, entry.mail_id),
             ),
-            LOG_ENTITY,
+            entity::MAIL_LOG,
         );
         record.subject = subject;
         record.set_body(&log);
@@ -411,7 +409,7 @@ impl Outbox<'_> {
     fn entry_record(&self, entry: &OutboxEntry, subject: &SubjectKey, version: u64) -> Record {
         let mut record = Record::new(
             RecordKey::new(OUTBOX_PARTITION, format!("{}#{}", entry.queued_at, entry.mail_id)),
-            OUTBOX_ENTITY,
+            entity::MAIL_OUTBOX,
         );
         record.subject = Some(subject.clone());
         record.version = version;
@@ -467,7 +465,10 @@ mod tests {
             Delivery::Queued
         );
         let stored = store.snapshot();
-        let entry = stored.iter().find(|record| record.entity == OUTBOX_ENTITY).unwrap();
+        let entry = stored
+            .iter()
+            .find(|record| record.entity == entity::MAIL_OUTBOX)
+            .unwrap();
         assert_eq!(entry.attributes["attachments"][0]["filename"], "personal-data.json");
 
         clock.advance(SignedDuration::from_mins(5));
@@ -475,8 +476,8 @@ mod tests {
         assert_eq!(report.sent, 1);
         assert_eq!(mailer.sent(), vec![mail], "the attachment is sent as it was given");
         let after = store.snapshot();
-        assert!(!after.iter().any(|record| record.entity == OUTBOX_ENTITY));
-        let log = after.iter().find(|record| record.entity == LOG_ENTITY).unwrap();
+        assert!(!after.iter().any(|record| record.entity == entity::MAIL_OUTBOX));
+        let log = after.iter().find(|record| record.entity == entity::MAIL_LOG).unwrap();
         assert_eq!(log.attributes["status"], "sent");
         assert!(
             !log.attributes.contains_key("attachments"),
@@ -511,7 +512,10 @@ mod tests {
             Delivery::Rejected
         );
         assert_eq!(mailer.attempts(), 1);
-        assert!(!store.snapshot().iter().any(|record| record.entity == OUTBOX_ENTITY));
+        assert!(!store
+            .snapshot()
+            .iter()
+            .any(|record| record.entity == entity::MAIL_OUTBOX));
     }
 
     #[test]

@@ -36,7 +36,7 @@ use crate::mail::{escape_html, link_mails_in_window, may_mail_link, Mail};
 use crate::network::truncated_network;
 use crate::person::PersonName;
 use crate::ports::Ports;
-use crate::register::{CategoryId, Register};
+use crate::register::{entity, CategoryId, Register};
 use crate::store::{Precondition, Record, RecordKey, StoreError, Write};
 use crate::subject::Pepper;
 use crate::subject::SubjectKey;
@@ -46,12 +46,6 @@ use crate::FieldError;
 /// The lists people can subscribe to.
 pub const LISTS: &[&str] = &["news"];
 pub const DEFAULT_LIST: &str = "news";
-
-const SUBSCRIPTION_ENTITY: &str = "newsletter_subscription";
-const TOKEN_ENTITY: &str = "newsletter_confirmation_token";
-const SUPPRESSION_ENTITY: &str = "suppression";
-/// The entity of [`OptInEvidence`] records.
-pub const EVIDENCE_ENTITY: &str = "newsletter_evidence";
 const ATTEMPTS: usize = 5;
 
 /// A newsletter list name.
@@ -448,7 +442,7 @@ impl Newsletter<'_> {
             self.ports
                 .register
                 .stamp(&mut record, CategoryId::NewsletterPending, now);
-            let mut token_record = Record::new(token_key(&token.digest()), TOKEN_ENTITY);
+            let mut token_record = Record::new(token_key(&token.digest()), entity::NEWSLETTER_CONFIRMATION_TOKEN);
             token_record.subject = Some(subject.clone());
             // The consent id is linked to the person only when the link is confirmed.
             token_record.set_body(
@@ -493,7 +487,7 @@ impl Newsletter<'_> {
             .subscriptions()
             .live(&token_key(digest))
             .await?
-            .filter(|record| record.entity == TOKEN_ENTITY)
+            .filter(|record| record.entity == entity::NEWSLETTER_CONFIRMATION_TOKEN)
             .ok_or(NewsletterError::InvalidToken)?;
         let subject = token.subject.clone().ok_or(NewsletterError::InvalidToken)?;
         let list: ListId = token
@@ -883,10 +877,15 @@ mod tests {
             .await
             .unwrap();
         let records = fixture.store.snapshot();
-        let subscription = records.iter().find(|r| r.entity == SUBSCRIPTION_ENTITY).unwrap();
+        let subscription = records
+            .iter()
+            .find(|r| r.entity == entity::NEWSLETTER_SUBSCRIPTION)
+            .unwrap();
         assert_eq!((subscription.expires_at, subscription.due), (None, None));
         assert!(
-            !records.iter().any(|r| r.entity == TOKEN_ENTITY),
+            !records
+                .iter()
+                .any(|r| r.entity == entity::NEWSLETTER_CONFIRMATION_TOKEN),
             "the used token is gone"
         );
 
@@ -911,9 +910,12 @@ mod tests {
             .await
             .unwrap();
         let records = fixture.store.snapshot();
-        let subscription = records.iter().find(|r| r.entity == SUBSCRIPTION_ENTITY).unwrap();
+        let subscription = records
+            .iter()
+            .find(|r| r.entity == entity::NEWSLETTER_SUBSCRIPTION)
+            .unwrap();
         assert_eq!(subscription.expires_at, Some("2026-07-01T09:00:00Z".parse().unwrap()));
-        let suppression = records.iter().find(|r| r.entity == SUPPRESSION_ENTITY).unwrap();
+        let suppression = records.iter().find(|r| r.entity == entity::SUPPRESSION).unwrap();
         assert_eq!(suppression.expires_at, None, "suppression is kept indefinitely");
         assert!(!serde_json::to_string(&suppression.attributes).unwrap().contains("ada"));
     }
@@ -923,7 +925,7 @@ mod tests {
             .store
             .snapshot()
             .into_iter()
-            .find(|r| r.entity == EVIDENCE_ENTITY)
+            .find(|r| r.entity == entity::NEWSLETTER_EVIDENCE)
             .expect("an evidence record")
     }
 
@@ -990,7 +992,7 @@ mod tests {
             .store
             .snapshot()
             .into_iter()
-            .find(|r| r.entity == SUBSCRIPTION_ENTITY)
+            .find(|r| r.entity == entity::NEWSLETTER_SUBSCRIPTION)
             .unwrap();
         assert!(
             !subscription.attributes.contains_key("events"),
@@ -1022,7 +1024,7 @@ mod tests {
             .store
             .snapshot()
             .into_iter()
-            .find(|r| r.entity == SUBSCRIPTION_ENTITY)
+            .find(|r| r.entity == entity::NEWSLETTER_SUBSCRIPTION)
             .unwrap();
         assert_eq!(subscription.expires_at, Some("2026-07-01T10:05:00Z".parse().unwrap()));
         assert_eq!(
@@ -1075,7 +1077,10 @@ mod tests {
         let subject = fixture
             .newsletter()
             .subject_of(&EmailAddress::parse("email", "ada@example.com").unwrap());
-        let mut record = Record::new(subscription_key(&subject, &ListId::default_list()), SUBSCRIPTION_ENTITY);
+        let mut record = Record::new(
+            subscription_key(&subject, &ListId::default_list()),
+            entity::NEWSLETTER_SUBSCRIPTION,
+        );
         record.subject = Some(subject.clone());
         record.set_body(&serde_json::json!({
             "list": "news", "email": "ada@example.com", "name": null, "status": "confirmed",

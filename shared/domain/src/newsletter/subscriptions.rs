@@ -82,7 +82,7 @@ impl Subscriptions<'_> {
             evidence.ended_at = None;
         }
         evidence.events.push(event);
-        let mut record = Record::new(evidence_key(subject, &evidence.list), EVIDENCE_ENTITY);
+        let mut record = Record::new(evidence_key(subject, &evidence.list), entity::NEWSLETTER_EVIDENCE);
         record.subject = Some(subject.clone());
         record.expires_at = stored
             .filter(|r| !r.is_expired(self.ports.clock.now()))
@@ -134,7 +134,7 @@ impl Subscriptions<'_> {
                 .as_ref()
                 .is_some_and(|existing| !existing.reason.allows_new_opt_in() || existing.reason == reason);
             if !keep_existing {
-                let mut record = Record::new(suppression_key(subject), SUPPRESSION_ENTITY);
+                let mut record = Record::new(suppression_key(subject), entity::SUPPRESSION);
                 record.subject = Some(subject.clone());
                 record.set_body(&Suppression { reason, at: now });
                 writes.push(Write::Put {
@@ -199,7 +199,7 @@ impl Subscriptions<'_> {
     /// Suppresses the address unless it already is (an existing entry, whose
     /// reason may be stronger, stays). Returns whether an entry was written.
     pub async fn suppress(&self, subject: &SubjectKey, reason: SuppressionReason) -> Result<bool, NewsletterError> {
-        let mut record = Record::new(suppression_key(subject), SUPPRESSION_ENTITY);
+        let mut record = Record::new(suppression_key(subject), entity::SUPPRESSION);
         record.subject = Some(subject.clone());
         record.set_body(&Suppression {
             reason,
@@ -266,7 +266,10 @@ impl Subscriptions<'_> {
         subscription: &Subscription,
         version: u64,
     ) -> Record {
-        let mut record = Record::new(subscription_key(subject, &subscription.list), SUBSCRIPTION_ENTITY);
+        let mut record = Record::new(
+            subscription_key(subject, &subscription.list),
+            entity::NEWSLETTER_SUBSCRIPTION,
+        );
         record.subject = Some(subject.clone());
         record.version = version;
         record.set_body(subscription);

@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::Record;
 
+pub mod entity;
+
 const STANDARD_REGISTER: &str = include_str!("../../register.json");
 
 /// The categories the code writes. Each must be described in the register.
@@ -491,26 +493,29 @@ fn set_expiry(record: &mut Record, expires_at: Option<Timestamp>) {
 pub fn category_of(record: &Record) -> Option<CategoryId> {
     let status = record.attributes.get("status").and_then(|status| status.as_str());
     Some(match record.entity.as_str() {
-        "consent_state" | "consent_receipt" | "consent_checkpoint" | "consent_link" => CategoryId::ConsentRecords,
-        "newsletter_subscription" => match status {
+        entity::CONSENT_STATE | entity::CONSENT_RECEIPT | entity::CONSENT_CHECKPOINT | entity::CONSENT_LINK => {
+            CategoryId::ConsentRecords
+        }
+        entity::NEWSLETTER_SUBSCRIPTION => match status {
             Some("pending") => CategoryId::NewsletterPending,
             _ => CategoryId::NewsletterSubscribed,
         },
-        "newsletter_confirmation_token" => CategoryId::NewsletterPending,
+        entity::NEWSLETTER_CONFIRMATION_TOKEN => CategoryId::NewsletterPending,
         // The opt-in evidence: the category's `evidence` retention.
-        "newsletter_evidence" => CategoryId::NewsletterSubscribed,
-        "suppression" | "processing_restriction" => CategoryId::Suppression,
-        "mail_outbox" | "mail_log" | "dsr_intake" => CategoryId::MailLog,
-        "dsr_request" => match status {
+        entity::NEWSLETTER_EVIDENCE => CategoryId::NewsletterSubscribed,
+        entity::SUPPRESSION | entity::PROCESSING_RESTRICTION => CategoryId::Suppression,
+        entity::MAIL_OUTBOX | entity::MAIL_LOG | entity::DSR_INTAKE => CategoryId::MailLog,
+        entity::DSR_REQUEST => match status {
             // A never-verified request stays in its category once expired (minimised).
             Some("awaiting_verification" | "expired") => CategoryId::RequestsUnverified,
             _ => CategoryId::RequestsClosed,
         },
-        "dsr_verification_token" => CategoryId::RequestsUnverified,
+        entity::DSR_VERIFICATION_TOKEN => CategoryId::RequestsUnverified,
         // The link to a verified rectification's new address.
-        "dsr_new_address_token" => CategoryId::RequestsClosed,
+        entity::DSR_NEW_ADDRESS_TOKEN => CategoryId::RequestsClosed,
         // A hold is kept as long as it holds, under the category it protects.
-        "legal_hold" => serde_json::from_value(record.attributes.get("category")?.clone()).ok()?,
+        entity::LEGAL_HOLD => serde_json::from_value(record.attributes.get("category")?.clone()).ok()?,
+        // The product's own bookkeeping, each with its own expiry.
         _ => return None,
     })
 }

@@ -15,7 +15,7 @@ impl RetentionSweep<'_> {
         let category = category_of(record);
         if record.is_expired(now) {
             // A hold's own expiry is its end: nothing holds a hold.
-            if record.entity != HOLD_ENTITY {
+            if record.entity != entity::LEGAL_HOLD {
                 if let Some(until) = self.held_until(stores, tally, record, category).await? {
                     return Ok(Decision::Held { until });
                 }
@@ -54,7 +54,7 @@ impl RetentionSweep<'_> {
             // A restricted person's data is not deleted while restricted (GDPR Art. 18(1)(b)-(c)).
             if records
                 .iter()
-                .any(|record| record.entity == RESTRICTION_ENTITY && !record.is_expired(tally.now))
+                .any(|record| record.entity == entity::PROCESSING_RESTRICTION && !record.is_expired(tally.now))
             {
                 tally.restricted.insert(subject.clone());
             }

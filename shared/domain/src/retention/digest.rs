@@ -24,7 +24,7 @@ impl RetentionSweep<'_> {
         }
         let mut marker = Record::new(
             RecordKey::new(SWEEP_PARTITION, format!("{DIGEST_SORT_PREFIX}{today}")),
-            DIGEST_ENTITY,
+            entity::SWEEP_DIGEST,
         );
         marker.set_body(&serde_json::json!({
             "date": today,

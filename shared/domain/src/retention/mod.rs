@@ -95,13 +95,12 @@ use crate::dsr::expire_unverified;
 use crate::email::EmailAddress;
 pub use crate::holds::keeping::next_due_day;
 use crate::holds::keeping::pending_minimisation;
-use crate::holds::keeping::RESTRICTION_ENTITY;
-use crate::holds::{holds_among, LegalHold, HOLD_ENTITY};
+use crate::holds::{holds_among, LegalHold};
 use crate::mail::outbox::{Delivery, RetryReport};
 use crate::mail::{escape_html, Mail};
 use crate::ports::Ports;
 use crate::register::category_of;
-use crate::register::{CategoryId, Register};
+use crate::register::{entity, CategoryId, Register};
 use crate::store::{self, Cursor, Page, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
 use crate::subject::SubjectKey;
 
@@ -111,9 +110,6 @@ pub const CHECKPOINT_SORT: &str = "CHECKPOINT";
 /// Run records sort under `RUN#<started_at>#<run id>`.
 pub const RUN_SORT_PREFIX: &str = "RUN#";
 const DIGEST_SORT_PREFIX: &str = "DIGEST#";
-pub const CHECKPOINT_ENTITY: &str = "sweep_checkpoint";
-pub const RUN_ENTITY: &str = "sweep_run";
-pub const DIGEST_ENTITY: &str = "sweep_digest";
 
 /// The outbox template name of the deadline digest.
 pub const DIGEST_TEMPLATE: &str = "retention_digest";
@@ -300,7 +296,7 @@ impl SweepCheckpoint {
     }
 
     pub fn to_record(&self, version: u64) -> Record {
-        let mut record = Record::new(Self::key(), CHECKPOINT_ENTITY);
+        let mut record = Record::new(Self::key(), entity::SWEEP_CHECKPOINT);
         record.version = version;
         record.set_body(self);
         record
@@ -640,7 +636,7 @@ impl RetentionSweep<'_> {
                 SWEEP_PARTITION,
                 format!("{RUN_SORT_PREFIX}{}#{}", run.started_at, run.run_id),
             ),
-            RUN_ENTITY,
+            entity::SWEEP_RUN,
         );
         record.set_body(run);
         let expires_at = whole_second(
@@ -853,7 +849,7 @@ mod tests {
             self.store
                 .snapshot()
                 .into_iter()
-                .filter(|record| record.entity == RUN_ENTITY)
+                .filter(|record| record.entity == entity::SWEEP_RUN)
                 .collect()
         }
     }
@@ -1228,7 +1224,10 @@ mod tests {
         kept.subject = Some(restricted.clone());
         let mut gone = expiring("LOG#free", "mail_log", "2027-02-01T10:00:00Z");
         gone.subject = Some(subject(8));
-        let mut restriction = Record::new(crate::holds::keeping::restriction_key(&restricted), RESTRICTION_ENTITY);
+        let mut restriction = Record::new(
+            crate::holds::keeping::restriction_key(&restricted),
+            entity::PROCESSING_RESTRICTION,
+        );
         restriction.subject = Some(restricted.clone());
         for record in [kept.clone(), gone.clone(), restriction.clone()] {
             fixture.put(record).await;
@@ -1256,7 +1255,7 @@ mod tests {
         records
             .into_iter()
             .map(|mut record| {
-                if record.entity == HOLD_ENTITY {
+                if record.entity == entity::LEGAL_HOLD {
                     record.key.partition = "HOLD#*".to_owned();
                     record.attributes.remove("hold_id");
                 }

@@ -57,7 +57,7 @@ impl Fulfilment<'_> {
             erased: Vec::new(),
             export: Some(progress),
         };
-        let mut record = Record::new(continuation_key(&request.request_id), CONTINUATION_ENTITY);
+        let mut record = Record::new(continuation_key(&request.request_id), entity::FULFILMENT_CONTINUATION);
         record.set_body(&continuation);
         store::put(self.requests.ports.store, record, Precondition::None).await?;
         if !request.has_event(RequestEventKind::ExportContinues) {

@@ -112,7 +112,7 @@ impl Fulfilment<'_> {
                 erased: lines_of(erased),
                 export: None,
             };
-            let mut record = Record::new(continuation_key(&request.request_id), CONTINUATION_ENTITY);
+            let mut record = Record::new(continuation_key(&request.request_id), entity::FULFILMENT_CONTINUATION);
             record.set_body(&continuation);
             store::put(self.requests.ports.store, record, Precondition::None).await?;
             tracing::info!(
@@ -171,7 +171,7 @@ impl Fulfilment<'_> {
                 || record.entity.clone(),
                 |c| self.requests.ports.register.category(c).name.clone(),
             );
-            let kept = if record.entity == HOLD_ENTITY {
+            let kept = if record.entity == entity::LEGAL_HOLD {
                 Some(format!(
                     "a legal hold in force on your data ({})",
                     hold_grounds(category)
@@ -183,17 +183,17 @@ impl Fulfilment<'_> {
                     hold.reason,
                     hold_grounds(Some(hold.category))
                 ))
-            } else if record.entity == "suppression" {
+            } else if record.entity == entity::SUPPRESSION {
                 Some(SUPPRESSION_KEPT.to_owned())
-            } else if record.entity == crate::newsletter::EVIDENCE_ENTITY {
+            } else if record.entity == entity::NEWSLETTER_EVIDENCE {
                 evidence.push(
                     crate::newsletter::evidence_after_erasure(self.requests.ports.register, record, now)
                         .map_err(|error| DsrError::Corrupt(error.to_string()))?,
                 );
                 Some("the proof of your newsletter opt-in, kept 3 years after the subscription ends to demonstrate consent (GDPR Art. 7(1), 17(3)(e)); it holds no address".to_owned())
-            } else if record.entity == RESTRICTION_ENTITY {
+            } else if record.entity == entity::PROCESSING_RESTRICTION {
                 Some("your restriction of processing stays in force until our team has decided on it (GDPR Art. 18(1) and (3))".to_owned())
-            } else if record.entity == REQUEST_ENTITY {
+            } else if record.entity == entity::DSR_REQUEST {
                 let personal = ["email", "name", "details", "corrections", "consent_id"]
                     .iter()
                     .any(|field| record.attributes.get(*field).is_some_and(|value| !value.is_null()));
@@ -205,7 +205,7 @@ impl Fulfilment<'_> {
                 None
             };
             if kept.is_none()
-                && record.entity == "newsletter_subscription"
+                && record.entity == entity::NEWSLETTER_SUBSCRIPTION
                 && record.attributes.get("status").and_then(Value::as_str) == Some("confirmed")
             {
                 confirmed_subscriber = true;

@@ -18,15 +18,14 @@ use crate::consent::{consent_partition, linked_consent_ids, ClientContext, Conse
 use crate::dsr::export::{PersonalDataExport, EXPORT_FILENAME, MAX_EXPORT_BYTES};
 use crate::dsr::{
     parse_request, request_key, token_key, utc_date, DataSubjectRequest, DsrError, RequestEvent, RequestEventKind,
-    RequestStatus, RequestType, Requests, ADDRESS_TOKEN_ENTITY, REQUEST_ENTITY,
+    RequestStatus, RequestType, Requests,
 };
 use crate::email::EmailAddress;
-use crate::holds::keeping::{change_hold_summary, is_restricted, restamp_person, restriction_key, RESTRICTION_ENTITY};
-use crate::holds::{holds_among, LegalHold, HOLD_ENTITY};
+use crate::holds::keeping::{change_hold_summary, is_restricted, restamp_person, restriction_key};
+use crate::holds::{holds_among, LegalHold};
 use crate::mail::{escape_html, Mail};
 use crate::newsletter::{ListId, Newsletter, Subscription, SuppressionReason, LISTS};
-use crate::register::category_of;
-use crate::register::CategoryId;
+use crate::register::{category_of, entity, CategoryId};
 use crate::store::{self, Precondition, Query, Record, RecordKey, StoreError, Write};
 use crate::subject::SubjectKey;
 use crate::tokens::OneTimeToken;
@@ -53,7 +52,6 @@ pub struct RunBudget {
 }
 
 const CONTINUATION_PARTITION: &str = "FULFILMENT";
-const CONTINUATION_ENTITY: &str = "fulfilment_continuation";
 
 fn continuation_key(request_id: &str) -> RecordKey {
     RecordKey::new(CONTINUATION_PARTITION, request_id)

@@ -42,7 +42,7 @@ impl Fulfilment<'_> {
             .subject_records(subject)
             .await?
             .into_iter()
-            .filter(|record| record.entity == "newsletter_subscription")
+            .filter(|record| record.entity == entity::NEWSLETTER_SUBSCRIPTION)
             .collect())
     }
 
@@ -91,7 +91,7 @@ impl Fulfilment<'_> {
                 .register
                 .expiry(CategoryId::NewsletterPending, now)
                 .unwrap_or(now);
-            let mut token_record = Record::new(token_key(&token.digest()), ADDRESS_TOKEN_ENTITY);
+            let mut token_record = Record::new(token_key(&token.digest()), entity::DSR_NEW_ADDRESS_TOKEN);
             token_record.subject = Some(subject.clone());
             token_record.set_body(&json!({"request_id": request.request_id, "mailed_at": now}));
             token_record.expires_at = Some(expires_at);

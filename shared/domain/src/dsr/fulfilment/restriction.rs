@@ -8,7 +8,7 @@ impl Fulfilment<'_> {
     /// their records lose their expiry until the restriction is lifted.
     pub(super) async fn restrict(&self, subject: &SubjectKey, request: &DataSubjectRequest) -> Result<(), StoreError> {
         let now = self.requests.ports.clock.now();
-        let mut record = Record::new(restriction_key(subject), RESTRICTION_ENTITY);
+        let mut record = Record::new(restriction_key(subject), entity::PROCESSING_RESTRICTION);
         record.subject = Some(subject.clone());
         record.set_body(&json!({
             "request_id": request.request_id, "since": now

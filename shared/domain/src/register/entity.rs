@@ -1,0 +1,39 @@
+//! Every kind of record the product stores, named once: the `entity`
+//! attribute of its records. [`super::category_of`] maps each to the
+//! register category that sets its retention; the contexts that write them
+//! use these names and no others.
+
+// The consent ledger (`consent`).
+pub const CONSENT_STATE: &str = "consent_state";
+pub const CONSENT_RECEIPT: &str = "consent_receipt";
+pub const CONSENT_CHECKPOINT: &str = "consent_checkpoint";
+pub const CONSENT_LINK: &str = "consent_link";
+
+// The newsletter (`newsletter`).
+pub const NEWSLETTER_SUBSCRIPTION: &str = "newsletter_subscription";
+pub const NEWSLETTER_CONFIRMATION_TOKEN: &str = "newsletter_confirmation_token";
+pub const NEWSLETTER_EVIDENCE: &str = "newsletter_evidence";
+pub const SUPPRESSION: &str = "suppression";
+
+// Mail (`mail`).
+pub const MAIL_OUTBOX: &str = "mail_outbox";
+pub const MAIL_LOG: &str = "mail_log";
+
+// Requests (`dsr`).
+pub const DSR_REQUEST: &str = "dsr_request";
+pub const DSR_INTAKE: &str = "dsr_intake";
+pub const DSR_VERIFICATION_TOKEN: &str = "dsr_verification_token";
+pub const DSR_NEW_ADDRESS_TOKEN: &str = "dsr_new_address_token";
+pub const DSR_QUEUE_ENTRY: &str = "dsr_queue_entry";
+pub const FULFILMENT_CONTINUATION: &str = "fulfilment_continuation";
+
+// What keeps data past the register (`holds`).
+pub const LEGAL_HOLD: &str = "legal_hold";
+pub const LEGAL_HOLD_LIFTED: &str = "legal_hold_lifted";
+pub const HOLD_SUMMARY: &str = "hold_summary";
+pub const PROCESSING_RESTRICTION: &str = "processing_restriction";
+
+// The retention sweep (`retention`).
+pub const SWEEP_CHECKPOINT: &str = "sweep_checkpoint";
+pub const SWEEP_RUN: &str = "sweep_run";
+pub const SWEEP_DIGEST: &str = "sweep_digest";
