@@ -9,8 +9,10 @@
 //! Context `consent`: may use `register`, `store` and the kernel (README, "The domain crate's contexts").
 
 mod chain;
+mod proof;
 
 pub use chain::{verify_chain, ChainBreak};
+pub use proof::{ChainVerdict, ConsentProof};
 
 use std::fmt;
 use std::net::IpAddr;
