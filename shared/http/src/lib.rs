@@ -354,6 +354,12 @@ pub const ROUTES: &[Route] = &[
         Area::Admin,
         serve!(reports::consent_proof),
     ),
+    route(
+        "GET",
+        "/admin/reports/consent",
+        Area::Admin,
+        serve!(reports::consent_report),
+    ),
 ];
 
 /// SPEC 3.4: the register of processing, as JSON.

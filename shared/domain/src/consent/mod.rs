@@ -10,6 +10,7 @@
 
 mod chain;
 mod proof;
+pub mod tally;
 
 pub use chain::{verify_chain, ChainBreak};
 pub use proof::{ChainVerdict, ConsentProof};
@@ -638,16 +639,21 @@ impl ConsentLedger<'_> {
             };
             let mut state = state;
             let fold = self.fold(&mut state, &subject).await?;
+            let mut receipt_record = self.stored(
+                receipt_key(&event.consent_id, sequence),
+                RECEIPT_ENTITY,
+                &receipt,
+                &subject,
+                now,
+                1,
+            );
+            // Counted in the consent report by this very transaction.
+            receipt_record
+                .attributes
+                .insert(tally::COUNTED_ATTRIBUTE.to_owned(), Value::Bool(true));
             let mut writes = vec![
                 Write::Put {
-                    record: self.stored(
-                        receipt_key(&event.consent_id, sequence),
-                        RECEIPT_ENTITY,
-                        &receipt,
-                        &subject,
-                        now,
-                        1,
-                    ),
+                    record: receipt_record,
                     precondition: Precondition::Absent,
                 },
                 Write::Put {
@@ -663,6 +669,7 @@ impl ConsentLedger<'_> {
                 },
             ];
             writes.extend(fold);
+            writes.push(tally::count(&receipt, self.register));
             match self.store.write(writes).await {
                 Ok(()) => return Ok(state),
                 Err(StoreError::Conflict) => continue,
