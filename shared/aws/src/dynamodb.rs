@@ -8,17 +8,21 @@
 //! | expires_at | `expires_at` (N, epoch seconds) | the table's TTL attribute |
 //! | entity, version | `entity` (S), `version` (N) | |
 //! | attributes | one attribute each | |
+//!
+//! [`Write::Add`] is an UpdateItem (`SET entity ADD version, counters`), alone or in a transaction.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, DeleteRequest, Put, TransactWriteItem, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, DeleteRequest, Put, TransactWriteItem, Update, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use jiff::civil::Date;
 use jiff::Timestamp;
-use privacy_domain::store::{Cursor, Page, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
+use privacy_domain::store::{
+    Cursor, Page, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write, RESERVED_ATTRIBUTES,
+};
 use privacy_domain::subject::SubjectKey;
 
 use crate::attributes::{from_attribute_map, to_attribute_map};
@@ -177,7 +181,59 @@ fn is_conflict<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
     )
 }
 
+/// The update expression of [`Write::Add`]: `SET entity ADD version 1, each count`.
+struct Addition {
+    expression: String,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+fn addition(entity: &str, counts: &std::collections::BTreeMap<String, u64>) -> Result<Addition, StoreError> {
+    if let Some(name) = counts.keys().find(|name| RESERVED_ATTRIBUTES.contains(&name.as_str())) {
+        return Err(StoreError::Invalid(format!("reserved attribute name {name}")));
+    }
+    let mut names = HashMap::from([
+        ("#entity".to_owned(), "entity".to_owned()),
+        ("#version".to_owned(), "version".to_owned()),
+    ]);
+    let mut values = HashMap::from([
+        (":entity".to_owned(), s(entity)),
+        (":one".to_owned(), AttributeValue::N("1".to_owned())),
+    ]);
+    let mut adds = vec!["#version :one".to_owned()];
+    for (index, (name, count)) in counts.iter().enumerate() {
+        names.insert(format!("#c{index}"), name.clone());
+        values.insert(format!(":c{index}"), AttributeValue::N(count.to_string()));
+        adds.push(format!("#c{index} :c{index}"));
+    }
+    Ok(Addition {
+        expression: format!("SET #entity = :entity ADD {}", adds.join(", ")),
+        names,
+        values,
+    })
+}
+
 impl DynamoRecordStore {
+    async fn add(
+        &self,
+        key: &RecordKey,
+        entity: &str,
+        counts: &std::collections::BTreeMap<String, u64>,
+    ) -> Result<(), StoreError> {
+        let addition = addition(entity, counts)?;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .update_expression(addition.expression)
+            .set_expression_attribute_names(Some(addition.names))
+            .set_expression_attribute_values(Some(addition.values))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|error| unavailable(&error))
+    }
+
     async fn put(&self, record: &Record, precondition: Precondition) -> Result<(), StoreError> {
         let condition = condition(precondition);
         self.client
@@ -254,6 +310,18 @@ impl DynamoRecordStore {
                         .map_err(invalid)?;
                     TransactWriteItem::builder().delete(delete).build()
                 }
+                Write::Add { key, entity, counts } => {
+                    let addition = addition(entity, counts)?;
+                    let update = Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_attributes(key)))
+                        .update_expression(addition.expression)
+                        .set_expression_attribute_names(Some(addition.names))
+                        .set_expression_attribute_values(Some(addition.values))
+                        .build()
+                        .map_err(invalid)?;
+                    TransactWriteItem::builder().update(update).build()
+                }
             };
             items.push(item);
         }
@@ -311,6 +379,7 @@ impl RecordStore for DynamoRecordStore {
             1 => match writes.remove(0) {
                 Write::Put { record, precondition } => self.put(&record, precondition).await,
                 Write::Delete { key, precondition } => self.delete(&key, precondition).await,
+                Write::Add { key, entity, counts } => self.add(&key, &entity, &counts).await,
             },
             _ => self.transact(writes).await,
         }
@@ -337,6 +406,12 @@ impl RecordStore for DynamoRecordStore {
                 .index_name(SUBJECT_INDEX)
                 .key_condition_expression("SubjectPK = :subject")
                 .expression_attribute_values(":subject", s(subject.as_str())),
+            Query::SortRange { partition, from, to } => request
+                .key_condition_expression("PK = :partition AND SK BETWEEN :from AND :to")
+                .expression_attribute_values(":partition", s(partition))
+                .expression_attribute_values(":from", s(from))
+                .expression_attribute_values(":to", s(to))
+                .consistent_read(true),
             Query::DueOn(day) => request
                 .index_name(DUE_INDEX)
                 .key_condition_expression("DuePK = :day")

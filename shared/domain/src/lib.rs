@@ -16,6 +16,7 @@ pub mod newsletter;
 pub mod person;
 pub mod ports;
 pub mod register;
+pub mod reports;
 pub mod retention;
 pub mod store;
 pub mod subject;

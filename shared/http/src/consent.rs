@@ -128,7 +128,7 @@ struct Receipts {
     next_cursor: Option<String>,
 }
 
-fn consent_error(error: ConsentError) -> ApiError {
+pub(crate) fn consent_error(error: ConsentError) -> ApiError {
     match error {
         ConsentError::NotFound => ApiError::not_found("consent_not_found", "No consent is recorded under this id."),
         ConsentError::Contended => ApiError::new(409, "conflict", "The consent changed at the same moment; try again."),
@@ -137,7 +137,7 @@ fn consent_error(error: ConsentError) -> ApiError {
     }
 }
 
-fn consent_id(params: &PathParams) -> Result<ConsentId, ApiError> {
+pub(crate) fn consent_id(params: &PathParams) -> Result<ConsentId, ApiError> {
     Ok(ConsentId::parse(
         "consent_id",
         params.get("consent_id").unwrap_or_default(),

@@ -13,6 +13,7 @@ mod fields;
 mod html;
 mod message;
 mod newsletter;
+mod reports;
 
 use std::fmt;
 use std::future::Future;
@@ -346,6 +347,18 @@ pub const ROUTES: &[Route] = &[
         "/admin/newsletter/subscribers",
         Area::Admin,
         serve!(admin::subscribe_customer),
+    ),
+    route(
+        "GET",
+        "/admin/consent/{consent_id}/proof",
+        Area::Admin,
+        serve!(reports::consent_proof),
+    ),
+    route(
+        "GET",
+        "/admin/reports/consent",
+        Area::Admin,
+        serve!(reports::consent_report),
     ),
 ];
 

@@ -555,6 +555,23 @@ async fn the_handlers_answer_as_openapi_documents() {
     let receipts = api.expect_json(200, get(format!("/consent/{id}/receipts"))).await;
     assert_eq!(receipts["receipts"].as_array().map(Vec::len), Some(2));
     api.expect(404, get(format!("/consent/{unknown}/receipts"))).await;
+    let proof_path = format!("/admin/consent/{id}/proof");
+    api.expect(401, get(&proof_path)).await;
+    let proof = api.expect_json(200, get(&proof_path).team()).await;
+    assert_eq!(proof["verification"]["intact"], true);
+    assert_eq!(proof["receipts"].as_array().map(Vec::len), Some(2));
+    api.expect(404, get(format!("/admin/consent/{unknown}/proof")).team())
+        .await;
+    api.expect(400, get("/admin/consent/not-a-uuid/proof").team()).await;
+    let report = api.expect_json(200, get("/admin/reports/consent").team()).await;
+    // Three decisions today: every count is a small cell.
+    assert_eq!(report["rows"][0]["choices"], "<10");
+    api.expect(401, get("/admin/reports/consent")).await;
+    api.expect(400, get("/admin/reports/consent?from=2026-05-02&to=2026-05-01").team())
+        .await;
+    api.expect(400, get("/admin/reports/consent?from=2025-01-01&to=2026-05-01").team())
+        .await;
+    api.expect(400, get("/admin/reports/consent?to=yesterday").team()).await;
     api.expect(200, delete(format!("/consent/{id}"))).await;
     api.expect(404, delete(format!("/consent/{unknown}"))).await;
     api.expect(400, delete("/consent/not-a-uuid")).await;

@@ -328,6 +328,103 @@ mod cases {
         assert_eq!(store.get(&RecordKey::new("P#12", "S")).await.unwrap(), None);
     }
 
+    fn add(partition: &str, sort: &str, counts: &[(&str, u64)]) -> Write {
+        Write::Add {
+            key: RecordKey::new(partition, sort),
+            entity: "test_counter".to_owned(),
+            counts: counts
+                .iter()
+                .map(|(name, count)| ((*name).to_owned(), *count))
+                .collect(),
+        }
+    }
+
+    pub async fn adds_create_then_increment_counters(store: &dyn RecordStore) {
+        store
+            .write(vec![add("P#14", "S", &[("accepted", 1), ("gpc", 0)])])
+            .await
+            .unwrap();
+        store
+            .write(vec![add("P#14", "S", &[("accepted", 2), ("refused", 1)])])
+            .await
+            .unwrap();
+        let counter = store.get(&RecordKey::new("P#14", "S")).await.unwrap().unwrap();
+        assert_eq!(counter.entity, "test_counter");
+        assert_eq!(counter.version, 2, "each add increments the version");
+        assert_eq!(
+            serde_json::Value::Object(counter.attributes),
+            json!({"accepted": 3, "gpc": 0, "refused": 1})
+        );
+        assert!(matches!(
+            store.write(vec![add("P#14", "S", &[("PK", 1)])]).await,
+            Err(StoreError::Invalid(_))
+        ));
+    }
+
+    pub async fn an_add_in_a_transaction_is_all_or_nothing(store: &dyn RecordStore) {
+        store
+            .write(vec![put(record("P#15", "taken"), Precondition::Absent)])
+            .await
+            .unwrap();
+        let refused = store
+            .write(vec![
+                put(record("P#15", "taken"), Precondition::Absent),
+                add("P#15", "COUNTER", &[("n", 1)]),
+            ])
+            .await;
+        assert_eq!(refused, Err(StoreError::Conflict));
+        assert_eq!(store.get(&RecordKey::new("P#15", "COUNTER")).await.unwrap(), None);
+        store
+            .write(vec![
+                put(record("P#15", "new"), Precondition::Absent),
+                add("P#15", "COUNTER", &[("n", 1)]),
+            ])
+            .await
+            .unwrap();
+        let counter = store.get(&RecordKey::new("P#15", "COUNTER")).await.unwrap().unwrap();
+        assert_eq!(counter.attributes["n"], json!(1));
+    }
+
+    pub async fn sort_ranges_include_both_ends_and_nothing_else(store: &dyn RecordStore) {
+        put_all(
+            store,
+            [
+                "2026-04-30#v1",
+                "2026-05-01#v1",
+                "2026-05-01#v2",
+                "2026-05-31#v1",
+                "2026-06-01#v1",
+            ]
+            .map(|sort| record("P#16", sort)),
+        )
+        .await;
+        put_all(store, [record("P#16-other", "2026-05-10#v1")]).await;
+        let query = Query::SortRange {
+            partition: "P#16".to_owned(),
+            from: "2026-05-01#".to_owned(),
+            to: "2026-05-31#~".to_owned(),
+        };
+        assert_eq!(
+            keys(&query_all(store, &query).await.unwrap()),
+            ["P#16/2026-05-01#v1", "P#16/2026-05-01#v2", "P#16/2026-05-31#v1"]
+        );
+    }
+
+    pub async fn concurrent_adds_lose_no_count(store: Arc<dyn RecordStore>) {
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let store = Arc::clone(&store);
+            tasks.push(tokio::spawn(async move {
+                store.write(vec![add("P#17", "S", &[("n", 1)])]).await
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let counter = store.get(&RecordKey::new("P#17", "S")).await.unwrap().unwrap();
+        assert_eq!(counter.attributes["n"], json!(8));
+    }
+
     pub async fn concurrent_creates_have_exactly_one_winner(store: Arc<dyn RecordStore>) {
         let mut tasks = Vec::new();
         for n in 0..8 {
@@ -369,6 +466,10 @@ macro_rules! conformance {
             async fn concurrent_creates_have_exactly_one_winner() {
                 super::cases::concurrent_creates_have_exactly_one_winner(std::sync::Arc::new(super::MemoryStore::new())).await;
             }
+            #[tokio::test]
+            async fn concurrent_adds_lose_no_count() {
+                super::cases::concurrent_adds_lose_no_count(std::sync::Arc::new(super::MemoryStore::new())).await;
+            }
         }
         mod dynamodb {
             $(
@@ -380,6 +481,10 @@ macro_rules! conformance {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn concurrent_creates_have_exactly_one_winner() {
                 super::cases::concurrent_creates_have_exactly_one_winner(std::sync::Arc::new(super::dynamo_store().await)).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn concurrent_adds_lose_no_count() {
+                super::cases::concurrent_adds_lose_no_count(std::sync::Arc::new(super::dynamo_store().await)).await;
             }
         }
     };
@@ -399,4 +504,7 @@ conformance!(
     the_due_index_is_sparse_and_by_day,
     delete_all_works_in_batches,
     reserved_attribute_names_are_refused,
+    adds_create_then_increment_counters,
+    an_add_in_a_transaction_is_all_or_nothing,
+    sort_ranges_include_both_ends_and_nothing_else,
 );

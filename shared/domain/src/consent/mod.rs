@@ -9,8 +9,11 @@
 //! Context `consent`: may use `register`, `store` and the kernel (README, "The domain crate's contexts").
 
 mod chain;
+mod proof;
+pub mod tally;
 
 pub use chain::{verify_chain, ChainBreak};
+pub use proof::{ChainVerdict, ConsentProof};
 
 use std::fmt;
 use std::net::IpAddr;
@@ -631,16 +634,21 @@ impl ConsentLedger<'_> {
             };
             let mut state = state;
             let fold = self.fold(&mut state, &subject).await?;
+            let mut receipt_record = self.stored(
+                receipt_key(&event.consent_id, sequence),
+                entity::CONSENT_RECEIPT,
+                &receipt,
+                &subject,
+                now,
+                1,
+            );
+            // Counted in the consent report by this very transaction.
+            receipt_record
+                .attributes
+                .insert(tally::COUNTED_ATTRIBUTE.to_owned(), Value::Bool(true));
             let mut writes = vec![
                 Write::Put {
-                    record: self.stored(
-                        receipt_key(&event.consent_id, sequence),
-                        entity::CONSENT_RECEIPT,
-                        &receipt,
-                        &subject,
-                        now,
-                        1,
-                    ),
+                    record: receipt_record,
                     precondition: Precondition::Absent,
                 },
                 Write::Put {
@@ -656,6 +664,7 @@ impl ConsentLedger<'_> {
                 },
             ];
             writes.extend(fold);
+            writes.push(tally::count(&receipt, self.register));
             match self.store.write(writes).await {
                 Ok(()) => return Ok(state),
                 Err(StoreError::Conflict) => continue,

@@ -8,6 +8,8 @@ pub const CONSENT_STATE: &str = "consent_state";
 pub const CONSENT_RECEIPT: &str = "consent_receipt";
 pub const CONSENT_CHECKPOINT: &str = "consent_checkpoint";
 pub const CONSENT_LINK: &str = "consent_link";
+/// The consent report's counters: counts per day, no person.
+pub const CONSENT_TALLY: &str = "consent_tally";
 
 // The newsletter (`newsletter`).
 pub const NEWSLETTER_SUBSCRIPTION: &str = "newsletter_subscription";

@@ -7,7 +7,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use crate::store::{Cursor, Page, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
+use crate::store::{
+    Cursor, Page, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write, RESERVED_ATTRIBUTES,
+};
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -65,6 +67,12 @@ impl RecordStore for MemoryStore {
                     (&record.key, *precondition)
                 }
                 Write::Delete { key, precondition } => (key, *precondition),
+                Write::Add { key, counts, .. } => {
+                    if let Some(name) = counts.keys().find(|name| RESERVED_ATTRIBUTES.contains(&name.as_str())) {
+                        return Err(StoreError::Invalid(format!("reserved attribute name {name}")));
+                    }
+                    (key, Precondition::None)
+                }
             };
             if !holds(precondition, records.get(key)) {
                 return Err(StoreError::Conflict);
@@ -77,6 +85,23 @@ impl RecordStore for MemoryStore {
                 }
                 Write::Delete { key, .. } => {
                     records.remove(&key);
+                }
+                Write::Add { key, entity, counts } => {
+                    let record = records.entry(key.clone()).or_insert_with(|| {
+                        let mut record = Record::new(key, entity.clone());
+                        record.version = 0;
+                        record
+                    });
+                    record.entity = entity;
+                    record.version += 1;
+                    for (name, count) in counts {
+                        let before = record
+                            .attributes
+                            .get(&name)
+                            .and_then(serde_json::Value::as_u64)
+                            .unwrap_or(0);
+                        record.attributes.insert(name, serde_json::json!(before + count));
+                    }
                 }
             }
         }
@@ -92,6 +117,9 @@ impl RecordStore for MemoryStore {
             }
             Query::Subject(subject) => record.subject.as_ref() == Some(subject),
             Query::DueOn(day) => record.due == Some(*day),
+            Query::SortRange { partition, from, to } => {
+                record.key.partition == *partition && record.key.sort >= *from && record.key.sort <= *to
+            }
         });
         let mut page: Vec<Record> = matches
             .filter(|record| after.as_ref().is_none_or(|after| record.key > *after))
@@ -137,7 +165,7 @@ impl Calls {
 
 /// A store that records the kind of each call it passes on: `get`, `query`,
 /// `delete_all`, and for a write the DynamoDB request it becomes: `put`,
-/// `conditional put`, `delete`, `conditional delete` (one item) or
+/// `conditional put`, `delete`, `conditional delete`, `update` (one item) or
 /// `transaction` (several).
 pub struct CountingStore<S> {
     pub inner: S,
@@ -157,6 +185,7 @@ fn write_kind(writes: &[Write]) -> &'static str {
         [Write::Put { .. }] => "conditional put",
         [Write::Delete { precondition, .. }] if *precondition == Precondition::None => "delete",
         [Write::Delete { .. }] => "conditional delete",
+        [Write::Add { .. }] => "update",
         _ => "transaction",
     }
 }

@@ -140,8 +140,24 @@ pub enum Precondition {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Write {
-    Put { record: Record, precondition: Precondition },
-    Delete { key: RecordKey, precondition: Precondition },
+    Put {
+        record: Record,
+        precondition: Precondition,
+    },
+    Delete {
+        key: RecordKey,
+        precondition: Precondition,
+    },
+    /// Adds to number attributes of the record at `key`, creating it (as
+    /// `entity`, version 1) when absent; every add increments its version.
+    /// Atomic and without a read, so concurrent adds never lose a count
+    /// (DynamoDB: UpdateItem `ADD`). Counter names must not clash with
+    /// [`RESERVED_ATTRIBUTES`].
+    Add {
+        key: RecordKey,
+        entity: String,
+        counts: std::collections::BTreeMap<String, u64>,
+    },
 }
 
 /// The ways records are read in bulk.
@@ -153,6 +169,13 @@ pub enum Query {
     Subject(SubjectKey),
     /// Every record due on one day, ordered by key.
     DueOn(Date),
+    /// The records of one partition whose sort key lies between `from` and
+    /// `to` (both included), in sort-key order.
+    SortRange {
+        partition: String,
+        from: String,
+        to: String,
+    },
 }
 
 /// Where a paginated query left off. Opaque to everyone but the adapter.

@@ -1,0 +1,53 @@
+//! SPEC 10: the privacy team's reports and the proof of consent. Behind the
+//! same authoriser as every `/admin` route (`lib.rs` answers 401/403 first).
+
+use privacy_domain::reports::{self, DayRange};
+
+use crate::consent::{consent_error, consent_id};
+use crate::{ApiError, ApiRequest, ApiResponse, App, PathParams};
+
+/// `GET /admin/consent/{consent_id}/proof`: every receipt, the checkpoint
+/// and the verdict of verifying the hash chain.
+pub async fn consent_proof(app: &App, params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let consent_id = consent_id(params)?;
+    let proof = app
+        .ports()
+        .consent_ledger()
+        .proof(consent_id)
+        .await
+        .map_err(consent_error)?;
+    let principal = request
+        .principal
+        .as_ref()
+        .map_or("", |principal| principal.sub.as_str());
+    tracing::info!(
+        principal,
+        intact = proof.verification.intact,
+        receipts = proof.receipts.len(),
+        "proof of consent read by the privacy team"
+    );
+    Ok(ApiResponse::json(200, &proof))
+}
+
+/// Today on the controller's calendar (reports count days there).
+fn today(app: &App) -> jiff::civil::Date {
+    app.clock
+        .now()
+        .to_zoned_datetime(app.register.time_zone().clone())
+        .date()
+}
+
+/// A query parameter, `None` when absent or empty.
+fn param<'r>(request: &'r ApiRequest, name: &str) -> Option<&'r str> {
+    request.query_param(name).filter(|value| !value.is_empty())
+}
+
+/// `GET /admin/reports/consent?from=&to=`: per day, policy version and
+/// category, from the counters; small cells suppressed.
+pub async fn consent_report(app: &App, _params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let range = DayRange::parse(param(request, "from"), param(request, "to"), today(app))?;
+    let report = reports::consent::consent_report(app.store.as_ref(), range)
+        .await
+        .map_err(|error| ApiError::internal(&error))?;
+    Ok(ApiResponse::json(200, &report))
+}
