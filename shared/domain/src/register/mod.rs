@@ -509,6 +509,8 @@ pub fn category_of(record: &Record) -> Option<CategoryId> {
         "dsr_verification_token" => CategoryId::RequestsUnverified,
         // The link to a verified rectification's new address.
         "dsr_new_address_token" => CategoryId::RequestsClosed,
+        // A request's report entry (no personal data) is kept as long as a closed request.
+        "dsr_report_entry" => CategoryId::RequestsClosed,
         // A hold is kept as long as it holds, under the category it protects.
         "legal_hold" => serde_json::from_value(record.attributes.get("category")?.clone()).ok()?,
         _ => return None,
