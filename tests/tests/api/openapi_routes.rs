@@ -761,7 +761,7 @@ async fn the_handlers_answer_as_openapi_documents() {
     let coded = json!({"reason": "Asked four times this month.", "reason_code": "excessive"});
     let miscoded = json!({"reason": "Asked four times this month.", "reason_code": "unverified"});
     let refused = api.expect_json(400, post(&reject_second).json(&miscoded).team()).await;
-    assert_eq!(refused["field"], "reason_code", "{refused}");
+    assert_eq!(refused["error"]["field"], "reason_code", "{refused}");
     let rejected = api.expect_json(200, post(&reject_second).json(&coded).team()).await;
     assert_eq!(rejected["status"], "rejected", "{rejected}");
     // The request report counts it, denied as excessive; as JSON and CSV.
