@@ -765,7 +765,10 @@ async fn the_handlers_answer_as_openapi_documents() {
     let rejected = api.expect_json(200, post(&reject_second).json(&coded).team()).await;
     assert_eq!(rejected["status"], "rejected", "{rejected}");
     // The request report counts it, denied as excessive; as JSON and CSV.
-    let year = jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::UTC).year();
+    // The year of receipt on the controller's calendar.
+    let year = jiff::Timestamp::now()
+        .to_zoned_datetime(api.app.register.time_zone().clone())
+        .year();
     let report = api
         .expect_json(200, get(format!("/admin/reports/requests?year={year}")).team())
         .await;
