@@ -144,8 +144,35 @@ pub fn check_response(
         }
         "text/html" if body.starts_with("<!doctype html>") => Ok(()),
         "text/html" => Err(format!("{method} {path} {status}: not an HTML document: {body}")),
+        "text/csv" => {
+            check_csv(media, body).map_err(|error| format!("{method} {path} {status}: {error}\nbody: {body}"))
+        }
         other => Err(format!("{method} {path} {status}: no check for {other}")),
     }
+}
+
+/// RFC 4180 as the API writes it (no quoted fields): CRLF after every
+/// record, every record as many fields as the header, and the header the
+/// documented example's first line when there is one.
+fn check_csv(media: &Value, body: &str) -> Result<(), String> {
+    let records = body
+        .strip_suffix("\r\n")
+        .ok_or("the last record does not end with CRLF")?;
+    let rows: Vec<&str> = records.split("\r\n").collect();
+    if rows.iter().any(|row| row.contains('\n') || row.contains('\r')) {
+        return Err("a bare line break".to_owned());
+    }
+    let width = rows[0].split(',').count();
+    if let Some(row) = rows.iter().find(|row| row.split(',').count() != width) {
+        return Err(format!("a record of another width than the header: {row}"));
+    }
+    if let Some(example) = media.get("example").and_then(Value::as_str) {
+        let documented = example.lines().next().unwrap_or_default();
+        if documented != rows[0] {
+            return Err(format!("the header is not the documented one: {documented}"));
+        }
+    }
+    Ok(())
 }
 
 /// Checks a request body against the operation's documented request body.

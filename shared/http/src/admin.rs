@@ -3,6 +3,7 @@
 
 use jiff::civil::Date;
 use jiff::Timestamp;
+use privacy_domain::dsr::report_entry::DenialReason;
 use privacy_domain::dsr::{DsrError, RequestStatus};
 use privacy_domain::email::EmailAddress;
 use privacy_domain::holds::{bookkeeping_hold_end, parse_reason};
@@ -106,7 +107,7 @@ pub async fn complete(app: &App, params: &PathParams, request: &ApiRequest) -> R
     decide(app, params, request, Decision::Complete).await
 }
 
-/// `POST /admin/dsr/{id}/reject {"reason"}`.
+/// `POST /admin/dsr/{id}/reject {"reason", "reason_code"?}`.
 pub async fn reject(app: &App, params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     decide(app, params, request, Decision::Reject).await
 }
@@ -127,8 +128,18 @@ async fn decide(
     } else {
         "reason"
     };
-    refuse_unknown(&body, &[field], "this decision")?;
+    let known: &[&str] = if decision == Decision::Reject {
+        &["reason", "reason_code"]
+    } else {
+        &[field]
+    };
+    refuse_unknown(&body, known, "this decision")?;
     let text = parse_reason(field, required_text(&body, field)?)?;
+    // The request report counts a rejection under its code (`other` when not given).
+    let code = match optional_text(&body, "reason_code")? {
+        Some(raw) if decision == Decision::Reject => DenialReason::parse("reason_code", raw)?,
+        _ => DenialReason::Other,
+    };
     let by = if principal.is_empty() {
         "privacy_team"
     } else {
@@ -137,7 +148,7 @@ async fn decide(
     let outcome = match decision {
         Decision::Extend => requests.extend(id, &text, by).await,
         Decision::Complete => requests.complete(id, &text, by).await,
-        Decision::Reject => requests.reject(id, &text, by).await,
+        Decision::Reject => requests.reject_for(id, &text, code, by).await,
     };
     tracing::info!(principal, request_id = id, decision = ?decision, "privacy team decision");
     match outcome {

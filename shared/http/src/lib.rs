@@ -360,6 +360,12 @@ pub const ROUTES: &[Route] = &[
         Area::Admin,
         serve!(reports::consent_report),
     ),
+    route(
+        "GET",
+        "/admin/reports/requests",
+        Area::Admin,
+        serve!(reports::request_report),
+    ),
 ];
 
 /// SPEC 3.4: the register of processing, as JSON.

@@ -51,3 +51,45 @@ pub async fn consent_report(app: &App, _params: &PathParams, request: &ApiReques
         .map_err(|error| ApiError::internal(&error))?;
     Ok(ApiResponse::json(200, &report))
 }
+
+/// Whether the client asked for CSV (`Accept: text/csv`, whatever else it lists).
+fn wants_csv(request: &ApiRequest) -> bool {
+    request.header("accept").is_some_and(|accept| {
+        accept.split(',').any(|range| {
+            range
+                .split(';')
+                .next()
+                .is_some_and(|media| media.trim().eq_ignore_ascii_case("text/csv"))
+        })
+    })
+}
+
+/// `GET /admin/reports/requests?year=`: the CCPA § 7102 figures per request
+/// type, as JSON or (`Accept: text/csv`) as CSV.
+pub async fn request_report(app: &App, _params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let today = today(app);
+    let year = match param(request, "year") {
+        Some(raw) => reports::parse_year(raw, today)?,
+        None => return Err(privacy_domain::FieldError::missing("year").into()),
+    };
+    let report = reports::requests::request_report(
+        app.store.as_ref(),
+        year,
+        app.register.time_zone().iana_name().unwrap_or("UTC"),
+        app.clock.now(),
+    )
+    .await
+    .map_err(|error| ApiError::internal(&error))?;
+    if !wants_csv(request) {
+        return Ok(ApiResponse::json(200, &report));
+    }
+    let mut response = ApiResponse::empty(200);
+    response.body = reports::requests::to_csv(&report);
+    response.set_header("content-type", "text/csv; charset=utf-8; header=present");
+    response.set_header(
+        "content-disposition",
+        format!("attachment; filename=\"requests-{year}.csv\""),
+    );
+    response.set_header("cache-control", "no-store");
+    Ok(response)
+}

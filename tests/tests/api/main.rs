@@ -21,6 +21,7 @@ mod legal_holds;
 mod newsletter_lambda;
 mod openapi_routes;
 mod register_and_proof;
+mod reports;
 mod retention_sweep;
 mod ses_mailer;
 mod store_conformance;

@@ -361,6 +361,12 @@ impl Call {
         self
     }
 
+    /// With a request header (e.g. `accept`).
+    fn header(mut self, name: &'static str, value: &str) -> Self {
+        self.headers.push((name, value.to_owned()));
+        self
+    }
+
     /// Through the JWT authoriser, as a member of the privacy team.
     fn team(mut self) -> Self {
         self.principal = Some("privacy-team-member");
@@ -751,10 +757,40 @@ async fn the_handlers_answer_as_openapi_documents() {
     let second = submitted["request_id"].as_str().expect("a request id").to_owned();
     let token = api.mailed_token(&other, "/dsr/verify");
     api.expect(200, post("/dsr/verify").form(&[("token", &token)])).await;
-    let rejected = api
-        .expect_json(200, post(format!("/admin/dsr/{second}/reject")).json(&reason).team())
-        .await;
+    let reject_second = format!("/admin/dsr/{second}/reject");
+    let coded = json!({"reason": "Asked four times this month.", "reason_code": "excessive"});
+    let miscoded = json!({"reason": "Asked four times this month.", "reason_code": "unverified"});
+    let refused = api.expect_json(400, post(&reject_second).json(&miscoded).team()).await;
+    assert_eq!(refused["error"]["field"], "reason_code", "{refused}");
+    let rejected = api.expect_json(200, post(&reject_second).json(&coded).team()).await;
     assert_eq!(rejected["status"], "rejected", "{rejected}");
+    // The request report counts it, denied as excessive; as JSON and CSV.
+    // The year of receipt on the controller's calendar.
+    let year = jiff::Timestamp::now()
+        .to_zoned_datetime(api.app.register.time_zone().clone())
+        .year();
+    let report = api
+        .expect_json(200, get(format!("/admin/reports/requests?year={year}")).team())
+        .await;
+    let restrictions = report["rows"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|row| row["type"] == "restriction"))
+        .cloned()
+        .expect("a row per type");
+    assert_eq!(restrictions["denied_by_reason"]["excessive"], 1, "{report}");
+    let csv = api
+        .expect(
+            200,
+            get(format!("/admin/reports/requests?year={year}"))
+                .header("accept", "text/csv")
+                .team(),
+        )
+        .await;
+    assert!(csv.starts_with("type,received,"), "{csv}");
+    api.expect(400, get("/admin/reports/requests?year=26").team()).await;
+    api.expect(400, get("/admin/reports/requests").team()).await;
+    api.expect(401, get(format!("/admin/reports/requests?year={year}")))
+        .await;
     // The rejected restriction is still in force until the team lifts it.
     let lift = format!("/admin/dsr/{second}/lift-restriction");
     let lifting = json!({"reason": "The accuracy of the data was verified."});

@@ -35,9 +35,22 @@ impl Requests<'_> {
     }
 
     pub async fn reject(&self, request_id: &str, reason: &str, by: &str) -> Result<DataSubjectRequest, DsrError> {
+        self.reject_for(request_id, reason, report_entry::DenialReason::Other, by)
+            .await
+    }
+
+    /// Rejects with the reason code the request report counts it under.
+    pub async fn reject_for(
+        &self,
+        request_id: &str,
+        reason: &str,
+        code: report_entry::DenialReason,
+        by: &str,
+    ) -> Result<DataSubjectRequest, DsrError> {
         self.decide(request_id, RequestEventKind::Rejected, reason, by, |request, now, _| {
             request.status = RequestStatus::Rejected;
             request.closed_at = Some(now);
+            request.reason_code = Some(code);
             Ok(())
         })
         .await

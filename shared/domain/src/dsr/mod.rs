@@ -19,6 +19,7 @@ pub mod deadline;
 pub mod export;
 pub mod fulfilment;
 pub mod queue;
+pub mod report_entry;
 
 mod decisions;
 mod events;
@@ -288,6 +289,13 @@ pub struct DataSubjectRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<Timestamp>,
     pub events: Vec<RequestEvent>,
+    /// Why the team rejected it, for the request report (`other` when not said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<report_entry::DenialReason>,
+    /// Completed, but something was withheld or kept (an erasure's records
+    /// kept under a legal hold or an exemption): complied with in part.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub answered_in_part: bool,
 }
 
 impl fmt::Debug for DataSubjectRequest {
@@ -597,6 +605,7 @@ impl Requests<'_> {
             });
         }
         writes.extend(also);
+        writes.push(report_entry::entry_write(request, self.ports.register));
         self.ports.store.write(writes).await
     }
 
@@ -658,6 +667,7 @@ impl Requests<'_> {
                 precondition: Precondition::None,
             });
         }
+        writes.push(report_entry::entry_write(request, self.ports.register));
         self.ports.store.write(writes).await.map_err(DsrError::from)
     }
 

@@ -110,6 +110,7 @@ impl Requests<'_> {
                 record: self.queue_record(&request),
                 precondition: Precondition::None,
             },
+            report_entry::entry_write(&request, self.ports.register),
         ];
         match self.ports.store.write(writes).await {
             Ok(()) => {}

@@ -27,6 +27,8 @@ pub const DSR_INTAKE: &str = "dsr_intake";
 pub const DSR_VERIFICATION_TOKEN: &str = "dsr_verification_token";
 pub const DSR_NEW_ADDRESS_TOKEN: &str = "dsr_new_address_token";
 pub const DSR_QUEUE_ENTRY: &str = "dsr_queue_entry";
+/// A request's entry in the request report: no personal data.
+pub const DSR_REPORT_ENTRY: &str = "dsr_report_entry";
 pub const FULFILMENT_CONTINUATION: &str = "fulfilment_continuation";
 
 // What keeps data past the register (`holds`).

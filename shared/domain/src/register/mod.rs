@@ -513,6 +513,8 @@ pub fn category_of(record: &Record) -> Option<CategoryId> {
         entity::DSR_VERIFICATION_TOKEN => CategoryId::RequestsUnverified,
         // The link to a verified rectification's new address.
         entity::DSR_NEW_ADDRESS_TOKEN => CategoryId::RequestsClosed,
+        // A request's report entry (no personal data) is kept as long as a closed request.
+        entity::DSR_REPORT_ENTRY => CategoryId::RequestsClosed,
         // A hold is kept as long as it holds, under the category it protects.
         entity::LEGAL_HOLD => serde_json::from_value(record.attributes.get("category")?.clone()).ok()?,
         // The product's own bookkeeping, each with its own expiry.

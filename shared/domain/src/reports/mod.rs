@@ -3,9 +3,10 @@
 //! Every report is a Query of a bounded key range, never a Scan, and holds
 //! no personal data.
 //!
-//! Context `reports`: may use `consent`, `store` and the kernel (README, "The domain crate's contexts").
+//! Context `reports`: may use `consent`, `dsr` (the requests' report entries), `store` and the kernel (README, "The domain crate's contexts").
 
 pub mod consent;
+pub mod requests;
 
 use jiff::civil::Date;
 use jiff::ToSpan;

@@ -92,6 +92,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::dsr::expire_unverified;
+use crate::dsr::report_entry::entry_write_of_record;
 use crate::email::EmailAddress;
 pub use crate::holds::keeping::next_due_day;
 use crate::holds::keeping::pending_minimisation;
@@ -564,6 +565,8 @@ impl RetentionSweep<'_> {
         for _ in 0..CONFLICT_ATTEMPTS {
             let category = category_of(&current);
             let decision = self.decide(stores, tally, day, &current).await?;
+            // A request that expires unverified changes status: its report entry too.
+            let mut report_entry = None;
             let write = match decision {
                 Decision::Delete => {
                     deletions.push(current.key.clone());
@@ -591,12 +594,20 @@ impl RetentionSweep<'_> {
                         minimised.attributes.remove(field);
                     }
                     expire_unverified(&mut minimised, tally.now);
+                    if minimised.attributes.get("status") != current.attributes.get("status") {
+                        report_entry = entry_write_of_record(&minimised, self.ports.register);
+                    }
                     let due = next_due_day(self.ports.register, &minimised);
                     restamped(&minimised, due)
                 }
                 Decision::Reschedule(due) => restamped(&current, due),
             };
-            match store::put(self.ports.store, write, Precondition::Version(current.version)).await {
+            let mut writes = vec![Write::Put {
+                record: write,
+                precondition: Precondition::Version(current.version),
+            }];
+            writes.extend(report_entry);
+            match self.ports.store.write(writes).await {
                 Ok(()) => {
                     let counts = tally.category(category);
                     match decision {

@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// Why the opt-in proof outlives an erasure (kept by design, as the suppression entry).
+const EVIDENCE_KEPT: &str = "the proof of your newsletter opt-in, kept 3 years after the subscription ends to demonstrate consent (GDPR Art. 7(1), 17(3)(e)); it holds no address";
+
 impl Fulfilment<'_> {
     /// One run of an erasure, then the reply and the closing of the request
     /// if it is done; otherwise the request stays in progress (recorded once)
@@ -40,6 +43,14 @@ impl Fulfilment<'_> {
             .filter(|line| line.kept_because.is_none())
             .map(|l| l.count)
             .sum();
+        // Kept under a legal hold or an exemption: complied with in part. The
+        // suppression entry, the opt-in proof and the request records are
+        // kept by design, whoever asks, and hold no address.
+        request.answered_in_part = lines.iter().any(|line| {
+            line.kept_because
+                .as_deref()
+                .is_some_and(|why| ![SUPPRESSION_KEPT, EVIDENCE_KEPT, REQUESTS_KEPT].contains(&why))
+        });
         self.close(
             &mut request,
             RequestEventKind::Erased,
@@ -190,7 +201,7 @@ impl Fulfilment<'_> {
                     crate::newsletter::evidence_after_erasure(self.requests.ports.register, record, now)
                         .map_err(|error| DsrError::Corrupt(error.to_string()))?,
                 );
-                Some("the proof of your newsletter opt-in, kept 3 years after the subscription ends to demonstrate consent (GDPR Art. 7(1), 17(3)(e)); it holds no address".to_owned())
+                Some(EVIDENCE_KEPT.to_owned())
             } else if record.entity == entity::PROCESSING_RESTRICTION {
                 Some("your restriction of processing stays in force until our team has decided on it (GDPR Art. 18(1) and (3))".to_owned())
             } else if record.entity == entity::DSR_REQUEST {

@@ -1,0 +1,303 @@
+//! The privacy team's reports through the built binaries, against the
+//! DynamoDB/SES emulator: requests filed and verified through dsr-intake,
+//! decided through dsr-admin, then the request report (JSON and CSV), the
+//! consent report and the proof of consent, each behind the admin scope.
+
+use privacy_tests::events::{http_event, link_button, with_header, with_jwt, with_jwt_claims, HttpResponse};
+use privacy_tests::function::Function;
+use privacy_tests::newsletter::{mails_to, unique_address, Deployment};
+use serde_json::{json, Value};
+
+const VERIFY: &str = "https://privacy.example.com/dsr/verify";
+
+struct Backend {
+    deployment: Deployment,
+    intake: Function,
+    admin: Function,
+    consent: Function,
+}
+
+impl Backend {
+    async fn start() -> Self {
+        let deployment = Deployment::new().await;
+        let team = unique_address("team");
+        let extra = [("PRIVACY_TEAM_ADDRESS", team.as_str())];
+        let intake = deployment.start("dsr-intake", &extra).await;
+        let admin = deployment.start("dsr-admin", &extra).await;
+        let consent = deployment.start("consent-capture", &[]).await;
+        Self {
+            deployment,
+            intake,
+            admin,
+            consent,
+        }
+    }
+
+    async fn submit(&self, body: Value) -> Value {
+        let answer = self
+            .intake
+            .http(http_event("POST /dsr", "/dsr", Some(&body.to_string())))
+            .await;
+        assert_eq!(answer.status, 202, "{}", answer.body);
+        answer.json()
+    }
+
+    /// Files a request and follows its verification link; the request id.
+    async fn verified(&self, kind: &str, address: &str) -> String {
+        self.verified_body(json!({"type": kind, "email": address})).await
+    }
+
+    async fn verified_body(&self, body: Value) -> String {
+        let address = body["email"].as_str().unwrap().to_owned();
+        let address = address.as_str();
+        privacy_tests::aws::forget_link_mails(&self.deployment.table, address).await;
+        let answer = self.submit(body).await;
+        let mails = mails_to(address).await;
+        let token = mails.last().unwrap().token(VERIFY).expect("a verification link");
+        let page = self.intake.http(link_button("/dsr/verify", &token)).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        answer["request_id"].as_str().unwrap().to_owned()
+    }
+
+    async fn admin(&self, route_key: &str, path: &str, body: Option<Value>) -> HttpResponse {
+        let body = body.map(|body| body.to_string());
+        self.admin
+            .http(with_jwt(http_event(route_key, path, body.as_deref()), "team-member-1"))
+            .await
+    }
+
+    async fn report(&self, query: &str, accept: &str) -> HttpResponse {
+        let event = http_event(
+            "GET /admin/reports/requests",
+            &format!("/admin/reports/requests?{query}"),
+            None,
+        );
+        self.admin
+            .http(with_header(with_jwt(event, "team-member-1"), "accept", Some(accept)))
+            .await
+    }
+}
+
+fn this_year() -> i16 {
+    // The controller's calendar (Europe/Stockholm) decides the year of receipt.
+    let stockholm = jiff::tz::TimeZone::get("Europe/Stockholm").unwrap();
+    jiff::Timestamp::now().to_zoned_datetime(stockholm).year()
+}
+
+fn row<'r>(report: &'r Value, kind: &str) -> &'r Value {
+    report["rows"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|row| row["type"] == kind))
+        .unwrap_or_else(|| panic!("a row for {kind}: {report}"))
+}
+
+#[tokio::test]
+async fn the_request_report_counts_seeded_requests_as_json_and_csv() {
+    let backend = Backend::start().await;
+    let mut addresses = Vec::new();
+    let mut restrictions = Vec::new();
+    for n in 0..4 {
+        let address = unique_address(&format!("restrict{n}"));
+        restrictions.push(backend.verified("restriction", &address).await);
+        addresses.push(address);
+    }
+    let reject = |id: &str| format!("/admin/dsr/{id}/reject");
+    let route = "POST /admin/dsr/{request_id}/reject";
+    for (id, body) in [
+        (
+            &restrictions[0],
+            json!({"reason": "Asked four times this month.", "reason_code": "excessive"}),
+        ),
+        (
+            &restrictions[1],
+            json!({"reason": "The identity could not be confirmed.", "reason_code": "identity_not_verified"}),
+        ),
+        (&restrictions[2], json!({"reason": "No grounds."})),
+    ] {
+        let answer = backend.admin(route, &reject(id), Some(body)).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    let completed = backend
+        .admin(
+            "POST /admin/dsr/{request_id}/complete",
+            &format!("/admin/dsr/{}/complete", restrictions[3]),
+            Some(json!({"note": "Restricted everywhere."})),
+        )
+        .await;
+    assert_eq!(completed.status, 200, "{}", completed.body);
+    // An unknown reason code is refused, naming the field; nothing changes.
+    // An objection to processing waits for the team's weighing: open.
+    let objector = unique_address("objector");
+    let open = backend
+        .verified_body(json!({"type": "objection", "scope": "processing", "email": objector}))
+        .await;
+    let refused = backend
+        .admin(
+            route,
+            &reject(&open),
+            Some(json!({"reason": "x", "reason_code": "unverified"})),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(refused.error().1.as_deref(), Some("reason_code"));
+    // Acted on at once, and answered at verification.
+    let opt_out = unique_address("optout");
+    backend.submit(json!({"type": "ccpa_opt_out", "email": opt_out})).await;
+    let reader = unique_address("reader");
+    backend.verified("access", &reader).await;
+    // Filed and never verified: open.
+    let silent = unique_address("silent");
+    backend.submit(json!({"type": "erasure", "email": silent})).await;
+
+    let year = this_year();
+    let answer = backend.report(&format!("year={year}"), "application/json").await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.header("content-type"), Some("application/json"));
+    let report = answer.json();
+    assert_eq!(report["year"], year);
+    assert_eq!(report["rows"].as_array().map(Vec::len), Some(11), "one row per type");
+    let restriction = row(&report, "restriction");
+    assert_eq!(restriction["received"], 4, "{report}");
+    assert_eq!(restriction["complied_in_whole"], 1);
+    assert_eq!(restriction["complied_in_part"], 0);
+    assert_eq!(restriction["denied"], 3);
+    assert_eq!(
+        restriction["denied_by_reason"],
+        json!({"identity_not_verified": 1, "manifestly_unfounded": 0, "excessive": 1,
+               "legal_exemption": 0, "other": 1, "unverified": 0})
+    );
+    // Everything was answered the day it arrived.
+    assert_eq!(restriction["responded"], 4);
+    assert_eq!(restriction["median_days"], 0.0);
+    assert_eq!(restriction["mean_days"], 0.0);
+    let objection = row(&report, "objection");
+    assert_eq!(
+        (objection["received"].as_u64(), objection["open"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(objection["median_days"], Value::Null);
+    assert_eq!(row(&report, "ccpa_opt_out")["complied_in_whole"], 1);
+    assert_eq!(row(&report, "access")["complied_in_whole"], 1);
+    let erasure = row(&report, "erasure");
+    assert_eq!(
+        (erasure["received"].as_u64(), erasure["open"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(row(&report, "portability")["received"], 0);
+
+    let csv = backend.report(&format!("year={year}"), "text/csv").await;
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    assert!(
+        csv.header("content-type")
+            .is_some_and(|value| value.starts_with("text/csv")),
+        "{:?}",
+        csv.headers
+    );
+    let lines: Vec<&str> = csv.body.split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "type,received,complied_in_whole,complied_in_part,denied,denied_identity_not_verified,\
+         denied_manifestly_unfounded,denied_excessive,denied_legal_exemption,denied_other,\
+         denied_unverified,open,responded,median_days,mean_days"
+    );
+    assert_eq!(lines.len(), 13, "header, 11 types, and the final CRLF: {}", csv.body);
+    assert_eq!(lines[12], "");
+    assert!(
+        lines.contains(&"restriction,4,1,0,3,1,0,1,0,1,0,0,4,0,0"),
+        "{}",
+        csv.body
+    );
+    assert!(lines.contains(&"portability,0,0,0,0,0,0,0,0,0,0,0,0,,"), "{}", csv.body);
+
+    // Another year: every type, nothing received.
+    let last_year = backend.report(&format!("year={}", year - 1), "application/json").await;
+    assert_eq!(last_year.status, 200);
+    assert!(last_year.json()["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|row| row["received"] == 0));
+
+    // No address in the report or its entries.
+    let entries: Vec<String> =
+        privacy_tests::aws::scan_text(&privacy_tests::aws::dynamodb().await, &backend.deployment.table)
+            .await
+            .into_iter()
+            .filter(|item| item.contains("DSR_REPORT#"))
+            .collect();
+    assert_eq!(entries.len(), 8, "one entry per request: {entries:#?}");
+    let mut everyone: Vec<&str> = addresses.iter().map(String::as_str).collect();
+    everyone.extend([objector.as_str(), opt_out.as_str(), reader.as_str(), silent.as_str()]);
+    for address in &everyone {
+        assert!(!answer.body.contains(address) && !csv.body.contains(address));
+        assert!(entries.iter().all(|entry| !entry.contains(address)), "{address}");
+    }
+    backend.intake.stop_checking_logs(&everyone).await;
+    backend.admin.stop_checking_logs(&everyone).await;
+    backend.consent.stop_checking_logs(&[]).await;
+}
+
+#[tokio::test]
+async fn the_reports_answer_only_the_privacy_team_and_name_a_bad_year() {
+    let backend = Backend::start().await;
+    // A consent decision to prove and count.
+    let consent_id = uuid::Uuid::new_v4().to_string();
+    let body = json!({"consent_id": consent_id, "policy_version": "2026-01", "source": "banner",
+        "categories": {"analytics": true, "marketing": false}})
+    .to_string();
+    let recorded = backend
+        .consent
+        .http(http_event("POST /consent", "/consent", Some(&body)))
+        .await;
+    assert_eq!(recorded.status, 201, "{}", recorded.body);
+
+    let proof_route = "GET /admin/consent/{consent_id}/proof";
+    let proof_path = format!("/admin/consent/{consent_id}/proof");
+    let proof = backend.admin(proof_route, &proof_path, None).await;
+    assert_eq!(proof.status, 200, "{}", proof.body);
+    assert_eq!(proof.json()["verification"]["intact"], true, "{}", proof.body);
+    let consent_report = backend
+        .admin("GET /admin/reports/consent", "/admin/reports/consent", None)
+        .await;
+    assert_eq!(consent_report.status, 200, "{}", consent_report.body);
+    assert!(consent_report.json()["rows"].is_array());
+
+    let year = this_year();
+    for bad in [
+        "1999".to_owned(),
+        "26".to_owned(),
+        "year".to_owned(),
+        format!("{}", year + 2),
+        String::new(),
+    ] {
+        let answer = backend.report(&format!("year={bad}"), "application/json").await;
+        assert_eq!(answer.status, 400, "{bad}: {}", answer.body);
+        assert_eq!(answer.error().1.as_deref(), Some("year"), "{bad}");
+    }
+    let csv_refused = backend.report("year=20x6", "text/csv").await;
+    assert_eq!(csv_refused.status, 400, "a bad year is JSON whatever the Accept");
+    assert_eq!(csv_refused.error().1.as_deref(), Some("year"));
+
+    // 401 without credentials, 403 with a token that lacks the scope.
+    let report_path = format!("/admin/reports/requests?year={year}");
+    let routes = [
+        ("GET /admin/reports/requests", report_path.as_str()),
+        ("GET /admin/reports/consent", "/admin/reports/consent"),
+        (proof_route, proof_path.as_str()),
+    ];
+    for (route_key, path) in routes {
+        let anonymous = backend.admin.http(http_event(route_key, path, None)).await;
+        assert_eq!(anonymous.status, 401, "{route_key}: {}", anonymous.body);
+        let unscoped = with_jwt_claims(
+            http_event(route_key, path, None),
+            json!({"sub": "someone", "iss": "https://auth.example.com/", "client_id": "privacy-admin",
+                   "token_use": "access", "scope": "openid"}),
+        );
+        let forbidden = backend.admin.http(unscoped).await;
+        assert_eq!(forbidden.status, 403, "{route_key}: {}", forbidden.body);
+        assert!(!forbidden.body.contains("rows") && !forbidden.body.contains("receipts"));
+    }
+    backend.intake.stop_checking_logs(&[]).await;
+    backend.admin.stop_checking_logs(&[]).await;
+    backend.consent.stop_checking_logs(&[]).await;
+}
