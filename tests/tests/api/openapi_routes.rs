@@ -578,6 +578,8 @@ async fn the_handlers_answer_as_openapi_documents() {
     api.expect(400, get("/admin/reports/consent?from=2025-01-01&to=2026-05-01").team())
         .await;
     api.expect(400, get("/admin/reports/consent?to=yesterday").team()).await;
+    // An empty value counts as absent, as everywhere in the API.
+    api.expect(200, get("/admin/reports/consent?from=&to=").team()).await;
     api.expect(200, delete(format!("/consent/{id}"))).await;
     api.expect(404, delete(format!("/consent/{unknown}"))).await;
     api.expect(400, delete("/consent/not-a-uuid")).await;
