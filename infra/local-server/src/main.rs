@@ -101,7 +101,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("Admin API: Authorization: Bearer {admin_token}");
     tracing::info!("privacy backend listening on {own_origin}");
     println!("Serving every route on {own_origin} (in-memory store; stop with Ctrl-C)");
-    println!("Demo site: {own_origin}/   outbox: {own_origin}/outbox   request queue: {own_origin}/queue.html");
+    println!("Demo site: {own_origin}/   outbox: {own_origin}/outbox   request queue: {own_origin}/queue.html   console: {own_origin}/console/");
     loop {
         let (stream, peer) = listener.accept().await?;
         let app = Arc::clone(&app);

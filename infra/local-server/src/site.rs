@@ -21,6 +21,13 @@ const FILES: &[(&str, &str, &str)] = &[
     ("/", HTML, include_str!("../../../web/index.html")),
     ("/index.html", HTML, include_str!("../../../web/index.html")),
     ("/queue.html", HTML, include_str!("../../../web/queue.html")),
+    ("/console", HTML, include_str!("../../../web/console/index.html")),
+    ("/console/", HTML, include_str!("../../../web/console/index.html")),
+    (
+        "/console/index.html",
+        HTML,
+        include_str!("../../../web/console/index.html"),
+    ),
     (
         "/thanks/newsletter",
         HTML,
@@ -39,6 +46,16 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
     ("/forms.js", JS, include_str!("../../../web/forms.js")),
     ("/queue.js", JS, include_str!("../../../web/queue.js")),
+    (
+        "/console/console.js",
+        JS,
+        include_str!("../../../web/console/console.js"),
+    ),
+    (
+        "/console/console.css",
+        CSS,
+        include_str!("../../../web/console/console.css"),
+    ),
     ("/site.css", CSS, include_str!("../../../web/site.css")),
     ("/demo-analytics.js", JS, include_str!("../../../web/demo-analytics.js")),
     ("/demo-marketing.js", JS, include_str!("../../../web/demo-marketing.js")),
@@ -156,7 +173,8 @@ fn outbox_page(dir: &Path, controller: &str) -> String {
          <link rel=\"stylesheet\" href=\"/site.css\"></head><body>\
          <header class=\"site-header\"><p class=\"brand\"><a href=\"/\">{controller}</a></p>\
          <nav aria-label=\"Demo\"><ul><li><a href=\"/outbox\" aria-current=\"page\">Outbox</a></li>\
-         <li><a href=\"/queue.html\">Request queue</a></li></ul></nav></header>\
+         <li><a href=\"/queue.html\">Request queue</a></li>\
+         <li><a href=\"/console/\">Console</a></li></ul></nav></header>\
          <main><h1>Outbox</h1><p>The mail the local server sent, newest first. Nothing leaves this machine: \
          each mail is a file in <code>{dir}</code>. <a href=\"/outbox\">Refresh</a></p>\
          <p id=\"outbox-count\">{count}</p><ol class=\"outbox\">{items}</ol></main></body></html>\n",
