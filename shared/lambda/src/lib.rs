@@ -321,6 +321,7 @@ pub async fn serve_outbox_retry(app: App) -> Result<(), lambda_runtime::Error> {
                     secrets: &secrets,
                     links: &links,
                     privacy_team: app.settings.privacy_team_address.as_ref(),
+                    systems: privacy_domain::dsr::tasks::SystemsScope::ThisProductOnly,
                 };
                 requests.resume_fulfilment(deadline).await?
             }

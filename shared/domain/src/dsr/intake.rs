@@ -43,6 +43,8 @@ impl Requests<'_> {
             new_address_digest: None,
             closed_at: None,
             events: vec![received],
+            tasks: Vec::new(),
+            own_part_done: false,
         };
         if submission.request_type.acts_at_once(request.scope) {
             self.write_new(&subject, &request, None, None).await?;

@@ -19,6 +19,7 @@ pub mod deadline;
 pub mod export;
 pub mod fulfilment;
 pub mod queue;
+pub mod tasks;
 
 mod decisions;
 mod events;
@@ -37,6 +38,7 @@ use uuid::Uuid;
 
 use crate::consent::ConsentId;
 use crate::dsr::deadline::{Deadline, ExtensionRefused, Jurisdiction};
+use crate::dsr::tasks::{SystemsScope, TaskSummary};
 use crate::email::EmailAddress;
 use crate::mail::outbox::Outbox;
 use crate::mail::{escape_html, link_mails_in_window, may_mail_link, Mail};
@@ -294,6 +296,13 @@ pub struct DataSubjectRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<Timestamp>,
     pub events: Vec<RequestEvent>,
+    /// The tasks of the other systems of record (SPEC 8), as they stand.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<TaskSummary>,
+    /// This product's own part is done; the request completes when the
+    /// last task ends.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own_part_done: bool,
 }
 
 impl fmt::Debug for DataSubjectRequest {
@@ -327,6 +336,11 @@ impl DataSubjectRequest {
     pub fn has_event(&self, kind: RequestEventKind) -> bool {
         self.events.iter().any(|event| event.event == kind)
     }
+
+    /// Whether a task of another system is still open.
+    pub fn has_open_tasks(&self) -> bool {
+        !tasks::all_ended(&self.tasks)
+    }
 }
 
 /// The queue's view of a request: no personal data.
@@ -343,6 +357,9 @@ pub struct QueueEntry {
     pub due_on: Date,
     #[serde(default)]
     pub extended: bool,
+    /// The tasks of the other systems of record, as they stand.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<TaskSummary>,
 }
 
 /// One page of the team's queue.
@@ -398,6 +415,8 @@ pub enum DsrError {
     BadCursor,
     #[error("the request has no restriction in force")]
     NotRestricted,
+    #[error("tasks of other systems are still open")]
+    TasksOpen,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("a stored request record is corrupt: {0}")]
@@ -506,6 +525,8 @@ pub struct Requests<'a> {
     pub links: &'a Links,
     /// Where every verified request is announced (`PRIVACY_TEAM_ADDRESS`).
     pub privacy_team: Option<&'a EmailAddress>,
+    /// Whether verified requests create tasks for the register's other systems.
+    pub systems: SystemsScope,
 }
 
 impl Requests<'_> {
@@ -615,7 +636,21 @@ impl Requests<'_> {
         request: &DataSubjectRequest,
         version: u64,
     ) -> Result<(), DsrError> {
-        self.save_with_queue(subject, request, version, request.due_on).await
+        self.save_with_queue(subject, request, version, request.due_on, Vec::new())
+            .await
+    }
+
+    /// Saves a request whose due date did not change together with `also`
+    /// (the changes of its tasks), all or nothing.
+    pub(crate) async fn save_with_writes(
+        &self,
+        subject: &SubjectKey,
+        request: &DataSubjectRequest,
+        version: u64,
+        also: Vec<Write>,
+    ) -> Result<(), DsrError> {
+        self.save_with_queue(subject, request, version, request.due_on, also)
+            .await
     }
 
     /// Saves the request and its queue entry together (the entry moves when
@@ -627,6 +662,7 @@ impl Requests<'_> {
         request: &DataSubjectRequest,
         version: u64,
         old_due: Date,
+        also: Vec<Write>,
     ) -> Result<(), DsrError> {
         let mut record = self.request_record(subject, request, version + 1);
         let mut queue = self.queue_record(request);
@@ -666,6 +702,7 @@ impl Requests<'_> {
                 precondition: Precondition::None,
             });
         }
+        writes.extend(also);
         self.ports.store.write(writes).await.map_err(DsrError::from)
     }
 
@@ -703,6 +740,7 @@ impl Requests<'_> {
             received_at: request.received_at,
             due_on: request.due_on,
             extended: request.extended,
+            tasks: request.tasks.clone(),
         };
         let mut record = Record::new(queue_key(request.due_on, &request.request_id), QUEUE_ENTITY);
         record.set_body(&entry);
