@@ -35,6 +35,7 @@
 
 pub mod answers;
 pub mod delivery;
+pub mod signature;
 
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
