@@ -12,6 +12,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         pepper: true,
         token_key: true,
         mail: true,
+        systems: true,
     })
     .await?;
     privacy_lambda::serve_http(app, &[Area::Requests, Area::Register]).await

@@ -22,6 +22,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use privacy_domain::clock::{Clock, SystemClock};
+use privacy_domain::dsr::tasks::config::SystemsConfig;
 use privacy_domain::email::EmailAddress;
 use privacy_domain::holds::keeping::HoldAwareStore;
 use privacy_domain::mail::{Mail, MailError, Mailer, MessageId};
@@ -86,6 +87,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let outbox_dir = std::env::var("OUTBOX_DIR").unwrap_or_else(|_| ".local-outbox".to_owned());
     let outbox = FileOutbox::open(&outbox_dir, "Privacy <privacy@example.com>", "example.com")?;
     let register = Register::standard()?;
+    // Endpoints and secrets of the systems of record (SPEC 8); without them a
+    // verified request asks no other system.
+    let systems = match std::env::var("SYSTEMS_CONFIG").ok().filter(|json| !json.is_empty()) {
+        Some(json) => Some(Arc::new(SystemsConfig::parse(&json, &register).map_err(|error| {
+            format!("the systems configuration in SYSTEMS_CONFIG is refused: {error}")
+        })?)),
+        None => None,
+    };
     let site = Arc::new(site::Site::new(&outbox_dir, &register.document().controller.name));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let app = Arc::new(App {
@@ -95,6 +104,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         register,
         pepper: Some(Pepper::new(secret("SUBJECT_PEPPER"))?),
         token_key: Some(TokenKey::new(secret("TOKEN_KEY"))?),
+        systems,
         settings,
     });
     println!("Mail is written to {outbox_dir}/ and its links printed here.");

@@ -20,6 +20,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use privacy_domain::clock::Clock;
+use privacy_domain::dsr::tasks::config::SystemsConfig;
+use privacy_domain::dsr::tasks::SystemsScope;
 use privacy_domain::email::EmailAddress;
 use privacy_domain::mail::Mailer;
 use privacy_domain::newsletter::Links;
@@ -45,6 +47,9 @@ pub struct App {
     /// Signs and checks unsubscribe tokens, status links and cursors; `None`
     /// in a function that needs none of them.
     pub token_key: Option<TokenKey>,
+    /// Where the systems of record are reached and their secrets; `None`
+    /// where none is configured (the function then asks no other system).
+    pub systems: Option<Arc<SystemsConfig>>,
     pub settings: Settings,
 }
 
@@ -66,6 +71,16 @@ impl App {
             pepper: self.pepper()?.clone(),
             token_key: self.token_key()?.clone(),
         })
+    }
+
+    /// Which systems a verified request asks: every registered one where a
+    /// systems configuration is given.
+    pub fn systems_scope(&self) -> SystemsScope {
+        if self.systems.is_some() {
+            SystemsScope::EveryRegisteredSystem
+        } else {
+            SystemsScope::ThisProductOnly
+        }
     }
 
     /// The pepper, or a 500 for a function deployed without it.

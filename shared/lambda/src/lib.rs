@@ -17,6 +17,7 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use privacy_aws::dynamodb::DynamoRecordStore;
 use privacy_aws::ses::SesMailer;
 use privacy_domain::clock::{Clock, SystemClock};
+use privacy_domain::dsr::tasks::config::{SystemsConfig, SystemsConfigError};
 use privacy_domain::dsr::Requests;
 use privacy_domain::holds::keeping::HoldAwareStore;
 use privacy_domain::mail::{Mail, MailError, Mailer, MessageId};
@@ -28,7 +29,7 @@ use privacy_http::{ApiRequest, ApiResponse, App, Area, Principal, Settings};
 
 pub mod sweep;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum ConfigError {
     #[error("the environment variable {0} is not set")]
     Missing(&'static str),
@@ -36,8 +37,18 @@ pub enum ConfigError {
     WeakSecret(&'static str),
     #[error("the SSM parameter named by {0} could not be read: {1}")]
     Parameter(&'static str, String),
+    #[error("the systems configuration in {0} is refused: {1}")]
+    Systems(&'static str, SystemsConfigError),
     #[error(transparent)]
     Register(#[from] RegisterError),
+}
+
+/// A function that refuses to start prints `Error: <this>` (`main`'s
+/// `Termination`): one line that names the variable or parameter.
+impl std::fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 fn required(name: &'static str) -> Result<String, ConfigError> {
@@ -57,6 +68,9 @@ pub struct Needs {
     pub token_key: bool,
     /// SES, with `SENDER_ADDRESS`.
     pub mail: bool,
+    /// The systems of record's endpoints and secrets (`SYSTEMS_CONFIG`, or
+    /// the SSM parameter named by `SYSTEMS_PARAMETER`).
+    pub systems: bool,
 }
 
 /// Builds the app from the environment: `TABLE_NAME`, `ALLOWED_ORIGINS`,
@@ -95,6 +109,11 @@ pub async fn app_from_env(needs: Needs) -> Result<App, ConfigError> {
         None
     };
     let register = Register::standard()?;
+    let systems = if needs.systems {
+        systems_config(&ssm, &register).await?.map(Arc::new)
+    } else {
+        None
+    };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     Ok(App {
         // Every write is stamped with the legal holds and restriction in force on its person.
@@ -104,6 +123,7 @@ pub async fn app_from_env(needs: Needs) -> Result<App, ConfigError> {
         register,
         pepper,
         token_key,
+        systems,
         settings: Settings::from_env(|name| std::env::var(name).ok()),
     })
 }
@@ -132,6 +152,37 @@ async fn secret(
         .and_then(|parameter| parameter.value)
         .map(String::into_bytes)
         .ok_or(ConfigError::Parameter(parameter, "no value".to_owned()))
+}
+
+/// The systems configuration: the JSON itself in `SYSTEMS_CONFIG` (local
+/// runs and tests) or, in AWS, the SecureString SSM parameter named by
+/// `SYSTEMS_PARAMETER`. Neither set: `None`, and requests are answered for
+/// this product's own data only (said once, at start).
+pub async fn systems_config(
+    ssm: &aws_sdk_ssm::Client,
+    register: &Register,
+) -> Result<Option<SystemsConfig>, ConfigError> {
+    let (source, json) = if let Some(json) = optional("SYSTEMS_CONFIG") {
+        ("SYSTEMS_CONFIG", json.into_bytes())
+    } else if optional("SYSTEMS_PARAMETER").is_some() {
+        (
+            "SYSTEMS_PARAMETER",
+            secret(ssm, "SYSTEMS_CONFIG", "SYSTEMS_PARAMETER").await?,
+        )
+    } else {
+        tracing::warn!(
+            "no systems configuration (SYSTEMS_PARAMETER / SYSTEMS_CONFIG): requests ask no other system of record"
+        );
+        return Ok(None);
+    };
+    let json = String::from_utf8(json)
+        .map_err(|_| ConfigError::Systems(source, SystemsConfigError::Malformed("not UTF-8".to_owned())))?;
+    let config = SystemsConfig::parse(&json, register).map_err(|error| ConfigError::Systems(source, error))?;
+    tracing::info!(
+        source,
+        "systems of record configured: verified requests ask every registered system"
+    );
+    Ok(Some(config))
 }
 
 /// The mailer of a function that sends no mail.
@@ -321,7 +372,7 @@ pub async fn serve_outbox_retry(app: App) -> Result<(), lambda_runtime::Error> {
                     secrets: &secrets,
                     links: &links,
                     privacy_team: app.settings.privacy_team_address.as_ref(),
-                    systems: privacy_domain::dsr::tasks::SystemsScope::ThisProductOnly,
+                    systems: app.systems_scope(),
                 };
                 requests.resume_fulfilment(deadline).await?
             }

@@ -24,4 +24,5 @@ mod register_and_proof;
 mod retention_sweep;
 mod ses_mailer;
 mod store_conformance;
+mod systems;
 mod template_routes;

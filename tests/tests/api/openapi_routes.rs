@@ -399,6 +399,7 @@ impl Api {
             register: Register::standard().expect("the standard register"),
             pepper: Some(secrets().pepper),
             token_key: Some(secrets().token_key),
+            systems: None,
             settings: Settings {
                 allowed_origins: vec![WEBSITE.to_owned()],
                 public_base_url: PUBLIC_BASE_URL.to_owned(),

@@ -34,6 +34,7 @@
 //! processor's `act` task already tells it.
 
 pub mod answers;
+pub mod config;
 pub mod delivery;
 pub mod signature;
 
