@@ -45,6 +45,7 @@ const ALL_AREAS: &[Area] = &[
     Area::Unsubscribe,
     Area::Requests,
     Area::Register,
+    Area::Systems,
     Area::Admin,
 ];
 /// The bearer token of the admin routes (`ADMIN_TOKEN`, random when unset):

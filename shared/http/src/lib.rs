@@ -13,6 +13,7 @@ mod fields;
 mod html;
 mod message;
 mod newsletter;
+mod systems;
 
 use std::fmt;
 use std::future::Future;
@@ -218,6 +219,8 @@ pub enum Area {
     Unsubscribe,
     Requests,
     Register,
+    /// The systems of record's signed answers to their tasks.
+    Systems,
     Admin,
 }
 
@@ -228,7 +231,7 @@ impl Area {
             Area::Consent => "consent-capture",
             Area::Newsletter => "newsletter-subscribe",
             Area::Unsubscribe => "newsletter-unsubscribe",
-            Area::Requests | Area::Register => "dsr-intake",
+            Area::Requests | Area::Register | Area::Systems => "dsr-intake",
             Area::Admin => "dsr-admin",
         }
     }
@@ -324,6 +327,12 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/dsr/verify", Area::Requests, serve!(dsr::verify)),
     route("GET", "/dsr/{request_id}", Area::Requests, serve!(dsr::status)),
     route("GET", "/privacy/register", Area::Register, serve!(register)),
+    route(
+        "POST",
+        "/systems/tasks/{task_id}",
+        Area::Systems,
+        serve!(systems::answer_from_system),
+    ),
     route("GET", "/admin/dsr", Area::Admin, serve!(admin::queue)),
     route(
         "POST",
@@ -348,6 +357,12 @@ pub const ROUTES: &[Route] = &[
         "/admin/dsr/{request_id}/lift-restriction",
         Area::Admin,
         serve!(admin::lift_restriction),
+    ),
+    route(
+        "POST",
+        "/admin/dsr/{request_id}/tasks/{task_id}",
+        Area::Admin,
+        serve!(systems::answer_for_system),
     ),
     route("POST", "/admin/holds", Area::Admin, serve!(admin::place_hold)),
     route(

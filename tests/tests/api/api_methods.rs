@@ -13,12 +13,13 @@ use privacy_http::{ApiRequest, ApiResponse, App, Area, Principal, Settings, DEFA
 use privacy_tests::newsletter::{secrets, PUBLIC_BASE_URL, WEBSITE};
 use serde_json::Value;
 
-const AREAS: [Area; 6] = [
+const AREAS: [Area; 7] = [
     Area::Consent,
     Area::Newsletter,
     Area::Unsubscribe,
     Area::Requests,
     Area::Register,
+    Area::Systems,
     Area::Admin,
 ];
 
