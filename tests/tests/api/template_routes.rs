@@ -116,6 +116,7 @@ fn each_function_may_read_only_the_secrets_it_needs() {
             .into_iter()
             .flatten()
             .flat_map(|policy| policy["Statement"].as_sequence().cloned().unwrap_or_default())
+            .flat_map(conditional_branches)
             .filter(|statement| serde_yaml::to_string(&statement["Action"]).unwrap().contains("ssm:"))
             .map(|statement| serde_yaml::to_string(&statement).unwrap())
             .collect();
@@ -134,5 +135,25 @@ fn each_function_may_read_only_the_secrets_it_needs() {
             function.binary
         );
         assert_eq!(readable, needed, "{}: the secrets its role may read", function.binary);
+    }
+}
+
+/// A statement as it is, or both branches of a `!If [condition, then, else]`
+/// (a statement granted only under a condition still names what it grants).
+fn conditional_branches(statement: serde_yaml::Value) -> Vec<serde_yaml::Value> {
+    match &statement {
+        serde_yaml::Value::Tagged(tagged) if tagged.tag == "If" => tagged
+            .value
+            .as_sequence()
+            .map(|branches| {
+                branches
+                    .iter()
+                    .skip(1)
+                    .filter(|branch| branch.is_mapping())
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => vec![statement],
     }
 }
