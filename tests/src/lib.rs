@@ -10,4 +10,5 @@ pub mod newsletter;
 pub mod openapi;
 pub mod ses;
 pub mod sweep;
+pub mod systems;
 pub mod template;
