@@ -11,4 +11,5 @@ pub mod newsletter;
 pub mod openapi;
 pub mod ses;
 pub mod sweep;
+pub mod systems;
 pub mod template;

@@ -11,6 +11,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         pepper: true,
         token_key: true,
         mail: true,
+        systems: false,
     })
     .await?;
     privacy_lambda::serve_http(app, &[Area::Admin]).await

@@ -11,6 +11,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         pepper: false,
         token_key: true,
         mail: false,
+        systems: false,
     })
     .await?;
     privacy_lambda::serve_http(app, &[Area::Unsubscribe]).await

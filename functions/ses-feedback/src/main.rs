@@ -10,6 +10,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         pepper: true,
         token_key: false,
         mail: false,
+        systems: false,
     })
     .await?;
     privacy_lambda::serve_ses_feedback(app).await

@@ -7,7 +7,11 @@
 //! server's own origin. Mail goes to `.local-outbox/` (`OUTBOX_DIR`) as one
 //! `.eml` file per message, and its links are printed on the console. The
 //! secrets are random for each run unless `SUBJECT_PEPPER` and `TOKEN_KEY`
-//! are set.
+//! are set. With `SYSTEMS_CONFIG`, tasks are handed to the systems of record
+//! after each POST, as the outbox's function does in AWS: webhooks by their
+//! signed POST, events on `TASK_EVENT_BUS` through the SDK's endpoint
+//! (`AWS_ENDPOINT_URL`, e.g. the emulator); a hand-over that fails is retried
+//! with backoff on a later POST.
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -21,10 +25,15 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use privacy_aws::systems::SystemsConnector;
 use privacy_domain::clock::{Clock, SystemClock};
+use privacy_domain::dsr::tasks::config::SystemsConfig;
+use privacy_domain::dsr::tasks::delivery::RetryPolicy;
+use privacy_domain::dsr::Requests;
 use privacy_domain::email::EmailAddress;
 use privacy_domain::holds::keeping::HoldAwareStore;
 use privacy_domain::mail::{Mail, MailError, Mailer, MessageId};
+use privacy_domain::newsletter::Links;
 use privacy_domain::register::Register;
 use privacy_domain::store::memory::MemoryStore;
 use privacy_domain::subject::Pepper;
@@ -44,11 +53,14 @@ const ALL_AREAS: &[Area] = &[
     Area::Unsubscribe,
     Area::Requests,
     Area::Register,
+    Area::Systems,
     Area::Admin,
 ];
 /// The bearer token of the admin routes (`ADMIN_TOKEN`, random when unset):
 /// the local stand-in for API Gateway's JWT authoriser.
 static ADMIN_TOKEN: OnceLock<String> = OnceLock::new();
+/// Hands tasks to the systems of record (set when `SYSTEMS_CONFIG` is).
+static CONNECTOR: OnceLock<SystemsConnector> = OnceLock::new();
 /// Bodies are read up to this size; the API itself refuses more than 16 KiB with 413.
 const READ_LIMIT: usize = 1024 * 1024;
 
@@ -86,8 +98,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let outbox_dir = std::env::var("OUTBOX_DIR").unwrap_or_else(|_| ".local-outbox".to_owned());
     let outbox = FileOutbox::open(&outbox_dir, "Privacy <privacy@example.com>", "example.com")?;
     let register = Register::standard()?;
+    // Endpoints and secrets of the systems of record (SPEC 8); without them a
+    // verified request asks no other system.
+    let systems = match std::env::var("SYSTEMS_CONFIG").ok().filter(|json| !json.is_empty()) {
+        Some(json) => Some(Arc::new(SystemsConfig::parse(&json, &register).map_err(|error| {
+            format!("the systems configuration in SYSTEMS_CONFIG is refused: {error}")
+        })?)),
+        None => None,
+    };
     let site = Arc::new(site::Site::new(&outbox_dir, &register.document().controller.name));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    if let Some(systems) = &systems {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let bus = std::env::var("TASK_EVENT_BUS").ok();
+        let connector = SystemsConnector::new(
+            systems.clone(),
+            aws_sdk_eventbridge::Client::new(&sdk),
+            bus,
+            clock.clone(),
+        )?;
+        let _ = CONNECTOR.set(connector);
+    }
     let app = Arc::new(App {
         store: Arc::new(HoldAwareStore::new(MemoryStore::new(), register.clone(), clock.clone())),
         mailer: Arc::new(PrintedLinks(outbox)),
@@ -95,6 +126,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         register,
         pepper: Some(Pepper::new(secret("SUBJECT_PEPPER"))?),
         token_key: Some(TokenKey::new(secret("TOKEN_KEY"))?),
+        systems,
         settings,
     });
     println!("Mail is written to {outbox_dir}/ and its links printed here.");
@@ -195,12 +227,30 @@ async fn serve(
     Ok(to_hyper(response))
 }
 
-/// One run of the outbox's drain: sends what is queued.
+/// One run of the outbox's drain: sends what is queued, then hands the
+/// tasks listed for hand-over to their systems.
 async fn drain_outbox(app: Arc<App>) {
     let outbox = app.ports().outbox();
     let deadline = app.clock.now() + jiff::SignedDuration::from_secs(30);
     if let Err(error) = outbox.retry(deadline).await {
         tracing::error!(%error, "the outbox's drain failed; the next request retries it");
+    }
+    let (Some(connector), Ok(secrets)) = (CONNECTOR.get(), app.secrets()) else {
+        return;
+    };
+    let links = Links::new(&app.settings.public_base_url);
+    let requests = Requests {
+        ports: app.ports(),
+        secrets: &secrets,
+        links: &links,
+        privacy_team: app.settings.privacy_team_address.as_ref(),
+        systems: app.systems_scope(),
+    };
+    if let Err(error) = requests
+        .deliver_tasks(connector, RetryPolicy::default(), deadline)
+        .await
+    {
+        tracing::error!(%error, "the tasks' hand-over failed; the next request retries it");
     }
 }
 

@@ -3,6 +3,8 @@
 //! - [`ses::SesMailer`]: mail through SES `SendRawEmail`; [`ses_feedback`]: its bounce and complaint notifications.
 //! - [`dynamodb::DynamoRecordStore`]: the record store on one DynamoDB table
 //!   (design: `infra/dynamodb-access-patterns.md`).
+//! - [`systems::SystemsConnector`]: tasks to systems of record, by EventBridge
+//!   event or signed webhook POST.
 //!
 //! The SDK is pointed at an emulator by the standard `AWS_ENDPOINT_URL`.
 
@@ -10,6 +12,7 @@ pub mod attributes;
 pub mod dynamodb;
 pub mod ses;
 pub mod ses_feedback;
+pub mod systems;
 
 /// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
 pub async fn sdk_config() -> aws_config::SdkConfig {

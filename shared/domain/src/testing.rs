@@ -6,6 +6,7 @@
 //! (README, "The domain crate's contexts").
 
 use crate::clock::{Clock, FixedClock};
+use crate::dsr::tasks::SystemsScope;
 use crate::dsr::Requests;
 use crate::email::EmailAddress;
 use crate::mail::RecordingMailer;
@@ -36,6 +37,10 @@ pub struct World<S = MemoryStore> {
     pub secrets: Secrets,
     pub links: Links,
     pub team: EmailAddress,
+    /// Whether verified requests create tasks for the register's other
+    /// systems (off unless [`World::asking_every_system`]: most tests are of
+    /// this product's own fulfilment).
+    pub systems: SystemsScope,
 }
 
 impl World<MemoryStore> {
@@ -57,12 +62,19 @@ impl<S: RecordStore> World<S> {
             secrets: test_secrets(),
             links: Links::new(PUBLIC_BASE_URL),
             team: EmailAddress::parse("team", TEAM_ADDRESS).expect("the team's address"),
+            systems: SystemsScope::ThisProductOnly,
         }
     }
 
     /// The same world with another register.
     pub fn with_register(mut self, register: Register) -> Self {
         self.register = register;
+        self
+    }
+
+    /// The same world asking every system of its register (SPEC 8).
+    pub fn asking_every_system(mut self) -> Self {
+        self.systems = SystemsScope::EveryRegisteredSystem;
         self
     }
 
@@ -86,6 +98,7 @@ impl<S: RecordStore> World<S> {
             secrets: &self.secrets,
             links: &self.links,
             privacy_team: Some(&self.team),
+            systems: self.systems,
         }
     }
 

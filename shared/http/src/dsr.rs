@@ -34,6 +34,7 @@ pub fn requests<'a>(app: &'a App, secrets: &'a Secrets, links: &'a privacy_domai
         secrets,
         links,
         privacy_team: app.settings.privacy_team_address.as_ref(),
+        systems: app.systems_scope(),
     }
 }
 

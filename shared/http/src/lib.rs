@@ -14,6 +14,7 @@ mod html;
 mod message;
 mod newsletter;
 mod reports;
+mod systems;
 
 use std::fmt;
 use std::future::Future;
@@ -21,6 +22,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use privacy_domain::clock::Clock;
+use privacy_domain::dsr::tasks::config::SystemsConfig;
+use privacy_domain::dsr::tasks::SystemsScope;
 use privacy_domain::email::EmailAddress;
 use privacy_domain::mail::Mailer;
 use privacy_domain::newsletter::Links;
@@ -46,6 +49,9 @@ pub struct App {
     /// Signs and checks unsubscribe tokens, status links and cursors; `None`
     /// in a function that needs none of them.
     pub token_key: Option<TokenKey>,
+    /// Where the systems of record are reached and their secrets; `None`
+    /// where none is configured (the function then asks no other system).
+    pub systems: Option<Arc<SystemsConfig>>,
     pub settings: Settings,
 }
 
@@ -67,6 +73,16 @@ impl App {
             pepper: self.pepper()?.clone(),
             token_key: self.token_key()?.clone(),
         })
+    }
+
+    /// Which systems a verified request asks: every registered one where a
+    /// systems configuration is given.
+    pub fn systems_scope(&self) -> SystemsScope {
+        if self.systems.is_some() {
+            SystemsScope::EveryRegisteredSystem
+        } else {
+            SystemsScope::ThisProductOnly
+        }
     }
 
     /// The pepper, or a 500 for a function deployed without it.
@@ -204,6 +220,8 @@ pub enum Area {
     Unsubscribe,
     Requests,
     Register,
+    /// The systems of record's signed answers to their tasks.
+    Systems,
     Admin,
 }
 
@@ -214,7 +232,7 @@ impl Area {
             Area::Consent => "consent-capture",
             Area::Newsletter => "newsletter-subscribe",
             Area::Unsubscribe => "newsletter-unsubscribe",
-            Area::Requests | Area::Register => "dsr-intake",
+            Area::Requests | Area::Register | Area::Systems => "dsr-intake",
             Area::Admin => "dsr-admin",
         }
     }
@@ -310,6 +328,12 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/dsr/verify", Area::Requests, serve!(dsr::verify)),
     route("GET", "/dsr/{request_id}", Area::Requests, serve!(dsr::status)),
     route("GET", "/privacy/register", Area::Register, serve!(register)),
+    route(
+        "POST",
+        "/systems/tasks/{task_id}",
+        Area::Systems,
+        serve!(systems::answer_from_system),
+    ),
     route("GET", "/admin/dsr", Area::Admin, serve!(admin::queue)),
     route(
         "POST",
@@ -334,6 +358,12 @@ pub const ROUTES: &[Route] = &[
         "/admin/dsr/{request_id}/lift-restriction",
         Area::Admin,
         serve!(admin::lift_restriction),
+    ),
+    route(
+        "POST",
+        "/admin/dsr/{request_id}/tasks/{task_id}",
+        Area::Admin,
+        serve!(systems::answer_for_system),
     ),
     route("POST", "/admin/holds", Area::Admin, serve!(admin::place_hold)),
     route(

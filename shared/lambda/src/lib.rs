@@ -16,7 +16,10 @@ use jiff::{SignedDuration, Timestamp};
 use lambda_runtime::{service_fn, LambdaEvent};
 use privacy_aws::dynamodb::DynamoRecordStore;
 use privacy_aws::ses::SesMailer;
+use privacy_aws::systems::SystemsConnector;
 use privacy_domain::clock::{Clock, SystemClock};
+use privacy_domain::dsr::tasks::config::{SystemsConfig, SystemsConfigError};
+use privacy_domain::dsr::tasks::delivery::{DeliveryReport, RetryPolicy};
 use privacy_domain::dsr::Requests;
 use privacy_domain::holds::keeping::HoldAwareStore;
 use privacy_domain::mail::{Mail, MailError, Mailer, MessageId};
@@ -28,7 +31,7 @@ use privacy_http::{ApiRequest, ApiResponse, App, Area, Principal, Settings};
 
 pub mod sweep;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum ConfigError {
     #[error("the environment variable {0} is not set")]
     Missing(&'static str),
@@ -36,8 +39,22 @@ pub enum ConfigError {
     WeakSecret(&'static str),
     #[error("the SSM parameter named by {0} could not be read: {1}")]
     Parameter(&'static str, String),
+    #[error("the systems configuration in {0} is refused: {1}")]
+    Systems(&'static str, SystemsConfigError),
+    #[error("the environment variable {0} is not a whole number")]
+    NotANumber(&'static str),
+    #[error("the HTTPS client could not load the system's trusted roots: {0}")]
+    Tls(String),
     #[error(transparent)]
     Register(#[from] RegisterError),
+}
+
+/// A function that refuses to start prints `Error: <this>` (`main`'s
+/// `Termination`): one line that names the variable or parameter.
+impl std::fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 fn required(name: &'static str) -> Result<String, ConfigError> {
@@ -57,6 +74,9 @@ pub struct Needs {
     pub token_key: bool,
     /// SES, with `SENDER_ADDRESS`.
     pub mail: bool,
+    /// The systems of record's endpoints and secrets (`SYSTEMS_CONFIG`, or
+    /// the SSM parameter named by `SYSTEMS_PARAMETER`).
+    pub systems: bool,
 }
 
 /// Builds the app from the environment: `TABLE_NAME`, `ALLOWED_ORIGINS`,
@@ -95,6 +115,11 @@ pub async fn app_from_env(needs: Needs) -> Result<App, ConfigError> {
         None
     };
     let register = Register::standard()?;
+    let systems = if needs.systems {
+        systems_config(&ssm, &register).await?.map(Arc::new)
+    } else {
+        None
+    };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     Ok(App {
         // Every write is stamped with the legal holds and restriction in force on its person.
@@ -104,6 +129,7 @@ pub async fn app_from_env(needs: Needs) -> Result<App, ConfigError> {
         register,
         pepper,
         token_key,
+        systems,
         settings: Settings::from_env(|name| std::env::var(name).ok()),
     })
 }
@@ -132,6 +158,37 @@ async fn secret(
         .and_then(|parameter| parameter.value)
         .map(String::into_bytes)
         .ok_or(ConfigError::Parameter(parameter, "no value".to_owned()))
+}
+
+/// The systems configuration: the JSON itself in `SYSTEMS_CONFIG` (local
+/// runs and tests) or, in AWS, the SecureString SSM parameter named by
+/// `SYSTEMS_PARAMETER`. Neither set: `None`, and requests are answered for
+/// this product's own data only (said once, at start).
+pub async fn systems_config(
+    ssm: &aws_sdk_ssm::Client,
+    register: &Register,
+) -> Result<Option<SystemsConfig>, ConfigError> {
+    let (source, json) = if let Some(json) = optional("SYSTEMS_CONFIG") {
+        ("SYSTEMS_CONFIG", json.into_bytes())
+    } else if optional("SYSTEMS_PARAMETER").is_some() {
+        (
+            "SYSTEMS_PARAMETER",
+            secret(ssm, "SYSTEMS_CONFIG", "SYSTEMS_PARAMETER").await?,
+        )
+    } else {
+        tracing::warn!(
+            "no systems configuration (SYSTEMS_PARAMETER / SYSTEMS_CONFIG): requests ask no other system of record"
+        );
+        return Ok(None);
+    };
+    let json = String::from_utf8(json)
+        .map_err(|_| ConfigError::Systems(source, SystemsConfigError::Malformed("not UTF-8".to_owned())))?;
+    let config = SystemsConfig::parse(&json, register).map_err(|error| ConfigError::Systems(source, error))?;
+    tracing::info!(
+        source,
+        "systems of record configured: verified requests ask every registered system"
+    );
+    Ok(Some(config))
 }
 
 /// The mailer of a function that sends no mail.
@@ -295,10 +352,55 @@ pub struct StreamRecord {
     pub event_source: String,
 }
 
-/// Runs the runtime loop of the outbox's drain: sends queued mail until
-/// shortly before the invocation's deadline, and reports the counts.
-pub async fn serve_outbox_retry(app: App) -> Result<(), lambda_runtime::Error> {
+/// Where the deployment's own task events go (`event` systems that name no
+/// bus of their own): the bus template.yaml creates or is given.
+pub const TASK_EVENT_BUS: &str = "TASK_EVENT_BUS";
+/// The wait before a failed hand-over's first retry, in seconds (default:
+/// [`RetryPolicy::default`]'s minute). Tests shorten it; the template does not set it.
+pub const TASK_RETRY_FIRST_SECONDS: &str = "TASK_RETRY_FIRST_SECONDS";
+
+/// The connector that hands tasks to the systems of record, when the app
+/// has a systems configuration (`None`: no other system is asked).
+pub async fn task_connector_from_env(app: &App) -> Result<Option<SystemsConnector>, ConfigError> {
+    let Some(config) = app.systems.clone() else {
+        return Ok(None);
+    };
+    let sdk = privacy_aws::sdk_config().await;
+    let connector = SystemsConnector::new(
+        config,
+        aws_sdk_eventbridge::Client::new(&sdk),
+        optional(TASK_EVENT_BUS),
+        app.clock.clone(),
+    )
+    .map_err(|error| ConfigError::Tls(error.kind().to_string()))?;
+    Ok(Some(connector))
+}
+
+/// The retry schedule of the hand-over: the domain's default, or a first
+/// wait of `TASK_RETRY_FIRST_SECONDS` (a whole number of seconds).
+pub fn task_retry_policy() -> Result<RetryPolicy, ConfigError> {
+    let mut policy = RetryPolicy::default();
+    if let Some(seconds) = optional(TASK_RETRY_FIRST_SECONDS) {
+        let seconds: u32 = seconds
+            .trim()
+            .parse()
+            .map_err(|_| ConfigError::NotANumber(TASK_RETRY_FIRST_SECONDS))?;
+        policy.first = SignedDuration::from_secs(i64::from(seconds));
+        policy.cap = policy.cap.max(policy.first);
+    }
+    Ok(policy)
+}
+
+/// Runs the runtime loop of the outbox's drain: sends queued mail, then
+/// hands listed tasks to their systems (with `connector`), until shortly
+/// before the invocation's deadline, and reports the counts.
+pub async fn serve_outbox_retry(
+    app: App,
+    connector: Option<SystemsConnector>,
+    policy: RetryPolicy,
+) -> Result<(), lambda_runtime::Error> {
     let app = &app;
+    let connector = connector.as_ref();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<OutboxTrigger>| async move {
         if let OutboxTrigger::Stream { records } = &event.payload {
             if records.iter().any(|record| record.event_source != "aws:dynamodb") {
@@ -311,19 +413,23 @@ pub async fn serve_outbox_retry(app: App) -> Result<(), lambda_runtime::Error> {
         let outbox = app.ports().outbox();
         // The mail first: a sign-up's confirmation does not wait for an erasure.
         let report = outbox.retry(deadline).await?;
+        let secrets = app.secrets().map_err(|_| "the secrets are not configured")?;
+        let links = Links::new(&app.settings.public_base_url);
+        let requests = Requests {
+            ports: app.ports(),
+            secrets: &secrets,
+            links: &links,
+            privacy_team: app.settings.privacy_team_address.as_ref(),
+            systems: app.systems_scope(),
+        };
+        // Tasks listed for hand-over (a new task starts a run through the stream; a retry is due on a later run).
+        let tasks = match connector {
+            Some(connector) => requests.deliver_tasks(connector, policy, deadline).await?,
+            None => DeliveryReport::default(),
+        };
         // Erasures and exports too large for one run go on in the scheduled runs, a run's work each.
         let resumed = match &event.payload {
-            OutboxTrigger::Schedule(_) => {
-                let secrets = app.secrets().map_err(|_| "the secrets are not configured")?;
-                let links = Links::new(&app.settings.public_base_url);
-                let requests = Requests {
-                    ports: app.ports(),
-                    secrets: &secrets,
-                    links: &links,
-                    privacy_team: app.settings.privacy_team_address.as_ref(),
-                };
-                requests.resume_fulfilment(deadline).await?
-            }
+            OutboxTrigger::Schedule(_) => requests.resume_fulfilment(deadline).await?,
             OutboxTrigger::Stream { .. } => 0,
         };
         tracing::info!(
@@ -333,11 +439,16 @@ pub async fn serve_outbox_retry(app: App) -> Result<(), lambda_runtime::Error> {
             skipped = report.skipped,
             nothing_to_send = report.nothing_to_send,
             fulfilment_runs = resumed,
+            tasks_sent = tasks.sent,
+            tasks_retrying = tasks.retrying,
+            tasks_dead_lettered = tasks.dead_lettered,
+            tasks_waiting = tasks.waiting,
             "outbox drained"
         );
         let mut body = serde_json::to_value(report)?;
         if let Some(fields) = body.as_object_mut() {
             fields.insert("fulfilment_runs".to_owned(), serde_json::json!(resumed));
+            fields.insert("tasks".to_owned(), serde_json::to_value(tasks)?);
         }
         Ok::<_, lambda_runtime::Error>(body)
     }))

@@ -59,6 +59,7 @@ pub async fn sweep_from_env() -> Result<SweepFunction, SweepConfigError> {
         pepper: true,
         token_key: false,
         mail: true,
+        systems: false,
     })
     .await?;
     let address = EmailAddress::parse("PRIVACY_TEAM_ADDRESS", &crate::required("PRIVACY_TEAM_ADDRESS")?)

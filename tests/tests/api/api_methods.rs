@@ -13,12 +13,13 @@ use privacy_http::{ApiRequest, ApiResponse, App, Area, Principal, Settings, DEFA
 use privacy_tests::newsletter::{secrets, PUBLIC_BASE_URL, WEBSITE};
 use serde_json::Value;
 
-const AREAS: [Area; 6] = [
+const AREAS: [Area; 7] = [
     Area::Consent,
     Area::Newsletter,
     Area::Unsubscribe,
     Area::Requests,
     Area::Register,
+    Area::Systems,
     Area::Admin,
 ];
 
@@ -30,6 +31,7 @@ fn app() -> App {
         register: Register::standard().expect("the standard register"),
         pepper: Some(secrets().pepper),
         token_key: Some(secrets().token_key),
+        systems: None,
         settings: Settings {
             allowed_origins: vec![WEBSITE.to_owned()],
             public_base_url: PUBLIC_BASE_URL.to_owned(),

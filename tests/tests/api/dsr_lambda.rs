@@ -420,7 +420,8 @@ async fn every_admin_route_answers_401_without_valid_credentials() {
             .path
             .replace("{request_id}", "0d3c4a1e-2f5b-4c6d-8e7f-9a0b1c2d3e4f")
             .replace("{hold_id}", "1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a6b")
-            .replace("{consent_id}", "2f3e4d5c-6b7a-4899-8a0b-1c2d3e4f5a6b");
+            .replace("{consent_id}", "2f3e4d5c-6b7a-4899-8a0b-1c2d3e4f5a6b")
+            .replace("{task_id}", "0d3c4a1e-2f5b-4c6d-8e7f-9a0b1c2d3e4f.bookkeeping");
         let key = format!("{} {}", route.method, route.path);
         let body = (route.method == "POST").then(|| json!({"reason": "x"}).to_string());
         let anonymous = backend.admin.http(http_event(&key, &path, body.as_deref())).await;

@@ -25,4 +25,5 @@ mod reports;
 mod retention_sweep;
 mod ses_mailer;
 mod store_conformance;
+mod systems;
 mod template_routes;

@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use privacy_domain::clock::SystemClock;
+use privacy_domain::dsr::tasks::config::SystemsConfig;
+use privacy_domain::dsr::tasks::signature;
 use privacy_domain::email::EmailAddress;
 use privacy_domain::mail::RecordingMailer;
 use privacy_domain::register::Register;
@@ -373,6 +375,13 @@ impl Call {
         self
     }
 
+    /// Signed as a system of record signs its answer (after the body is set).
+    fn signed(mut self) -> Self {
+        let header = signature::sign(SYSTEM_SECRET.as_bytes(), &self.body, jiff::Timestamp::now());
+        self.headers.push(("privacy-signature", header));
+        self
+    }
+
     /// The route (path template of ROUTES) this call is for.
     fn route(&self) -> &'static str {
         let path = self.path.split('?').next().unwrap_or_default();
@@ -394,9 +403,26 @@ impl Call {
 }
 
 const EVIL: &str = "https://evil.example";
+const SYSTEM_SECRET: &str = "openapi-test-system-secret-0123456789abcdef";
 
 impl Api {
     fn new() -> Self {
+        Self::with_systems(None)
+    }
+
+    /// The API of a deployment whose verified requests ask every system of record.
+    fn asking_every_system() -> Self {
+        let config = json!({"systems": {
+            "service": {"secret": SYSTEM_SECRET},
+            "support_desk": {"secret": SYSTEM_SECRET, "url": "https://desk.example/privacy"},
+            "crm": {"secret": SYSTEM_SECRET, "url": "https://crm.example/privacy"},
+        }});
+        let register = Register::standard().expect("the standard register");
+        let systems = SystemsConfig::parse(&config.to_string(), &register).expect("a systems configuration");
+        Self::with_systems(Some(Arc::new(systems)))
+    }
+
+    fn with_systems(systems: Option<Arc<SystemsConfig>>) -> Self {
         let mailer = Arc::new(RecordingMailer::new());
         let app = App {
             store: Arc::new(MemoryStore::new()),
@@ -405,6 +431,7 @@ impl Api {
             register: Register::standard().expect("the standard register"),
             pepper: Some(secrets().pepper),
             token_key: Some(secrets().token_key),
+            systems,
             settings: Settings {
                 allowed_origins: vec![WEBSITE.to_owned()],
                 public_base_url: PUBLIC_BASE_URL.to_owned(),
@@ -457,6 +484,7 @@ impl Api {
             Area::Unsubscribe,
             Area::Requests,
             Area::Register,
+            Area::Systems,
             Area::Admin,
         ];
         let response = privacy_http::handle(&self.app, &areas, request).await;
@@ -857,6 +885,80 @@ async fn the_handlers_answer_as_openapi_documents() {
     api.expect(413, post(customers).raw("application/json", big()).team())
         .await;
     api.expect(403, post(customers).json(&customer).team().from(EVIL)).await;
+
+    // ------------------------------------------------ systems of record (SPEC 8)
+    let mut systems = Api::asking_every_system();
+    let person = unique("systems");
+    let submitted = systems
+        .expect_json(202, post("/dsr").json(&json!({"type": "erasure", "email": person})))
+        .await;
+    let id = submitted["request_id"].as_str().expect("a request id").to_owned();
+    let token = systems.mailed_token(&person, "/dsr/verify");
+    systems
+        .expect(200, post("/dsr/verify").form(&[("token", &token)]))
+        .await;
+    let done = json!({"status": "done"});
+    let at = format!("/systems/tasks/{id}.support_desk");
+    systems.expect(401, post(&at).json(&done)).await;
+    systems
+        .expect(
+            401,
+            post(format!("/systems/tasks/{id}.bookkeeping")).json(&done).signed(),
+        )
+        .await;
+    systems
+        .expect(404, post(format!("/systems/tasks/{unknown}.crm")).json(&done).signed())
+        .await;
+    let invalid = systems
+        .expect_json(400, post(&at).json(&json!({"status": "maybe"})).signed())
+        .await;
+    assert_eq!(invalid["error"]["field"], "status", "{invalid}");
+    systems
+        .expect(400, post(&at).raw("application/json", b"{".to_vec()).signed())
+        .await;
+    systems
+        .expect(415, post(&at).raw("text/plain", b"done".to_vec()).signed())
+        .await;
+    systems
+        .expect(
+            413,
+            post(&at).raw("application/json", vec![b' '; 256 * 1024 + 1]).signed(),
+        )
+        .await;
+    systems.expect(403, post(&at).json(&done).signed().from(EVIL)).await;
+    let answered = systems.expect_json(200, post(&at).json(&done).signed()).await;
+    assert_eq!(answered["task"]["status"], "done", "{answered}");
+    systems.expect(409, post(&at).json(&done).signed()).await;
+    let by_team = format!("/admin/dsr/{id}/tasks/{id}.bookkeeping");
+    let exempt = json!({"status": "exempt", "reason": "Bokföringslagen 7 kap. 2 §: invoices are kept."});
+    systems.expect(401, post(&by_team).json(&exempt)).await;
+    systems
+        .expect(
+            404,
+            post(format!("/admin/dsr/{unknown}/tasks/{id}.bookkeeping"))
+                .json(&exempt)
+                .team(),
+        )
+        .await;
+    let unexplained = systems
+        .expect_json(400, post(&by_team).json(&json!({"status": "exempt"})).team())
+        .await;
+    assert_eq!(unexplained["error"]["field"], "reason", "{unexplained}");
+    systems
+        .expect(415, post(&by_team).raw("text/plain", b"x".to_vec()).team())
+        .await;
+    systems
+        .expect(413, post(&by_team).raw("application/json", big()).team())
+        .await;
+    systems
+        .expect(403, post(&by_team).json(&exempt).team().from(EVIL))
+        .await;
+    let recorded = systems.expect_json(200, post(&by_team).json(&exempt).team()).await;
+    assert_eq!(recorded["task"]["status"], "exempt", "{recorded}");
+    systems.expect(409, post(&by_team).json(&exempt).team()).await;
+    for (route, statuses) in systems.exercised {
+        api.exercised.entry(route).or_default().extend(statuses);
+    }
 
     // Every route was exercised and answered a success at least once: a new
     // route needs its calls here as well as its operation in openapi.yaml.

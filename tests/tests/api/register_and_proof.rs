@@ -101,6 +101,10 @@ async fn the_register_names_the_controller_of_the_privacy_policy_and_every_purpo
             for system in holders {
                 match system["access"]["via"].as_str() {
                     Some("this_product") => {}
+                    Some("event" | "webhook") => assert!(
+                        !system["instructions"].as_str().unwrap_or_default().is_empty(),
+                        "{system}"
+                    ),
                     Some("manual") => assert!(
                         !system["access"]["instructions"].as_str().unwrap_or_default().is_empty(),
                         "{system}"

@@ -82,13 +82,16 @@ async fn a_malformed_event_is_a_lambda_error_for_every_function() {
 fn each_function_may_read_only_the_secrets_it_needs() {
     const PEPPER: &str = "SubjectPepperParameterName";
     const TOKEN_KEY: &str = "TokenKeyParameterName";
+    // The systems of record's endpoints and secrets: the function that hands
+    // tasks over and the one that checks the systems' signed answers.
+    const SYSTEMS: &str = "SystemsParameterName";
     let expected: &[(&str, &[&str])] = &[
         ("consent-capture", &[]),
         ("newsletter-subscribe", &[PEPPER, TOKEN_KEY]),
         ("newsletter-unsubscribe", &[TOKEN_KEY]),
         ("ses-feedback", &[PEPPER]),
-        ("mail-outbox", &[PEPPER, TOKEN_KEY]),
-        ("dsr-intake", &[PEPPER, TOKEN_KEY]),
+        ("mail-outbox", &[PEPPER, TOKEN_KEY, SYSTEMS]),
+        ("dsr-intake", &[PEPPER, TOKEN_KEY, SYSTEMS]),
         ("dsr-admin", &[PEPPER, TOKEN_KEY]),
         ("retention-sweep", &[PEPPER]),
     ];
@@ -99,20 +102,25 @@ fn each_function_may_read_only_the_secrets_it_needs() {
             .as_mapping()
             .cloned()
             .unwrap_or_default();
-        let configured: BTreeSet<&str> = [("SUBJECT_PEPPER_PARAMETER", PEPPER), ("TOKEN_KEY_PARAMETER", TOKEN_KEY)]
-            .into_iter()
-            .filter(|(variable, _)| variables.contains_key(*variable))
-            .map(|(_, parameter)| parameter)
-            .collect();
+        let configured: BTreeSet<&str> = [
+            ("SUBJECT_PEPPER_PARAMETER", PEPPER),
+            ("TOKEN_KEY_PARAMETER", TOKEN_KEY),
+            ("SYSTEMS_PARAMETER", SYSTEMS),
+        ]
+        .into_iter()
+        .filter(|(variable, _)| variables.contains_key(*variable))
+        .map(|(_, parameter)| parameter)
+        .collect();
         let statements: Vec<String> = properties["Policies"]
             .as_sequence()
             .into_iter()
             .flatten()
             .flat_map(|policy| policy["Statement"].as_sequence().cloned().unwrap_or_default())
+            .flat_map(conditional_branches)
             .filter(|statement| serde_yaml::to_string(&statement["Action"]).unwrap().contains("ssm:"))
             .map(|statement| serde_yaml::to_string(&statement).unwrap())
             .collect();
-        let readable: BTreeSet<&str> = [PEPPER, TOKEN_KEY]
+        let readable: BTreeSet<&str> = [PEPPER, TOKEN_KEY, SYSTEMS]
             .into_iter()
             .filter(|parameter| statements.iter().any(|statement| statement.contains(parameter)))
             .collect();
@@ -127,5 +135,25 @@ fn each_function_may_read_only_the_secrets_it_needs() {
             function.binary
         );
         assert_eq!(readable, needed, "{}: the secrets its role may read", function.binary);
+    }
+}
+
+/// A statement as it is, or both branches of a `!If [condition, then, else]`
+/// (a statement granted only under a condition still names what it grants).
+fn conditional_branches(statement: serde_yaml::Value) -> Vec<serde_yaml::Value> {
+    match &statement {
+        serde_yaml::Value::Tagged(tagged) if tagged.tag == "If" => tagged
+            .value
+            .as_sequence()
+            .map(|branches| {
+                branches
+                    .iter()
+                    .skip(1)
+                    .filter(|branch| branch.is_mapping())
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => vec![statement],
     }
 }

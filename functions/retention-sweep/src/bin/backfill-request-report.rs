@@ -28,6 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         pepper: false,
         token_key: false,
         mail: false,
+        systems: false,
     })
     .await?;
     let now = jiff::Timestamp::now();

@@ -33,6 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         pepper: false,
         token_key: false,
         mail: false,
+        systems: false,
     })
     .await?;
     let report = privacy_domain::holds::keeping::restamp(

@@ -27,6 +27,10 @@ impl Requests<'_> {
 
     pub async fn complete(&self, request_id: &str, note: &str, by: &str) -> Result<DataSubjectRequest, DsrError> {
         self.decide(request_id, RequestEventKind::Completed, note, by, |request, now, _| {
+            // Every other system must have answered, or been exempted with a reason.
+            if request.has_open_tasks() {
+                return Err(DsrError::TasksOpen);
+            }
             request.status = RequestStatus::Completed;
             request.closed_at = Some(now);
             Ok(())
@@ -83,7 +87,10 @@ impl Requests<'_> {
                 .subject
                 .clone()
                 .ok_or_else(|| DsrError::Corrupt("a request without subject".into()))?;
-            match self.save_with_queue(&subject, &request, stored.version, old_due).await {
+            match self
+                .save_with_queue(&subject, &request, stored.version, old_due, Vec::new())
+                .await
+            {
                 Ok(()) => {}
                 Err(DsrError::Store(StoreError::Conflict)) => continue,
                 Err(error) => return Err(error),

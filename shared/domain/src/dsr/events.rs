@@ -50,6 +50,15 @@ pub enum RequestEventKind {
     RestrictionLifted,
     /// The privacy team extended the deadline.
     Extended,
+    /// Tasks were created for the other systems of record; the note names them.
+    TasksCreated,
+    /// This product's part is done; the request waits for other systems' answers.
+    AwaitingSystems,
+    /// A system of record (or the team for it) answered its task; the note
+    /// says which system and what it answered.
+    SystemAnswered,
+    /// A task could not be handed to its system after every retry.
+    TaskFailed,
     /// The request was closed as done.
     Completed,
     /// The privacy team declined the request.
@@ -83,6 +92,10 @@ impl RequestEventKind {
             Self::Erased => "erased",
             Self::RestrictionLifted => "restriction_lifted",
             Self::Extended => "extended",
+            Self::TasksCreated => "tasks_created",
+            Self::AwaitingSystems => "awaiting_systems",
+            Self::SystemAnswered => "system_answered",
+            Self::TaskFailed => "task_failed",
             Self::Completed => "completed",
             Self::Rejected => "rejected",
             Self::Expired => "expired",
@@ -105,7 +118,7 @@ mod tests {
     use crate::dsr::{DataSubjectRequest, RequestEvent};
 
     /// Every kind and the name it was stored under before it had a type.
-    const NAMES: [(RequestEventKind, &str); 21] = [
+    const NAMES: [(RequestEventKind, &str); 25] = [
         (Received, "received"),
         (Verified, "verified"),
         (InProgress, "in_progress"),
@@ -124,6 +137,10 @@ mod tests {
         (Erased, "erased"),
         (RestrictionLifted, "restriction_lifted"),
         (Extended, "extended"),
+        (TasksCreated, "tasks_created"),
+        (AwaitingSystems, "awaiting_systems"),
+        (SystemAnswered, "system_answered"),
+        (TaskFailed, "task_failed"),
         (Completed, "completed"),
         (Rejected, "rejected"),
         (Expired, "expired"),

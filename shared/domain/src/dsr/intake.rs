@@ -45,6 +45,8 @@ impl Requests<'_> {
             events: vec![received],
             reason_code: None,
             answered_in_part: false,
+            tasks: Vec::new(),
+            own_part_done: false,
         };
         if submission.request_type.acts_at_once(request.scope) {
             self.write_new(&subject, &request, None, None).await?;

@@ -20,6 +20,7 @@ pub mod export;
 pub mod fulfilment;
 pub mod queue;
 pub mod report_entry;
+pub mod tasks;
 
 mod decisions;
 mod events;
@@ -38,6 +39,7 @@ use uuid::Uuid;
 
 use crate::consent::ConsentId;
 use crate::dsr::deadline::{Deadline, ExtensionRefused, Jurisdiction};
+use crate::dsr::tasks::{SystemsScope, TaskSummary};
 use crate::email::EmailAddress;
 use crate::mail::outbox::Outbox;
 use crate::mail::{escape_html, link_mails_in_window, may_mail_link, Mail};
@@ -296,6 +298,13 @@ pub struct DataSubjectRequest {
     /// kept under a legal hold or an exemption): complied with in part.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub answered_in_part: bool,
+    /// The tasks of the other systems of record (SPEC 8), as they stand.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<TaskSummary>,
+    /// This product's own part is done; the request completes when the
+    /// last task ends.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own_part_done: bool,
 }
 
 impl fmt::Debug for DataSubjectRequest {
@@ -329,6 +338,11 @@ impl DataSubjectRequest {
     pub fn has_event(&self, kind: RequestEventKind) -> bool {
         self.events.iter().any(|event| event.event == kind)
     }
+
+    /// Whether a task of another system is still open.
+    pub fn has_open_tasks(&self) -> bool {
+        !tasks::all_ended(&self.tasks)
+    }
 }
 
 /// The queue's view of a request: no personal data.
@@ -345,6 +359,9 @@ pub struct QueueEntry {
     pub due_on: Date,
     #[serde(default)]
     pub extended: bool,
+    /// The tasks of the other systems of record, as they stand.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<TaskSummary>,
 }
 
 /// One page of the team's queue.
@@ -400,6 +417,8 @@ pub enum DsrError {
     BadCursor,
     #[error("the request has no restriction in force")]
     NotRestricted,
+    #[error("tasks of other systems are still open")]
+    TasksOpen,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("a stored request record is corrupt: {0}")]
@@ -506,6 +525,8 @@ pub struct Requests<'a> {
     pub links: &'a Links,
     /// Where every verified request is announced (`PRIVACY_TEAM_ADDRESS`).
     pub privacy_team: Option<&'a EmailAddress>,
+    /// Whether verified requests create tasks for the register's other systems.
+    pub systems: SystemsScope,
 }
 
 impl Requests<'_> {
@@ -616,7 +637,21 @@ impl Requests<'_> {
         request: &DataSubjectRequest,
         version: u64,
     ) -> Result<(), DsrError> {
-        self.save_with_queue(subject, request, version, request.due_on).await
+        self.save_with_queue(subject, request, version, request.due_on, Vec::new())
+            .await
+    }
+
+    /// Saves a request whose due date did not change together with `also`
+    /// (the changes of its tasks), all or nothing.
+    pub(crate) async fn save_with_writes(
+        &self,
+        subject: &SubjectKey,
+        request: &DataSubjectRequest,
+        version: u64,
+        also: Vec<Write>,
+    ) -> Result<(), DsrError> {
+        self.save_with_queue(subject, request, version, request.due_on, also)
+            .await
     }
 
     /// Saves the request and its queue entry together (the entry moves when
@@ -628,6 +663,7 @@ impl Requests<'_> {
         request: &DataSubjectRequest,
         version: u64,
         old_due: Date,
+        also: Vec<Write>,
     ) -> Result<(), DsrError> {
         let mut record = self.request_record(subject, request, version + 1);
         let mut queue = self.queue_record(request);
@@ -668,6 +704,7 @@ impl Requests<'_> {
             });
         }
         writes.push(report_entry::entry_write(request, self.ports.register));
+        writes.extend(also);
         self.ports.store.write(writes).await.map_err(DsrError::from)
     }
 
@@ -705,6 +742,7 @@ impl Requests<'_> {
             received_at: request.received_at,
             due_on: request.due_on,
             extended: request.extended,
+            tasks: request.tasks.clone(),
         };
         let mut record = Record::new(queue_key(request.due_on, &request.request_id), entity::DSR_QUEUE_ENTRY);
         record.set_body(&entry);

@@ -18,6 +18,8 @@ pub struct DueRequest {
     pub received_on: Option<Date>,
     /// Calendar days from today to `due_on` in the controller's time zone; negative: overdue.
     pub days_left: i64,
+    /// The tasks of other systems that are open and past their own due day.
+    pub overdue_tasks: Vec<TaskSummary>,
 }
 
 /// The open requests in the queue due on or before `through`, soonest
@@ -78,6 +80,14 @@ pub async fn due_requests(
                 due_on,
                 received_on,
                 days_left: i64::from((due_on - today).get_days()),
+                overdue_tasks: record
+                    .attributes
+                    .get("tasks")
+                    .and_then(|tasks| serde_json::from_value::<Vec<TaskSummary>>(tasks.clone()).ok())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|task| task.is_overdue(today))
+                    .collect(),
             });
         }
         match page.next {

@@ -93,11 +93,27 @@ impl Requests<'_> {
         request.status = RequestStatus::Verified;
         request.verification_digest = None;
         request.push(RequestEvent::new(RequestEventKind::Verified, now, "requester", None));
+        // One task per other system of record that may hold the person's
+        // data for this type, stored with the verification (SPEC 8).
+        let tasks = match self.systems {
+            tasks::SystemsScope::EveryRegisteredSystem => tasks::plan(self.ports.register, &request, &subject, now),
+            tasks::SystemsScope::ThisProductOnly => Vec::new(),
+        };
+        if !tasks.is_empty() {
+            request.tasks = tasks.iter().map(tasks::SystemTask::summary).collect();
+            let systems: Vec<&str> = tasks.iter().map(|task| task.system.as_str()).collect();
+            request.push(RequestEvent::new(
+                RequestEventKind::TasksCreated,
+                now,
+                "system",
+                Some(systems.join(", ")),
+            ));
+        }
         // Verified requests are kept until they close: no expiry.
         let mut record = self.request_record(&subject, &request, stored.version + 1);
         record.expires_at = None;
         record.due = None;
-        let writes = vec![
+        let mut writes = vec![
             Write::Put {
                 record,
                 precondition: Precondition::Version(stored.version),
@@ -112,6 +128,7 @@ impl Requests<'_> {
             },
             report_entry::entry_write(&request, self.ports.register),
         ];
+        writes.extend(tasks::creation_writes(self.ports.register, &tasks, now));
         match self.ports.store.write(writes).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => return Err(DsrError::InvalidToken),

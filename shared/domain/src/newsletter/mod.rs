@@ -273,6 +273,11 @@ impl Links {
         format!("{}/dsr/verify?token={token}", self.base)
     }
 
+    /// Where a system of record posts its answer to a task (SPEC 8).
+    pub fn system_task_answer(&self, task_id: &str) -> String {
+        format!("{}/systems/tasks/{task_id}", self.base)
+    }
+
     pub fn request_status(&self, request_id: &str, token: &str) -> String {
         format!("{}/dsr/{request_id}?token={token}", self.base)
     }

@@ -30,6 +30,10 @@ pub const DSR_QUEUE_ENTRY: &str = "dsr_queue_entry";
 /// A request's entry in the request report: no personal data.
 pub const DSR_REPORT_ENTRY: &str = "dsr_report_entry";
 pub const FULFILMENT_CONTINUATION: &str = "fulfilment_continuation";
+/// A task for another system of record (`dsr::tasks`).
+pub const DSR_TASK: &str = "dsr_task";
+/// A task waiting to be handed over to its system (the task outbox).
+pub const DSR_TASK_DELIVERY: &str = "dsr_task_delivery";
 
 // What keeps data past the register (`holds`).
 pub const LEGAL_HOLD: &str = "legal_hold";

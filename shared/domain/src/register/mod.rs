@@ -194,8 +194,26 @@ pub enum SystemRole {
 pub enum SystemAccess {
     /// This product's own records, handled by its request fulfilment.
     ThisProduct,
+    /// An event on the deployment's EventBridge bus (detail-type
+    /// `privacy.request.task`), for an in-house service's own rule.
+    Event,
+    /// An HTTPS POST signed with the system's secret (`Privacy-Signature`);
+    /// its endpoint and secret are deployment configuration, never register data.
+    Webhook,
     /// The privacy team acts by hand, following the instructions.
     Manual { instructions: String },
+}
+
+impl SystemAccess {
+    /// The wire name (`this_product`, `event`, `webhook`, `manual`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::ThisProduct => "this_product",
+            Self::Event => "event",
+            Self::Webhook => "webhook",
+            Self::Manual { .. } => "manual",
+        }
+    }
 }
 
 /// A system of record: where the data of some categories lives.
@@ -210,6 +228,13 @@ pub struct System {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient: Option<String>,
     pub access: SystemAccess,
+    /// Whether the system finds a person by e-mail address: only then does a
+    /// task for it carry the address (every task carries the subject key).
+    #[serde(default)]
+    pub keys_by_address: bool,
+    /// What the team does when the system cannot be reached automatically.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -515,6 +540,8 @@ pub fn category_of(record: &Record) -> Option<CategoryId> {
         entity::DSR_NEW_ADDRESS_TOKEN => CategoryId::RequestsClosed,
         // A request's report entry (no personal data) is kept as long as a closed request.
         entity::DSR_REPORT_ENTRY => CategoryId::RequestsClosed,
+        // A task for another system of record, kept as long as its request's record.
+        entity::DSR_TASK => CategoryId::RequestsClosed,
         // A hold is kept as long as it holds, under the category it protects.
         entity::LEGAL_HOLD => serde_json::from_value(record.attributes.get("category")?.clone()).ok()?,
         // The product's own bookkeeping, each with its own expiry.
@@ -583,6 +610,10 @@ mod tests {
                     match &system.access {
                         SystemAccess::ThisProduct => {}
                         SystemAccess::Manual { instructions } => assert!(instructions.len() > 20, "{}", system.id),
+                        SystemAccess::Event | SystemAccess::Webhook => {
+                            let instructions = system.instructions.as_deref().unwrap_or_default();
+                            assert!(instructions.len() > 20, "{}", system.id);
+                        }
                     }
                 }
             }

@@ -92,6 +92,39 @@ pub fn digest_mail(to: &EmailAddress, today: Date, register: &Register, entries:
         "Data subject requests due within {DIGEST_HORIZON_DAYS} days or overdue, as of {today} ({zone}), soonest first:\n\n"
     );
     let mut rows = String::new();
+    // Tasks of other systems past their own due day head the digest.
+    let overdue_tasks: Vec<(&DueRequest, &crate::dsr::tasks::TaskSummary)> = entries
+        .iter()
+        .flat_map(|entry| entry.overdue_tasks.iter().map(move |task| (entry, task)))
+        .collect();
+    let mut task_rows = String::new();
+    if !overdue_tasks.is_empty() {
+        text.insert_str(
+            0,
+            "Overdue tasks of other systems (answer them, or record an exemption with its reason):\n\n",
+        );
+        let mut lines = String::new();
+        for (entry, task) in &overdue_tasks {
+            lines.push_str(&format!(
+                "- task {id}  system {system}  {status}  due {due}  (request due {request_due})\n",
+                id = task.task_id,
+                system = task.system,
+                status = task.status.as_str(),
+                due = task.due_on,
+                request_due = entry.due_on,
+            ));
+            task_rows.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                escape_html(&task.task_id),
+                escape_html(&task.system),
+                task.status.as_str(),
+                task.due_on,
+            ));
+        }
+        lines.push('\n');
+        let at = text.find("\n\n").map_or(0, |at| at + 2);
+        text.insert_str(at, &lines);
+    }
     for entry in entries {
         let received = entry
             .received_on
@@ -118,8 +151,15 @@ pub fn digest_mail(to: &EmailAddress, today: Date, register: &Register, entries:
     text.push_str(&format!(
         "\nDeadlines are calendar dates in {zone}. The queue: GET /admin/dsr.\nSent once a day by the retention sweep.\n"
     ));
+    let task_table = if task_rows.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<p>Overdue tasks of other systems:</p>\n<table>\n<tr><th>task</th><th>system</th><th>status</th><th>due</th></tr>\n{task_rows}</table>\n"
+        )
+    };
     let html = format!(
-        "<p>Data subject requests due within {DIGEST_HORIZON_DAYS} days or overdue, as of {today} ({zone}), soonest first:</p>\n\
+        "{task_table}<p>Data subject requests due within {DIGEST_HORIZON_DAYS} days or overdue, as of {today} ({zone}), soonest first:</p>\n\
          <table>\n<tr><th>due</th><th>days left</th><th>type</th><th>status</th><th>received</th><th>request</th></tr>\n\
          {rows}</table>\n<p>Deadlines are calendar dates in {zone}. The queue: GET /admin/dsr.</p>\n",
         zone = escape_html(&zone),

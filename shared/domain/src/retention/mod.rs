@@ -1728,4 +1728,43 @@ mod tests {
         assert_eq!(days_left_phrase(-1), "1 day overdue");
         assert_eq!(days_left_phrase(-4), "4 days overdue");
     }
+
+    #[test]
+    fn overdue_tasks_of_other_systems_head_the_digest() {
+        use crate::dsr::queue::DueRequest;
+        use crate::dsr::tasks::{TaskKind, TaskStatus, TaskSummary};
+        let world = World::at("2027-04-05T09:00:00Z");
+        let task = TaskSummary {
+            task_id: "8c1c2f3e-1111-4a4a-9b9b-0123456789ab.crm".to_owned(),
+            system: "crm".to_owned(),
+            kind: TaskKind::Act,
+            status: TaskStatus::Sent,
+            due_on: day("2027-04-03"),
+            reason: None,
+        };
+        let entry = |id: &str, overdue_tasks: Vec<TaskSummary>| DueRequest {
+            request_id: id.to_owned(),
+            request_type: "erasure".to_owned(),
+            status: "in_progress".to_owned(),
+            due_on: day("2027-04-10"),
+            received_on: Some(day("2027-03-10")),
+            days_left: 5,
+            overdue_tasks,
+        };
+        let entries = [entry("first", Vec::new()), entry("second", vec![task])];
+        let mail = super::digest::digest_mail(&world.team, day("2027-04-05"), &world.register, &entries);
+        let tasks_at = mail
+            .text
+            .find("Overdue tasks of other systems")
+            .expect("the tasks' section");
+        let task_at = mail
+            .text
+            .find("task 8c1c2f3e-1111-4a4a-9b9b-0123456789ab.crm  system crm  sent  due 2027-04-03")
+            .expect("the task");
+        let requests_at = mail.text.find("- 2027-04-10").unwrap();
+        assert!(tasks_at < task_at && task_at < requests_at, "{}", mail.text);
+        assert!(mail.html.starts_with("<p>Overdue tasks of other systems"));
+        let none = super::digest::digest_mail(&world.team, day("2027-04-05"), &world.register, &entries[..1]);
+        assert!(!none.text.contains("Overdue tasks"));
+    }
 }

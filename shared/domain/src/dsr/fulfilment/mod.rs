@@ -3,6 +3,7 @@
 //! subject index.
 
 mod access;
+mod after_systems;
 mod erasure;
 mod rectification;
 mod restriction;
@@ -245,7 +246,11 @@ impl Fulfilment<'_> {
                     };
                     return self.export_continues(subject, request, version, progress).await;
                 }
-                if bytes > MAX_EXPORT_BYTES {
+                if request.has_open_tasks() {
+                    // The export is mailed once every other system has
+                    // answered, with each one's file (`after_systems`).
+                    self.await_systems(&mut request, "the export is mailed once every system has answered");
+                } else if bytes > MAX_EXPORT_BYTES {
                     self.defer_export(subject, &mut request, &export, bytes).await?;
                 } else {
                     if let Some(address) = &address {
@@ -342,14 +347,39 @@ impl Fulfilment<'_> {
         Ok(request)
     }
 
+    /// Records what this product did; the request completes now, or, while
+    /// tasks of other systems are open, when the last of them ends.
     fn close(&self, request: &mut DataSubjectRequest, event: RequestEventKind, note: Option<String>) {
         let now = self.requests.ports.clock.now();
         request.events.push(RequestEvent::new(event, now, "system", note));
+        if request.has_open_tasks() {
+            self.await_systems(request, "the request completes when every system has answered");
+            return;
+        }
         request.status = RequestStatus::Completed;
         request.closed_at = Some(now);
         request
             .events
             .push(RequestEvent::new(RequestEventKind::Completed, now, "system", None));
+    }
+
+    /// This product's part is done; the request waits for the open tasks.
+    fn await_systems(&self, request: &mut DataSubjectRequest, what_then: &str) {
+        let open: Vec<&str> = request
+            .tasks
+            .iter()
+            .filter(|task| !task.status.has_ended())
+            .map(|task| task.system.as_str())
+            .collect();
+        let note = format!("waiting for {}; {what_then}", open.join(", "));
+        request.own_part_done = true;
+        request.status = RequestStatus::InProgress;
+        request.events.push(RequestEvent::new(
+            RequestEventKind::AwaitingSystems,
+            self.requests.ports.clock.now(),
+            "system",
+            Some(note),
+        ));
     }
 
     async fn continuation(&self, request_id: &str) -> Result<Option<Continuation>, DsrError> {
@@ -788,6 +818,7 @@ mod tests {
             secrets: &secrets,
             links: &links,
             privacy_team: None,
+            systems: Default::default(),
         };
         let submit = |request_type| Submission {
             request_type,

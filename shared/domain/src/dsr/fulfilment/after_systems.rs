@@ -1,0 +1,104 @@
+//! When the last task of another system ends: the request is answered and completed.
+
+use super::*;
+use crate::dsr::tasks::answers::answers_with_export;
+use crate::dsr::tasks::{SystemTask, TaskKind};
+use crate::mail::Attachment;
+
+impl Fulfilment<'_> {
+    /// Completes a request whose own part was done and whose tasks have all
+    /// ended: an access request's export is mailed now, with one file per
+    /// system (what it returned, or what it said). Does nothing to a request
+    /// in any other state (another answer got there first).
+    pub(crate) async fn after_systems(&self, request_id: &str) -> Result<(), DsrError> {
+        for _ in 0..crate::dsr::ATTEMPTS {
+            let now = self.requests.ports.clock.now();
+            let Some(stored) = self.requests.live_request(request_id).await? else {
+                return Ok(());
+            };
+            let mut request = parse_request(&stored)?;
+            if !request.own_part_done || request.status != RequestStatus::InProgress || request.has_open_tasks() {
+                return Ok(());
+            }
+            let subject = stored
+                .subject
+                .clone()
+                .ok_or_else(|| DsrError::Corrupt("a request without subject".into()))?;
+            let mut mail = None;
+            if answers_with_export(request.request_type) {
+                let tasks = self.requests.tasks_of(request_id).await?;
+                let files = system_files(self.requests.ports.register, &tasks);
+                let read = self.read_person(&subject, 0, |_| true).await?;
+                let mut records = read.indexed;
+                records.extend(read.histories);
+                let export = PersonalDataExport::build(self.requests.ports.register, &request, &records, now);
+                let bytes =
+                    export.attachment().content.len() + files.iter().map(|file| file.content.len()).sum::<usize>();
+                if bytes > MAX_EXPORT_BYTES {
+                    self.defer_export(&subject, &mut request, &export, bytes).await?;
+                } else {
+                    let address = request
+                        .email
+                        .as_deref()
+                        .and_then(|email| EmailAddress::parse("email", email).ok());
+                    if let Some(address) = &address {
+                        let mut export_mail = export.mail(self.requests.ports.register, address, &request);
+                        export_mail.attachments.extend(files.iter().cloned());
+                        mail = Some(export_mail);
+                    }
+                    let note = format!("{} items; {} systems' files", export.items(), files.len());
+                    self.close(&mut request, RequestEventKind::ExportSent, Some(note));
+                }
+            } else {
+                request.status = RequestStatus::Completed;
+                request.closed_at = Some(now);
+                request.events.push(RequestEvent::new(
+                    RequestEventKind::Completed,
+                    now,
+                    "system",
+                    Some("every system has answered".to_owned()),
+                ));
+            }
+            match self.requests.save(&subject, &request, stored.version).await {
+                Ok(()) => {}
+                Err(DsrError::Store(StoreError::Conflict)) => continue,
+                Err(error) => return Err(error),
+            }
+            if let Some(mail) = mail {
+                self.requests.outbox().deliver(mail, "dsr_export", &subject).await?;
+            }
+            tracing::info!(request_id, status = request.status.as_str(), "every system answered");
+            return Ok(());
+        }
+        Err(DsrError::Contended)
+    }
+}
+
+/// One file per system asked to act: what it returned, or what it said.
+fn system_files(register: &crate::register::Register, tasks: &[SystemTask]) -> Vec<Attachment> {
+    tasks
+        .iter()
+        .filter(|task| task.kind == TaskKind::Act)
+        .map(|task| {
+            let name = register
+                .document()
+                .systems
+                .iter()
+                .find(|system| system.id == task.system)
+                .map(|system| system.name.clone());
+            let file = json!({
+                "system": task.system,
+                "name": name,
+                "status": task.status,
+                "reason": task.reason,
+                "answered_at": task.ended_at,
+                "data": task.data,
+            });
+            Attachment {
+                filename: format!("system-{}.json", task.system),
+                content_type: "application/json".to_owned(),
+                content: serde_json::to_vec_pretty(&file).unwrap_or_default(),
+            }
+        })
+        .collect()
+}
