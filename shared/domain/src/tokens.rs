@@ -63,6 +63,28 @@ impl TokenKey {
         self.mac("unsubscribe", &subject, list).verify_slice(&tag).ok()?;
         Some((subject, list.to_owned()))
     }
+
+    /// A token that opens `subject`'s preference centre (every list, and
+    /// "unsubscribe from everything"), forever valid, bound to the subject
+    /// alone: `p1.<subject key>.<HMAC>`. Its purpose differs from an
+    /// unsubscribe token's, so neither verifies as the other.
+    pub fn preferences_token(&self, subject: &SubjectKey) -> String {
+        let tag = self.mac("preferences", subject, "").finalize().into_bytes();
+        format!("p1.{}.{}", subject.as_str(), URL_SAFE_NO_PAD.encode(tag))
+    }
+
+    /// The subject of a genuine preference-centre token, checked in constant time.
+    pub fn verify_preferences_token(&self, token: &str) -> Option<SubjectKey> {
+        let mut parts = token.split('.');
+        let (Some("p1"), Some(subject), Some(tag), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let subject = SubjectKey::try_from(subject.to_owned()).ok()?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        self.mac("preferences", &subject, "").verify_slice(&tag).ok()?;
+        Some(subject)
+    }
 }
 
 impl TokenKey {
@@ -164,6 +186,30 @@ mod tests {
 
     fn subject(c: char) -> SubjectKey {
         SubjectKey::try_from(c.to_string().repeat(64)).unwrap()
+    }
+
+    #[test]
+    fn a_preferences_token_opens_its_subjects_centre_only() {
+        let token = key(1).preferences_token(&subject('a'));
+        assert_eq!(key(1).verify_preferences_token(&token), Some(subject('a')));
+        assert_eq!(key(2).verify_preferences_token(&token), None, "another key");
+        let moved = token.replace(&"a".repeat(64), &"b".repeat(64));
+        assert_eq!(
+            key(1).verify_preferences_token(&moved),
+            None,
+            "moved to another subject"
+        );
+        let unsubscribe = key(1).unsubscribe_token(&subject('a'), "news");
+        assert_eq!(
+            key(1).verify_preferences_token(&unsubscribe),
+            None,
+            "an unsubscribe token"
+        );
+        assert_eq!(
+            key(1).verify_unsubscribe_token(&token),
+            None,
+            "used as an unsubscribe token"
+        );
     }
 
     #[test]
