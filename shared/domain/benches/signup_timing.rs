@@ -108,7 +108,7 @@ fn sign_up(state: &str) -> SignUp {
     SignUp {
         email: address(state),
         name: None,
-        list: ListId::default_list(),
+        lists: vec![ListId::default_list()],
         consent_id: None,
         channel: "form",
         ip: None,

@@ -12,13 +12,26 @@ pub fn page(status: u16, title: &str, paragraphs: &[&str], extra_html: &str) -> 
         .iter()
         .map(|paragraph| format!("<p>{}</p>", escape_html(paragraph)))
         .collect();
+    document(
+        status,
+        "en",
+        title,
+        "body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.5}\
+         button{font-size:1rem;padding:.6rem 1.2rem;cursor:pointer}",
+        &format!("<main><h1>{}</h1>{body}{extra_html}</main>", escape_html(title)),
+    )
+}
+
+/// A whole page in `lang` with its own inline `style`: `title` is escaped
+/// here, `body_html` is trusted markup built by the caller from escaped parts.
+pub fn document(status: u16, lang: &str, title: &str, style: &str, body_html: &str) -> ApiResponse {
     let html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"robots\" content=\"noindex\"><title>{title}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.5}}\
-         button{{font-size:1rem;padding:.6rem 1.2rem;cursor:pointer}}</style></head>\
-         <body><main><h1>{title}</h1>{body}{extra_html}</main></body></html>\n",
+         <style>{style}</style></head>\
+         <body>{body_html}</body></html>\n",
+        lang = escape_html(lang),
         title = escape_html(title),
     );
     let mut response = ApiResponse::empty(status);

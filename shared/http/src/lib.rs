@@ -13,6 +13,7 @@ mod fields;
 mod html;
 mod message;
 mod newsletter;
+mod preferences;
 mod reports;
 mod systems;
 
@@ -323,6 +324,18 @@ pub const ROUTES: &[Route] = &[
         Area::Unsubscribe,
         serve!(newsletter::unsubscribe),
     ),
+    route(
+        "GET",
+        "/newsletter/preferences",
+        Area::Unsubscribe,
+        serve!(preferences::show),
+    ),
+    route(
+        "POST",
+        "/newsletter/preferences",
+        Area::Unsubscribe,
+        serve!(preferences::save),
+    ),
     route("POST", "/dsr", Area::Requests, serve!(dsr::submit)),
     route("GET", "/dsr/verify", Area::Requests, serve!(dsr::verify_page)),
     route("POST", "/dsr/verify", Area::Requests, serve!(dsr::verify)),
@@ -377,6 +390,12 @@ pub const ROUTES: &[Route] = &[
         "/admin/newsletter/subscribers",
         Area::Admin,
         serve!(admin::subscribe_customer),
+    ),
+    route(
+        "PUT",
+        "/admin/newsletter/subscriptions",
+        Area::Admin,
+        serve!(preferences::set_subscriptions),
     ),
     route(
         "GET",
@@ -532,7 +551,7 @@ fn preflight(origin_allowed: bool) -> ApiResponse {
         return ApiError::new(403, "origin_not_allowed", "This origin may not call the API.").into();
     }
     let mut response = ApiResponse::empty(204);
-    response.set_header("access-control-allow-methods", "GET, POST, DELETE, OPTIONS");
+    response.set_header("access-control-allow-methods", "GET, POST, PUT, DELETE, OPTIONS");
     response.set_header(
         "access-control-allow-headers",
         "authorization, content-type, sec-gpc, x-aws-waf-token",

@@ -14,7 +14,15 @@ use crate::html::{confirm_button, form_error, invalid_link, page, server_error};
 use crate::message::BodyFormat;
 use crate::{ApiError, ApiRequest, ApiResponse, App, PathParams};
 
-const SIGN_UP_FIELDS: &[&str] = &["email", "name", "consent_id", "list", "policy_version", "notice_sha256"];
+const SIGN_UP_FIELDS: &[&str] = &[
+    "email",
+    "name",
+    "consent_id",
+    "lists",
+    "list",
+    "policy_version",
+    "notice_sha256",
+];
 
 fn newsletter<'a>(app: &'a App, secrets: &'a Secrets, links: &'a Links) -> Newsletter<'a> {
     Newsletter {
@@ -63,10 +71,7 @@ fn sign_up(fields: &Map<String, Value>, format: BodyFormat, request: &ApiRequest
         name: optional_text(fields, "name")?
             .map(|raw| PersonName::parse("name", raw))
             .transpose()?,
-        list: optional_text(fields, "list")?
-            .map(|raw| ListId::parse("list", raw))
-            .transpose()?
-            .unwrap_or_else(ListId::default_list),
+        lists: lists(fields, format)?,
         consent_id: optional_text(fields, "consent_id")?
             .map(|raw| ConsentId::parse("consent_id", raw))
             .transpose()?,
@@ -87,6 +92,40 @@ fn sign_up(fields: &Map<String, Value>, format: BodyFormat, request: &ApiRequest
     })
 }
 
+/// `lists`: a JSON array of list ids, or in a form one string of ids
+/// separated by commas or spaces; with the single `list` of the first API,
+/// both count. Default `["news"]`; each list once; none at all, or an
+/// unknown one, is a 400 naming `lists`.
+fn lists(fields: &Map<String, Value>, format: BodyFormat) -> Result<Vec<ListId>, FieldError> {
+    let not_a_list = || FieldError::invalid("lists", "`lists` must be an array of list names.");
+    let single = optional_text(fields, "list")?
+        .map(|raw| ListId::parse("list", raw))
+        .transpose()?;
+    let raw: Vec<&str> = match fields.get("lists") {
+        None | Some(Value::Null) => return Ok(vec![single.unwrap_or_else(ListId::default_list)]),
+        Some(Value::String(text)) if format == BodyFormat::Form => text
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|id| !id.is_empty())
+            .collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| item.as_str().ok_or_else(not_a_list))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(not_a_list()),
+    };
+    if raw.is_empty() {
+        return Err(FieldError::new("lists", "no_list", "Choose at least one list."));
+    }
+    let mut lists: Vec<ListId> = single.into_iter().collect();
+    for id in raw {
+        let list = ListId::parse("lists", id)?;
+        if !lists.contains(&list) {
+            lists.push(list);
+        }
+    }
+    Ok(lists)
+}
+
 fn token(request: &ApiRequest) -> &str {
     request.query_param("token").unwrap_or_default()
 }
@@ -99,13 +138,13 @@ pub async fn confirm_page(app: &App, _params: &PathParams, request: &ApiRequest)
     let newsletter = newsletter(app, &secrets, &links);
     let token = token(request);
     Ok(match newsletter.check_confirmation_token(token).await {
-        Ok(list) => page(
+        Ok(lists) => page(
             200,
             "Confirm your subscription",
             &[
                 &format!(
-                    "Confirming subscribes this address to our newsletter (list \u{201c}{}\u{201d}).",
-                    list.as_str()
+                    "Confirming subscribes this address to our newsletter: {}.",
+                    lists.iter().map(|list| list.name(false)).collect::<Vec<_>>().join(", ")
                 ),
                 "Every newsletter has a link to unsubscribe with one click. If you did not sign up, close this page: nothing happens without the button.",
             ],

@@ -413,8 +413,9 @@ async fn every_admin_route_answers_401_without_valid_credentials() {
     let backend = DsrBackend::start().await;
     let admin_routes: Vec<_> = ROUTES.iter().filter(|route| route.area == Area::Admin).collect();
     // The queue, its four decisions, holds (2), customer subscriptions, the
-    // proof of consent, the two reports and a system's answer recorded by the team.
-    assert_eq!(admin_routes.len(), 12);
+    // account settings' lists, the proof of consent, the two reports and a
+    // system's answer recorded by the team.
+    assert_eq!(admin_routes.len(), 13);
     for route in admin_routes {
         let path = route
             .path

@@ -19,6 +19,7 @@ mod invoke_cli;
 mod lambda_emulator;
 mod legal_holds;
 mod newsletter_lambda;
+mod newsletter_preferences;
 mod openapi_routes;
 mod register_and_proof;
 mod reports;

@@ -215,9 +215,11 @@ fn every_operation_is_documented_completely() {
         if let Some(content) = op["requestBody"]["content"].as_object() {
             let media_types: BTreeSet<&str> = content.keys().map(String::as_str).collect();
             let expected: BTreeSet<&str> = match operation.path.as_str() {
-                "/newsletter/subscribe" | "/dsr" | "/newsletter/confirm" | "/dsr/verify" => {
-                    ["application/json", "application/x-www-form-urlencoded"].into()
-                }
+                "/newsletter/subscribe"
+                | "/dsr"
+                | "/newsletter/confirm"
+                | "/dsr/verify"
+                | "/newsletter/preferences" => ["application/json", "application/x-www-form-urlencoded"].into(),
                 "/newsletter/unsubscribe" => ["application/x-www-form-urlencoded"].into(),
                 _ => ["application/json"].into(),
             };
@@ -340,6 +342,10 @@ fn post(path: impl Into<String>) -> Call {
 
 fn delete(path: impl Into<String>) -> Call {
     call("DELETE", path)
+}
+
+fn put(path: impl Into<String>) -> Call {
+    call("PUT", path)
 }
 
 impl Call {
@@ -683,6 +689,103 @@ async fn the_handlers_answer_as_openapi_documents() {
     api.expect(413, post(&link).raw("application/x-www-form-urlencoded", big()))
         .await;
     api.expect(403, post(&link).from(EVIL)).await;
+
+    // -------------------------------------------- the preference centre (SPEC 9)
+    let lin = unique("lin");
+    let both = json!({"email": lin, "lists": ["news", "events"]});
+    api.expect(202, post("/newsletter/subscribe").json(&both)).await;
+    api.expect(
+        400,
+        post("/newsletter/subscribe").json(&json!({"email": lin, "lists": ["news", "sport"]})),
+    )
+    .await;
+    api.expect(
+        400,
+        post("/newsletter/subscribe").json(&json!({"email": lin, "lists": []})),
+    )
+    .await;
+    let token = api.mailed_token(&lin, "/newsletter/confirm");
+    api.expect(200, post("/newsletter/confirm").form(&[("token", &token)]))
+        .await;
+    let token = api.mailed_token(&lin, "/newsletter/preferences");
+    let centre = format!("/newsletter/preferences?token={token}");
+    api.expect(200, get(&centre)).await;
+    api.expect(200, get(format!("{centre}&lang=sv"))).await;
+    let shown = api
+        .expect_json(200, get(&centre).header("accept", "application/json"))
+        .await;
+    assert_eq!(shown["lists"], json!({"news": true, "events": true}));
+    api.expect(400, get("/newsletter/preferences?token=p1.forged")).await;
+    api.expect(
+        400,
+        get("/newsletter/preferences?token=p1.forged").header("accept", "application/json"),
+    )
+    .await;
+    let off = json!({"token": token, "lists": {"events": false}});
+    let saved = api.expect_json(200, post("/newsletter/preferences").json(&off)).await;
+    assert_eq!(saved["lists"], json!({"news": true, "events": false}));
+    api.expect(
+        200,
+        post("/newsletter/preferences")
+            .form(&[("token", &token), ("lists.news", "true"), ("lists.events", "true")])
+            .from(PUBLIC_BASE_URL),
+    )
+    .await;
+    api.expect(
+        400,
+        post("/newsletter/preferences").json(&json!({"token": token, "lists": {"sport": true}})),
+    )
+    .await;
+    api.expect(400, post("/newsletter/preferences").json(&json!({"token": token})))
+        .await;
+    api.expect(
+        400,
+        post("/newsletter/preferences").json(&json!({"token": "p1.forged", "lists": {"news": true}})),
+    )
+    .await;
+    api.expect(400, post("/newsletter/preferences").form(&[("token", "p1.forged")]))
+        .await;
+    api.expect(403, post("/newsletter/preferences").json(&off).from(EVIL))
+        .await;
+    api.expect(415, post("/newsletter/preferences").raw("text/plain", b"x".to_vec()))
+        .await;
+    api.expect(
+        413,
+        post("/newsletter/preferences").raw("application/x-www-form-urlencoded", big()),
+    )
+    .await;
+    let everything = json!({"token": token, "unsubscribe_all": true});
+    api.expect(200, post("/newsletter/preferences").json(&everything)).await;
+    let back = json!({"token": token, "lists": {"news": true}});
+    api.expect(409, post("/newsletter/preferences").json(&back)).await;
+    api.expect(
+        409,
+        post("/newsletter/preferences").form(&[("token", &token), ("lists.news", "true")]),
+    )
+    .await;
+
+    // ------------------------------------ account settings: PUT /admin/newsletter/subscriptions
+    let settings = "/admin/newsletter/subscriptions";
+    let account =
+        json!({"email": unique("account"), "lists": {"news": true, "events": false}, "basis": "legitimate_interest"});
+    api.expect(401, put(settings).json(&account)).await;
+    let set = api.expect_json(200, put(settings).json(&account).team()).await;
+    assert_eq!(set["lists"], json!({"news": true, "events": false}));
+    let refused = json!({"email": lin, "lists": {"news": true}, "basis": "consent"});
+    api.expect(409, put(settings).json(&refused).team()).await;
+    for bad in [
+        json!({"email": lin, "lists": {"news": true}, "basis": "contract"}),
+        json!({"email": lin, "lists": {}, "basis": "consent"}),
+        json!({"email": lin, "lists": {"news": "yes"}, "basis": "consent"}),
+        json!({"email": "not-an-address", "lists": {"news": true}, "basis": "consent"}),
+    ] {
+        api.expect(400, put(settings).json(&bad).team()).await;
+    }
+    api.expect(415, put(settings).raw("text/plain", b"x".to_vec()).team())
+        .await;
+    api.expect(413, put(settings).raw("application/json", big()).team())
+        .await;
+    api.expect(403, put(settings).json(&account).team().from(EVIL)).await;
 
     // ----------------------------------------------- data subject requests
     let requester = unique("requester");

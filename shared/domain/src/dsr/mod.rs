@@ -1088,7 +1088,7 @@ mod tests {
         let sign_up = SignUp {
             email: EmailAddress::parse("email", "ada@example.com").unwrap(),
             name: None,
-            list: crate::newsletter::ListId::default_list(),
+            lists: vec![crate::newsletter::ListId::default_list()],
             consent_id: None,
             channel: "api",
             ip: None,

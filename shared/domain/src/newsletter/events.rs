@@ -20,6 +20,9 @@ pub enum SubscriptionEventKind {
     Confirmed,
     /// A customer added by the privacy team (legitimate interest).
     SubscribedByTeam,
+    /// A list added where the address was already proven: the preference
+    /// centre's signed link, or the Service's account settings (`channel`).
+    Subscribed,
     /// The subscription ended; the event's `reason` says why.
     Unsubscribed,
     /// The subscriber's data was erased at their request.
@@ -36,6 +39,7 @@ impl SubscriptionEventKind {
             Self::SignedUp => "signed_up",
             Self::Confirmed => "confirmed",
             Self::SubscribedByTeam => "subscribed_by_team",
+            Self::Subscribed => "subscribed",
             Self::Unsubscribed => "unsubscribed",
             Self::Erased => "erased",
             Self::Other(name) => name,
@@ -57,10 +61,11 @@ mod tests {
     use crate::newsletter::{OptInEvidence, Subscription};
 
     /// Every kind and the name it was stored under before it had a type.
-    const NAMES: [(SubscriptionEventKind, &str); 5] = [
+    const NAMES: [(SubscriptionEventKind, &str); 6] = [
         (SignedUp, "signed_up"),
         (Confirmed, "confirmed"),
         (SubscribedByTeam, "subscribed_by_team"),
+        (Subscribed, "subscribed"),
         (Unsubscribed, "unsubscribed"),
         (Erased, "erased"),
     ];

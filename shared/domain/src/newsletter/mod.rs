@@ -19,9 +19,11 @@
 //! Context `newsletter`: may use `consent`, `mail`, `ports`, `register`, `store` and the kernel (README, "The domain crate's contexts").
 
 mod events;
+mod preferences;
 mod subscriptions;
 
 pub use events::SubscriptionEventKind;
+pub use preferences::{KnownAddress, ListChoice, Preferences, ACCOUNT_SETTINGS, PREFERENCE_CENTRE};
 pub use subscriptions::Subscriptions;
 
 use std::net::IpAddr;
@@ -36,6 +38,7 @@ use crate::mail::{escape_html, link_mails_in_window, may_mail_link, Mail};
 use crate::network::truncated_network;
 use crate::person::PersonName;
 use crate::ports::Ports;
+use crate::register::lists::{newsletter_list, NEWSLETTER_LIST_IDS};
 use crate::register::{entity, CategoryId, Register};
 use crate::store::{Precondition, Record, RecordKey, StoreError, Write};
 use crate::subject::Pepper;
@@ -43,13 +46,13 @@ use crate::subject::SubjectKey;
 use crate::tokens::{token_digest, OneTimeToken, Secrets, TokenKey};
 use crate::FieldError;
 
-/// The lists people can subscribe to.
-pub const LISTS: &[&str] = &["news"];
-pub const DEFAULT_LIST: &str = "news";
+/// The lists people can subscribe to, as the register declares them.
+pub const LISTS: &[&str] = &NEWSLETTER_LIST_IDS;
+pub const DEFAULT_LIST: &str = NEWSLETTER_LIST_IDS[0];
 const ATTEMPTS: usize = 5;
 
 /// A newsletter list name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ListId(String);
 
@@ -68,6 +71,16 @@ impl ListId {
 
     pub fn default_list() -> Self {
         Self(DEFAULT_LIST.to_owned())
+    }
+
+    /// Every list, in the register's order.
+    pub fn all() -> impl Iterator<Item = Self> {
+        LISTS.iter().map(|id| Self((*id).to_owned()))
+    }
+
+    /// What the list is called (in Swedish or English).
+    pub fn name(&self, swedish: bool) -> &'static str {
+        newsletter_list(&self.0).map_or("", |list| list.name(swedish))
     }
 
     pub fn as_str(&self) -> &str {
@@ -199,7 +212,9 @@ pub struct Suppression {
 pub struct SignUp {
     pub email: EmailAddress,
     pub name: Option<PersonName>,
-    pub list: ListId,
+    /// The lists signed up for: at least one, each once. One confirmation
+    /// mail confirms them all.
+    pub lists: Vec<ListId>,
     pub consent_id: Option<ConsentId>,
     /// `form` or `api`.
     pub channel: &'static str,
@@ -241,6 +256,10 @@ pub enum NewsletterError {
     /// The person opted out: only their own double opt-in can lift it.
     #[error("the address is suppressed")]
     Suppressed,
+    /// A list added in the preference centre needs a confirmed subscription
+    /// (the address it copies, proven by an earlier opt-in).
+    #[error("the person has no confirmed subscription")]
+    NotSubscribed,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("a stored newsletter record is corrupt: {0}")]
@@ -269,6 +288,10 @@ impl Links {
         format!("{}/newsletter/unsubscribe?token={token}", self.base)
     }
 
+    pub fn newsletter_preferences(&self, token: &str) -> String {
+        format!("{}/newsletter/preferences?token={token}", self.base)
+    }
+
     pub fn request_verification(&self, token: &str) -> String {
         format!("{}/dsr/verify?token={token}", self.base)
     }
@@ -281,6 +304,12 @@ impl Links {
     pub fn request_status(&self, request_id: &str, token: &str) -> String {
         format!("{}/dsr/{request_id}?token={token}", self.base)
     }
+}
+
+/// The link to a person's preference centre, for every mail to a subscriber:
+/// the token is signed for the subject alone, so one link serves every list.
+pub fn preferences_url(links: &Links, token_key: &TokenKey, subject: &SubjectKey) -> String {
+    links.newsletter_preferences(&token_key.preferences_token(subject))
 }
 
 pub struct Newsletter<'a> {
@@ -304,9 +333,8 @@ fn token_key(digest: &str) -> RecordKey {
 struct PendingSignUp {
     token: Record,
     subject: SubjectKey,
-    list: ListId,
-    stored: Record,
-    subscription: Subscription,
+    /// Each list still pending on the link: its record as read and its subscription.
+    lists: Vec<(ListId, Record, Subscription)>,
 }
 
 fn evidence_key(subject: &SubjectKey, list: &ListId) -> RecordKey {
@@ -335,47 +363,77 @@ impl Newsletter<'_> {
     }
 
     /// Double opt-in, step one: record the sign-up and queue a confirmation
-    /// link, unless the address is suppressed for good, already subscribed,
-    /// or was mailed too recently.
+    /// link for the lists not yet confirmed, unless the address is
+    /// suppressed for good, already subscribed to them all, or was mailed
+    /// too recently. One mail confirms every list signed up for.
     ///
     /// The work is the same whatever the address's state, so that the time
-    /// the answer takes tells nothing about it: three reads (suppression,
-    /// subscription, evidence) and one transaction holding an outbox entry.
+    /// the answer takes tells nothing about it: the suppression, every
+    /// list's subscription and the evidence of the lists asked for are read,
+    /// then one transaction holding an outbox entry is written.
     /// Where a mail is due, the transaction records the sign-up and queues
     /// the mail; where none is, it checks the record the decision rests on
     /// (rewritten unchanged under its version) and queues an entry that the
     /// drain deletes unsent. The mail service is never called here: the
     /// outbox's drain sends the mail, started at once by the table's stream.
+    /// The rate limit is the address's: the mails of every list count.
     pub async fn sign_up(&self, sign_up: SignUp) -> Result<SignUpOutcome, NewsletterError> {
         let subject = self.subject_of(&sign_up.email);
-        let key = subscription_key(&subject, &sign_up.list);
         for _ in 0..ATTEMPTS {
             let now = self.ports.clock.now();
             let suppression = self.subscriptions().live(&suppression_key(&subject)).await?;
-            let stored = self.ports.store.get(&key).await?;
-            let (stored_evidence, evidence) = self
-                .subscriptions()
-                .stored_evidence(&subject, &sign_up.list, now)
-                .await?;
-            let live = stored.as_ref().filter(|record| !record.is_expired(now));
-            let existing: Option<Subscription> = live.map(Record::body).transpose()?;
-            let recent = existing
-                .as_ref()
-                .map(|s| link_mails_in_window(&s.confirmation_mails, now))
-                .unwrap_or_default();
+            let mut lists = Vec::new();
+            for list in ListId::all() {
+                let stored = self.ports.store.get(&subscription_key(&subject, &list)).await?;
+                let existing: Option<Subscription> = stored
+                    .as_ref()
+                    .filter(|record| !record.is_expired(now))
+                    .map(Record::body)
+                    .transpose()?;
+                let evidence = match sign_up.lists.contains(&list) {
+                    true => Some(self.subscriptions().stored_evidence(&subject, &list, now).await?),
+                    false => None,
+                };
+                lists.push((list, stored, existing, evidence));
+            }
+            let live = |stored: &Option<Record>| stored.clone().filter(|record| !record.is_expired(now));
+            let mut recent: Vec<Timestamp> = lists
+                .iter()
+                .filter_map(|(_, _, existing, _)| existing.as_ref())
+                .flat_map(|s| link_mails_in_window(&s.confirmation_mails, now))
+                .collect();
+            recent.sort();
+            recent.dedup();
             let suppressed_for_good = match &suppression {
                 Some(record) => !record.body::<Suppression>()?.reason.allows_new_opt_in(),
                 None => false,
             };
+            let asked: Vec<_> = lists.iter().filter(|(_, _, _, evidence)| evidence.is_some()).collect();
+            let to_confirm: Vec<_> = asked
+                .iter()
+                .filter(|(_, _, existing, _)| {
+                    !existing
+                        .as_ref()
+                        .is_some_and(|s| s.status == SubscriptionStatus::Confirmed)
+                })
+                .collect();
             let no_mail = if suppressed_for_good {
-                suppression.as_ref().map(|record| (SignUpOutcome::Suppressed, record))
-            } else if existing
-                .as_ref()
-                .is_some_and(|s| s.status == SubscriptionStatus::Confirmed)
-            {
-                live.map(|record| (SignUpOutcome::AlreadySubscribed, record))
+                suppression.clone().map(|record| (SignUpOutcome::Suppressed, record))
+            } else if to_confirm.is_empty() {
+                asked
+                    .first()
+                    .and_then(|(_, stored, ..)| live(stored))
+                    .map(|record| (SignUpOutcome::AlreadySubscribed, record))
             } else if !may_mail_link(&recent, now) {
-                live.map(|record| (SignUpOutcome::RateLimited, record))
+                lists
+                    .iter()
+                    .filter(|(_, _, existing, _)| {
+                        existing
+                            .as_ref()
+                            .is_some_and(|s| !link_mails_in_window(&s.confirmation_mails, now).is_empty())
+                    })
+                    .find_map(|(_, stored, ..)| live(stored))
+                    .map(|record| (SignUpOutcome::RateLimited, record))
             } else {
                 None
             };
@@ -398,76 +456,80 @@ impl Newsletter<'_> {
                 return Ok(outcome);
             }
             let token = OneTimeToken::generate();
-            let mut event = SubscriptionEvent::new(SubscriptionEventKind::SignedUp, now);
-            event.network = sign_up.ip.map(truncated_network);
-            event.channel = Some(sign_up.channel.to_owned());
-            event.policy_version = sign_up.notice.policy_version.clone();
-            event.notice_sha256 = sign_up.notice.notice_sha256.clone();
-            event.basis = Some(LawfulBasis::Consent);
-            // Unconfirmed, the sign-up ends when it expires; its proof is kept 3 years from then.
-            let evidence_write = self.subscriptions().evidence_write(
-                &subject,
-                stored_evidence.as_ref(),
-                evidence,
-                existing.as_ref().map_or(&[][..], |s| &s.events),
-                event,
-                Some(
-                    self.ports
-                        .register
-                        .expiry(CategoryId::NewsletterPending, now)
-                        .unwrap_or(now),
-                ),
-            );
             let mut confirmation_mails = recent;
             confirmation_mails.push(now);
-            let subscription = Subscription {
-                list: sign_up.list.clone(),
-                email: sign_up.email.as_str().to_owned(),
-                name: sign_up
-                    .name
-                    .clone()
-                    .or_else(|| existing.as_ref().and_then(|s| s.name.clone())),
-                status: SubscriptionStatus::Pending,
-                basis: LawfulBasis::Consent,
-                token_digest: Some(token.digest()),
-                signed_up_at: Some(now),
-                confirmed_at: None,
-                unsubscribed_at: existing.as_ref().and_then(|s| s.unsubscribed_at),
-                confirmation_mails,
-                transient_bounces: existing.as_ref().map_or(0, |s| s.transient_bounces),
-                events: Vec::new(),
-            };
-            let (version, precondition) = match &stored {
-                Some(record) => (record.version + 1, Precondition::Version(record.version)),
-                None => (1, Precondition::Absent),
-            };
-            let mut record = self
-                .subscriptions()
-                .subscription_record(&subject, &subscription, version);
-            self.ports
-                .register
-                .stamp(&mut record, CategoryId::NewsletterPending, now);
+            let mut writes = Vec::new();
+            for (list, stored, existing, evidence) in to_confirm.iter().map(|entry| **entry) {
+                let Some((stored_evidence, evidence)) = evidence.clone() else {
+                    continue;
+                };
+                let mut event = SubscriptionEvent::new(SubscriptionEventKind::SignedUp, now);
+                event.network = sign_up.ip.map(truncated_network);
+                event.channel = Some(sign_up.channel.to_owned());
+                event.policy_version = sign_up.notice.policy_version.clone();
+                event.notice_sha256 = sign_up.notice.notice_sha256.clone();
+                event.basis = Some(LawfulBasis::Consent);
+                // Unconfirmed, the sign-up ends when it expires; its proof is kept 3 years from then.
+                writes.push(
+                    self.subscriptions().evidence_write(
+                        &subject,
+                        stored_evidence.as_ref(),
+                        evidence,
+                        existing.as_ref().map_or(&[][..], |s| &s.events),
+                        event,
+                        Some(
+                            self.ports
+                                .register
+                                .expiry(CategoryId::NewsletterPending, now)
+                                .unwrap_or(now),
+                        ),
+                    ),
+                );
+                let subscription = Subscription {
+                    list: list.clone(),
+                    email: sign_up.email.as_str().to_owned(),
+                    name: sign_up
+                        .name
+                        .clone()
+                        .or_else(|| existing.as_ref().and_then(|s| s.name.clone())),
+                    status: SubscriptionStatus::Pending,
+                    basis: LawfulBasis::Consent,
+                    token_digest: Some(token.digest()),
+                    signed_up_at: Some(now),
+                    confirmed_at: None,
+                    unsubscribed_at: existing.as_ref().and_then(|s| s.unsubscribed_at),
+                    confirmation_mails: confirmation_mails.clone(),
+                    transient_bounces: existing.as_ref().map_or(0, |s| s.transient_bounces),
+                    events: Vec::new(),
+                };
+                let (version, precondition) = match stored {
+                    Some(record) => (record.version + 1, Precondition::Version(record.version)),
+                    None => (1, Precondition::Absent),
+                };
+                let mut record = self
+                    .subscriptions()
+                    .subscription_record(&subject, &subscription, version);
+                self.ports
+                    .register
+                    .stamp(&mut record, CategoryId::NewsletterPending, now);
+                writes.push(Write::Put { record, precondition });
+            }
+            let confirming: Vec<ListId> = to_confirm.iter().map(|(list, ..)| list.clone()).collect();
             let mut token_record = Record::new(token_key(&token.digest()), entity::NEWSLETTER_CONFIRMATION_TOKEN);
             token_record.subject = Some(subject.clone());
             // The consent id is linked to the person only when the link is confirmed.
             token_record.set_body(
-                &serde_json::json!({"list": sign_up.list, "signed_up_at": now, "consent_id": sign_up.consent_id}),
+                &serde_json::json!({"lists": confirming, "signed_up_at": now, "consent_id": sign_up.consent_id}),
             );
             self.ports
                 .register
                 .stamp(&mut token_record, CategoryId::NewsletterPending, now);
-            let mail = self.confirmation_mail(&sign_up.email, &subject, &sign_up.list, &token);
-            let writes = vec![
-                Write::Put { record, precondition },
-                Write::Put {
-                    record: token_record,
-                    precondition: Precondition::Absent,
-                },
-                evidence_write,
-            ]
-            .into_iter()
-            .chain(self.outbox().queue(&mail, "newsletter_confirmation", &subject))
-            .collect();
+            let mail = self.confirmation_mail(&sign_up.email, &subject, &confirming, &token);
+            writes.push(Write::Put {
+                record: token_record,
+                precondition: Precondition::Absent,
+            });
+            writes.extend(self.outbox().queue(&mail, "newsletter_confirmation", &subject));
             match self.ports.store.write(writes).await {
                 Ok(()) => {}
                 Err(StoreError::Conflict) => continue,
@@ -475,6 +537,7 @@ impl Newsletter<'_> {
             }
             tracing::info!(
                 subject = subject.short(),
+                lists = confirming.len(),
                 "newsletter sign-up recorded; confirmation queued"
             );
             return Ok(SignUpOutcome::ConfirmationQueued);
@@ -482,11 +545,11 @@ impl Newsletter<'_> {
         Err(NewsletterError::Contended)
     }
 
-    /// Double opt-in, step two: the link from the confirmation mail.
-    /// Confirming lifts an earlier unsubscribe's suppression.
     /// The pending sign-up a confirmation link is for, read without changing
     /// anything: the token record (of this entity only: a token of another
-    /// kind is not a confirmation link), and the subscription it confirms.
+    /// kind is not a confirmation link), and the subscriptions it confirms
+    /// (those still pending on this link). A link from before sign-ups took
+    /// several lists names its one `list`.
     async fn pending_sign_up(&self, digest: &str) -> Result<PendingSignUp, NewsletterError> {
         let token = self
             .subscriptions()
@@ -495,36 +558,44 @@ impl Newsletter<'_> {
             .filter(|record| record.entity == entity::NEWSLETTER_CONFIRMATION_TOKEN)
             .ok_or(NewsletterError::InvalidToken)?;
         let subject = token.subject.clone().ok_or(NewsletterError::InvalidToken)?;
-        let list: ListId = token
-            .attributes
-            .get("list")
-            .and_then(|list| serde_json::from_value(list.clone()).ok())
-            .ok_or(NewsletterError::InvalidToken)?;
-        let stored = self
-            .subscriptions()
-            .live(&subscription_key(&subject, &list))
-            .await?
-            .ok_or(NewsletterError::InvalidToken)?;
-        let subscription: Subscription = stored.body()?;
-        if subscription.status != SubscriptionStatus::Pending || subscription.token_digest.as_deref() != Some(digest) {
+        let lists: Vec<ListId> = match (token.attributes.get("lists"), token.attributes.get("list")) {
+            (Some(lists), _) => serde_json::from_value(lists.clone()).ok(),
+            (None, Some(list)) => serde_json::from_value(list.clone()).ok().map(|list| vec![list]),
+            (None, None) => None,
+        }
+        .ok_or(NewsletterError::InvalidToken)?;
+        let mut pending = Vec::new();
+        for list in lists {
+            let Some(stored) = self.subscriptions().live(&subscription_key(&subject, &list)).await? else {
+                continue;
+            };
+            let subscription: Subscription = stored.body()?;
+            if subscription.status == SubscriptionStatus::Pending
+                && subscription.token_digest.as_deref() == Some(digest)
+            {
+                pending.push((list, stored, subscription));
+            }
+        }
+        if pending.is_empty() {
             return Err(NewsletterError::InvalidToken);
         }
         Ok(PendingSignUp {
             token,
             subject,
-            list,
-            stored,
-            subscription,
+            lists: pending,
         })
     }
 
     /// Checks a confirmation link without acting on it (the GET page: mail
-    /// scanners and link previews follow every link). The list it confirms.
-    pub async fn check_confirmation_token(&self, token: &str) -> Result<ListId, NewsletterError> {
-        Ok(self.pending_sign_up(&token_digest(token)).await?.list)
+    /// scanners and link previews follow every link). The lists it confirms.
+    pub async fn check_confirmation_token(&self, token: &str) -> Result<Vec<ListId>, NewsletterError> {
+        let pending = self.pending_sign_up(&token_digest(token)).await?;
+        Ok(pending.lists.into_iter().map(|(list, ..)| list).collect())
     }
 
-    /// Confirms a sign-up (the POST of the confirmation page's button).
+    /// Confirms a sign-up (the POST of the confirmation page's button): every
+    /// list the link is for, each with its own evidence of the opt-in.
+    /// Confirming lifts an earlier unsubscribe's suppression.
     pub async fn confirm(&self, token: &str, ip: Option<IpAddr>) -> Result<(), NewsletterError> {
         let digest = token_digest(token);
         for _ in 0..ATTEMPTS {
@@ -532,50 +603,53 @@ impl Newsletter<'_> {
             let PendingSignUp {
                 token: token_record,
                 subject,
-                list,
-                stored,
-                mut subscription,
+                lists,
             } = self.pending_sign_up(&digest).await?;
-            subscription.status = SubscriptionStatus::Confirmed;
-            subscription.confirmed_at = Some(now);
-            subscription.unsubscribed_at = None;
-            subscription.token_digest = None;
-            let (stored_evidence, evidence) = self.subscriptions().stored_evidence(&subject, &list, now).await?;
-            // The person confirms the sign-up the link was mailed for, and the notice shown then.
-            let signed_up = evidence
-                .events
-                .iter()
-                .chain(&subscription.events)
-                .filter(|event| event.event == SubscriptionEventKind::SignedUp)
-                .max_by_key(|event| event.at);
-            let mut event = SubscriptionEvent::new(SubscriptionEventKind::Confirmed, now);
-            event.network = ip.map(truncated_network);
-            event.policy_version = signed_up.and_then(|e| e.policy_version.clone());
-            event.notice_sha256 = signed_up.and_then(|e| e.notice_sha256.clone());
-            event.basis = Some(LawfulBasis::Consent);
-            let legacy = std::mem::take(&mut subscription.events);
-            let evidence_write =
-                self.subscriptions()
-                    .evidence_write(&subject, stored_evidence.as_ref(), evidence, &legacy, event, None);
-            // A confirmed subscription is kept until it ends: no expiry.
-            let record = self
-                .subscriptions()
-                .subscription_record(&subject, &subscription, stored.version + 1);
-            let writes = vec![
-                evidence_write,
-                Write::Put {
+            let mut writes = Vec::new();
+            for (list, stored, mut subscription) in lists {
+                subscription.status = SubscriptionStatus::Confirmed;
+                subscription.confirmed_at = Some(now);
+                subscription.unsubscribed_at = None;
+                subscription.token_digest = None;
+                let (stored_evidence, evidence) = self.subscriptions().stored_evidence(&subject, &list, now).await?;
+                // The person confirms the sign-up the link was mailed for, and the notice shown then.
+                let signed_up = evidence
+                    .events
+                    .iter()
+                    .chain(&subscription.events)
+                    .filter(|event| event.event == SubscriptionEventKind::SignedUp)
+                    .max_by_key(|event| event.at);
+                let mut event = SubscriptionEvent::new(SubscriptionEventKind::Confirmed, now);
+                event.network = ip.map(truncated_network);
+                event.policy_version = signed_up.and_then(|e| e.policy_version.clone());
+                event.notice_sha256 = signed_up.and_then(|e| e.notice_sha256.clone());
+                event.basis = Some(LawfulBasis::Consent);
+                let legacy = std::mem::take(&mut subscription.events);
+                writes.push(self.subscriptions().evidence_write(
+                    &subject,
+                    stored_evidence.as_ref(),
+                    evidence,
+                    &legacy,
+                    event,
+                    None,
+                ));
+                // A confirmed subscription is kept until it ends: no expiry.
+                let record = self
+                    .subscriptions()
+                    .subscription_record(&subject, &subscription, stored.version + 1);
+                writes.push(Write::Put {
                     record,
                     precondition: Precondition::Version(stored.version),
-                },
-                Write::Delete {
-                    key: token_record.key.clone(),
-                    precondition: Precondition::Present,
-                },
-                Write::Delete {
-                    key: suppression_key(&subject),
-                    precondition: Precondition::None,
-                },
-            ];
+                });
+            }
+            writes.push(Write::Delete {
+                key: token_record.key.clone(),
+                precondition: Precondition::Present,
+            });
+            writes.push(Write::Delete {
+                key: suppression_key(&subject),
+                precondition: Precondition::None,
+            });
             match self.ports.store.write(writes).await {
                 Ok(()) => {
                     tracing::info!(subject = subject.short(), "newsletter subscription confirmed");
@@ -600,83 +674,20 @@ impl Newsletter<'_> {
         Err(NewsletterError::Contended)
     }
 
-    /// A customer subscribed by the privacy team on legitimate interest (no
-    /// double opt-in), unless they opted out before.
+    /// A customer subscribed on legitimate interest (no double opt-in), by
+    /// the privacy team or the Service's account settings, unless they
+    /// opted out before.
     pub async fn subscribe_customer(
         &self,
         email: &EmailAddress,
         name: Option<PersonName>,
         list: &ListId,
     ) -> Result<(), NewsletterError> {
-        let subject = self.subject_of(email);
-        if self.subscriptions().suppression(&subject).await?.is_some() {
-            return Err(NewsletterError::Suppressed);
-        }
-        let key = subscription_key(&subject, list);
-        for _ in 0..ATTEMPTS {
-            let now = self.ports.clock.now();
-            let stored = self.ports.store.get(&key).await?;
-            let existing: Option<Subscription> = stored
-                .as_ref()
-                .filter(|r| !r.is_expired(now))
-                .map(Record::body)
-                .transpose()?;
-            if existing
-                .as_ref()
-                .is_some_and(|s| s.status == SubscriptionStatus::Confirmed)
-            {
-                return Ok(());
-            }
-            let (stored_evidence, evidence) = self.subscriptions().stored_evidence(&subject, list, now).await?;
-            let mut event = SubscriptionEvent::new(SubscriptionEventKind::SubscribedByTeam, now);
-            event.basis = Some(LawfulBasis::LegitimateInterest);
-            let evidence_write = self.subscriptions().evidence_write(
-                &subject,
-                stored_evidence.as_ref(),
-                evidence,
-                existing.as_ref().map_or(&[][..], |s| &s.events),
-                event,
-                None,
-            );
-            let subscription = Subscription {
-                list: list.clone(),
-                email: email.as_str().to_owned(),
-                name: name.clone().or_else(|| existing.as_ref().and_then(|s| s.name.clone())),
-                status: SubscriptionStatus::Confirmed,
-                basis: LawfulBasis::LegitimateInterest,
-                token_digest: None,
-                signed_up_at: existing.as_ref().and_then(|s| s.signed_up_at),
-                confirmed_at: Some(now),
-                unsubscribed_at: None,
-                confirmation_mails: existing
-                    .as_ref()
-                    .map(|s| s.confirmation_mails.clone())
-                    .unwrap_or_default(),
-                transient_bounces: existing.as_ref().map_or(0, |s| s.transient_bounces),
-                events: Vec::new(),
-            };
-            let (version, precondition) = match &stored {
-                Some(record) => (record.version + 1, Precondition::Version(record.version)),
-                None => (1, Precondition::Absent),
-            };
-            let record = self
-                .subscriptions()
-                .subscription_record(&subject, &subscription, version);
-            match self
-                .ports
-                .store
-                .write(vec![Write::Put { record, precondition }, evidence_write])
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(subject = subject.short(), "customer subscribed on legitimate interest");
-                    return Ok(());
-                }
-                Err(StoreError::Conflict) => continue,
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Err(NewsletterError::Contended)
+        let mut event = SubscriptionEvent::new(SubscriptionEventKind::SubscribedByTeam, self.ports.clock.now());
+        event.basis = Some(LawfulBasis::LegitimateInterest);
+        self.subscriptions()
+            .subscribe_known_address(&self.subject_of(email), email.as_str(), name, list, event)
+            .await
     }
 
     fn consent_ledger(&self) -> ConsentLedger<'_> {
@@ -686,26 +697,39 @@ impl Newsletter<'_> {
     /// The double opt-in mail. It greets no one by name: the name came with
     /// an address nobody has proven yet, and echoing it would let anyone put
     /// their text (a link, a lure) into a mail to someone else's inbox.
-    fn confirmation_mail(&self, to: &EmailAddress, subject: &SubjectKey, list: &ListId, token: &OneTimeToken) -> Mail {
+    fn confirmation_mail(
+        &self,
+        to: &EmailAddress,
+        subject: &SubjectKey,
+        lists: &[ListId],
+        token: &OneTimeToken,
+    ) -> Mail {
         let company = &self.ports.register.document().controller.name;
         let confirm = self.links.newsletter_confirmation(token.reveal());
+        let first = lists.first().cloned().unwrap_or_else(ListId::default_list);
         let unsubscribe = self
             .links
-            .newsletter_unsubscribe(&self.secrets.token_key.unsubscribe_token(subject, list.as_str()));
+            .newsletter_unsubscribe(&self.secrets.token_key.unsubscribe_token(subject, first.as_str()));
+        let preferences = preferences_url(self.links, &self.secrets.token_key, subject);
+        let names: Vec<&str> = lists.iter().map(|list| list.name(false)).collect();
+        let names = names.join(", ");
         let text = format!(
-            "Hello,\n\nPlease confirm that you want the {company} newsletter:\n\n{confirm}\n\n\
+            "Hello,\n\nPlease confirm that you want the {company} newsletter ({names}):\n\n{confirm}\n\n\
              The link works for 7 days. If you did not ask for the newsletter, ignore this mail: \
-             nothing more will be sent.\n\nPrivacy: {contact}\n",
+             nothing more will be sent.\n\nChoose your lists or unsubscribe: {preferences}\n\nPrivacy: {contact}\n",
             contact = self.ports.register.document().controller.contact,
         );
         let html = format!(
             "<!doctype html><html><body><p>Hello,</p>\
-             <p>Please confirm that you want the {company_html} newsletter:</p>\
+             <p>Please confirm that you want the {company_html} newsletter ({names_html}):</p>\
              <p><a href=\"{confirm_html}\">Confirm my subscription</a></p>\
              <p>The link works for 7 days. If you did not ask for the newsletter, ignore this mail: nothing more will be sent.</p>\
+             <p><a href=\"{preferences_html}\">Choose your lists or unsubscribe</a></p>\
              </body></html>",
             company_html = escape_html(company),
+            names_html = escape_html(&names),
             confirm_html = escape_html(&confirm),
+            preferences_html = escape_html(&preferences),
         );
         Mail {
             to: to.clone(),
@@ -771,7 +795,7 @@ mod tests {
             let sign_up = SignUp {
                 email: EmailAddress::parse("email", address).unwrap(),
                 name: None,
-                list: ListId::default_list(),
+                lists: vec![ListId::default_list()],
                 consent_id: None,
                 channel: "api",
                 ip: None,
@@ -946,7 +970,7 @@ mod tests {
         let sign_up = SignUp {
             email: EmailAddress::parse("email", "ada@example.com").unwrap(),
             name: Some(PersonName::parse("name", "Ada").unwrap()),
-            list: ListId::default_list(),
+            lists: vec![ListId::default_list()],
             consent_id: None,
             channel: "form",
             ip: Some("192.0.2.77".parse().unwrap()),
@@ -1159,7 +1183,7 @@ mod tests {
         let sign_up = SignUp {
             email: EmailAddress::parse("email", "ada@example.com").unwrap(),
             name: None,
-            list: ListId::default_list(),
+            lists: vec![ListId::default_list()],
             consent_id: Some(state.consent_id),
             channel: "form",
             ip: None,
@@ -1280,7 +1304,7 @@ mod tests {
             let sign_up = SignUp {
                 email: address(state),
                 name: None,
-                list: list.clone(),
+                lists: vec![list.clone()],
                 consent_id: None,
                 channel: "form",
                 ip: None,

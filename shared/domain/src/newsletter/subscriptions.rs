@@ -142,41 +142,7 @@ impl Subscriptions<'_> {
                     precondition: Precondition::None,
                 });
             }
-            let key = subscription_key(subject, list);
-            if let Some(stored) = self.live(&key).await? {
-                let mut subscription: Subscription = stored.body()?;
-                if subscription.status != SubscriptionStatus::Unsubscribed {
-                    if let Some(digest) = subscription.token_digest.take() {
-                        writes.push(Write::Delete {
-                            key: token_key(&digest),
-                            precondition: Precondition::None,
-                        });
-                    }
-                    subscription.status = SubscriptionStatus::Unsubscribed;
-                    subscription.unsubscribed_at = Some(now);
-                    let mut event = SubscriptionEvent::new(SubscriptionEventKind::Unsubscribed, now);
-                    event.reason = Some(reason);
-                    let (stored_evidence, mut evidence) = self.stored_evidence(subject, list, now).await?;
-                    evidence.ended_at = Some(now);
-                    let legacy = std::mem::take(&mut subscription.events);
-                    writes.push(self.evidence_write(
-                        subject,
-                        stored_evidence.as_ref(),
-                        evidence,
-                        &legacy,
-                        event,
-                        Some(now),
-                    ));
-                    let mut record = self.subscription_record(subject, &subscription, stored.version + 1);
-                    self.ports
-                        .register
-                        .stamp(&mut record, CategoryId::NewsletterSubscribed, now);
-                    writes.push(Write::Put {
-                        record,
-                        precondition: Precondition::Version(stored.version),
-                    });
-                }
-            }
+            writes.extend(self.ending(subject, list, reason, None).await?);
             if writes.is_empty() {
                 return Ok(());
             }
@@ -194,6 +160,51 @@ impl Subscriptions<'_> {
             }
         }
         Err(NewsletterError::Contended)
+    }
+
+    /// The writes that end a live subscription (none for one already
+    /// ended or absent): its pending link deleted, the subscription marked
+    /// unsubscribed and kept 30 days, the evidence's last event.
+    pub(super) async fn ending(
+        &self,
+        subject: &SubjectKey,
+        list: &ListId,
+        reason: SuppressionReason,
+        channel: Option<&str>,
+    ) -> Result<Vec<Write>, NewsletterError> {
+        let now = self.ports.clock.now();
+        let mut writes = Vec::new();
+        let Some(stored) = self.live(&subscription_key(subject, list)).await? else {
+            return Ok(writes);
+        };
+        let mut subscription: Subscription = stored.body()?;
+        if subscription.status == SubscriptionStatus::Unsubscribed {
+            return Ok(writes);
+        }
+        if let Some(digest) = subscription.token_digest.take() {
+            writes.push(Write::Delete {
+                key: token_key(&digest),
+                precondition: Precondition::None,
+            });
+        }
+        subscription.status = SubscriptionStatus::Unsubscribed;
+        subscription.unsubscribed_at = Some(now);
+        let mut event = SubscriptionEvent::new(SubscriptionEventKind::Unsubscribed, now);
+        event.reason = Some(reason);
+        event.channel = channel.map(str::to_owned);
+        let (stored_evidence, mut evidence) = self.stored_evidence(subject, list, now).await?;
+        evidence.ended_at = Some(now);
+        let legacy = std::mem::take(&mut subscription.events);
+        writes.push(self.evidence_write(subject, stored_evidence.as_ref(), evidence, &legacy, event, Some(now)));
+        let mut record = self.subscription_record(subject, &subscription, stored.version + 1);
+        self.ports
+            .register
+            .stamp(&mut record, CategoryId::NewsletterSubscribed, now);
+        writes.push(Write::Put {
+            record,
+            precondition: Precondition::Version(stored.version),
+        });
+        Ok(writes)
     }
 
     /// Suppresses the address unless it already is (an existing entry, whose

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::store::Record;
 
 pub mod entity;
+pub mod lists;
 
 const STANDARD_REGISTER: &str = include_str!("../../register.json");
 

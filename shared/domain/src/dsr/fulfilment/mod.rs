@@ -717,7 +717,7 @@ mod tests {
         let sign_up = SignUp {
             email: ada.clone(),
             name: None,
-            list: ListId::default_list(),
+            lists: vec![ListId::default_list()],
             consent_id: None,
             channel: "api",
             ip: None,
@@ -1374,7 +1374,7 @@ mod tests {
         let sign_up = SignUp {
             email: Fixture::ada(),
             name: None,
-            list: ListId::default_list(),
+            lists: vec![ListId::default_list()],
             consent_id: None,
             notice: crate::newsletter::NoticeShown::default(),
             channel: "api",
