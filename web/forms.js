@@ -42,9 +42,16 @@
 
   function toJson(form) {
     const body = {};
+    // A group of checkboxes (the newsletter's lists) is an array of the checked values.
+    const groups = new Set(Array.from(form.querySelectorAll('input[type="checkbox"]'), (box) => box.name));
+    for (const name of groups) body[name] = [];
     for (const [name, raw] of new FormData(form)) {
       const value = typeof raw === 'string' ? raw.trim() : '';
       if (!value) continue;
+      if (groups.has(name)) {
+        body[name].push(value);
+        continue;
+      }
       const path = name.split('.');
       let target = body;
       while (path.length > 1) {
@@ -62,7 +69,9 @@
   }
 
   function showFieldError(form, error) {
-    const input = error.field && form.elements.namedItem(error.field);
+    let input = error.field && form.elements.namedItem(error.field);
+    // A group of checkboxes answers for its fieldset.
+    if (input && !input.tagName && input.length) input = input[0].closest('fieldset') || input[0];
     if (!input || !input.id) return false;
     const group = input.tagName === 'FIELDSET'; // its error is the group's description
     if (!group) input.setAttribute('aria-invalid', 'true');

@@ -96,16 +96,29 @@ impl ApiRequest {
 
     /// The fields of a JSON body or of a plain HTML form post (the form
     /// endpoints accept both). Form values are strings; an empty form field
-    /// counts as absent.
+    /// counts as absent; a field given more than once is its values joined
+    /// by commas (a group of checkboxes: `lists=news&lists=events`).
     pub fn form_or_json(&self) -> Result<(Map<String, Value>, BodyFormat), ApiError> {
         self.check_size()?;
         match self.media_type().as_deref() {
             Some("application/json") => Ok((parse_json_object(&self.body)?, BodyFormat::Json)),
             Some("application/x-www-form-urlencoded") => {
-                let fields = form_urlencoded::parse(&self.body)
-                    .filter(|(_, value)| !value.trim().is_empty())
-                    .map(|(name, value)| (name.into_owned(), Value::String(value.into_owned())))
-                    .collect();
+                let mut fields = Map::new();
+                for (name, value) in form_urlencoded::parse(&self.body) {
+                    if value.trim().is_empty() {
+                        continue;
+                    }
+                    // A field sent more than once (a group of checkboxes): its values, comma-separated.
+                    match fields.get_mut(name.as_ref()) {
+                        Some(Value::String(joined)) => {
+                            joined.push(',');
+                            joined.push_str(&value);
+                        }
+                        _ => {
+                            fields.insert(name.into_owned(), Value::String(value.into_owned()));
+                        }
+                    }
+                }
                 Ok((fields, BodyFormat::Form))
             }
             _ => Err(ApiError::new(

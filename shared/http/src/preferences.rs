@@ -26,8 +26,8 @@ main{max-width:40rem;margin:2rem auto;padding:1.25rem 1.5rem;background:#fff;bor
 h1{margin-top:.5rem;line-height:1.2}fieldset{border:0;margin:0 0 1rem;padding:0}legend{font-weight:600;margin-bottom:.5rem}\
 .list{display:grid;grid-template-columns:auto 1fr;gap:0 .6rem;margin:0 0 .9rem}.list input{width:1.2rem;height:1.2rem;margin-top:.2rem}\
 .list label{font-weight:600}.list p{grid-column:2;margin:0;color:#4b5563}\
-button{font:inherit;padding:.55rem 1.1rem;border-radius:.375rem;border:1px solid #1f2937;cursor:pointer}\
-.primary{color:#fff;background:#1f2937}.secondary{color:#1f2937;background:#fff}\
+button{font:inherit;font-weight:600;min-height:2.75rem;padding:.55rem 1.1rem;border-radius:.375rem;border:2px solid;cursor:pointer}\
+.primary{color:#fff;background:#1f3a8a;border-color:#1f3a8a}.secondary{color:#1f3a8a;background:#fff;border-color:#1f3a8a}\
 .status{padding:.6rem .9rem;border-radius:.375rem;background:#ecfdf5;border:1px solid #047857}\
 .problem{background:#fef2f2;border-color:#b91c1c}:focus-visible{outline:3px solid #b45309;outline-offset:2px}";
 

@@ -483,3 +483,32 @@ async fn the_account_settings_set_lists_and_refuse_a_suppressed_or_objecting_per
     }
     backend.stop(&[&customer, &ada, &objector]).await;
 }
+
+#[tokio::test]
+async fn a_plain_form_signs_up_to_every_checked_list() {
+    let backend = Backend::start().await;
+    let lin = unique_address("lin");
+    let form = format!("email={}&lists=news&lists=events", lin.replace('@', "%40"));
+    let event = http_event("POST /newsletter/subscribe", "/newsletter/subscribe", Some(&form));
+    let response = backend
+        .subscribe
+        .http(with_header(
+            event,
+            "content-type",
+            Some("application/x-www-form-urlencoded"),
+        ))
+        .await;
+    assert_eq!(response.status, 303, "{}", response.body);
+    backend.deployment.drain_outbox(&[], &[]).await;
+    let mail = mails_to(&lin).await.pop().expect("one confirmation mail");
+    let page = backend
+        .subscribe
+        .http(link_button("/newsletter/confirm", &mail.token(CONFIRM).unwrap()))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(
+        backend.statuses(&lin).await,
+        confirmed(&[("news", Some(Confirmed)), ("events", Some(Confirmed))])
+    );
+    backend.stop(&[&lin]).await;
+}
