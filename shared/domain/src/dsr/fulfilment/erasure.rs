@@ -122,6 +122,7 @@ impl Fulfilment<'_> {
                 subject_key: subject.as_str().to_owned(),
                 erased: lines_of(erased),
                 export: None,
+                completion: false,
             };
             let mut record = Record::new(continuation_key(&request.request_id), entity::FULFILMENT_CONTINUATION);
             record.set_body(&continuation);

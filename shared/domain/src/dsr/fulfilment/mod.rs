@@ -70,6 +70,44 @@ struct Continuation {
     /// Set for an export too large to mail, whose summary is counted in runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     export: Option<ExportProgress>,
+    /// Set for a request whose tasks have all ended, to be answered and
+    /// completed ([`Fulfilment::after_systems`]): written with the last
+    /// answer, deleted with the completion, so that a completion that failed
+    /// half-way is done by the next scheduled run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    completion: bool,
+}
+
+/// Where a request whose every task has ended waits for its completion.
+fn completion_key(request_id: &str) -> RecordKey {
+    RecordKey::new(CONTINUATION_PARTITION, format!("{request_id}#completion"))
+}
+
+/// The write, stored with the last answer of a request's tasks, that lists
+/// the request for its completion (no personal data: the request's id and
+/// its person's key).
+pub(crate) fn completion_due(request_id: &str, subject: &SubjectKey) -> Write {
+    let continuation = Continuation {
+        request_id: request_id.to_owned(),
+        subject_key: subject.as_str().to_owned(),
+        erased: Vec::new(),
+        export: None,
+        completion: true,
+    };
+    let mut record = Record::new(completion_key(request_id), entity::FULFILMENT_CONTINUATION);
+    record.set_body(&continuation);
+    Write::Put {
+        record,
+        precondition: Precondition::None,
+    }
+}
+
+/// The write that removes a request's listing for its completion.
+pub(crate) fn completion_done(request_id: &str) -> Write {
+    Write::Delete {
+        key: completion_key(request_id),
+        precondition: Precondition::None,
+    }
 }
 
 /// How far the counting of an export too large to mail got: items per
@@ -418,6 +456,11 @@ impl Fulfilment<'_> {
             let request = parse_request(&stored)?;
             if request.status.is_closed() {
                 self.requests.ports.store.delete_all(&[record.key]).await?;
+                continue;
+            }
+            if continuation.completion {
+                self.after_systems(&continuation.request_id).await?;
+                runs += 1;
                 continue;
             }
             match continuation.export {

@@ -443,7 +443,7 @@ mod tests {
     }
 
     /// Submits and verifies; returns the request as stored afterwards.
-    async fn verified(world: &World, submission: Submission) -> DataSubjectRequest {
+    async fn verified<S: RecordStore>(world: &World<S>, submission: Submission) -> DataSubjectRequest {
         world.clock.advance(jiff::SignedDuration::from_mins(11));
         let submitted = world.requests().submit(submission).await.unwrap();
         let mail = world.mailer.sent_to(&ada()).pop().unwrap();
@@ -453,11 +453,11 @@ mod tests {
         stored(world, &submitted.request_id).await
     }
 
-    async fn stored(world: &World, request_id: &str) -> DataSubjectRequest {
+    async fn stored<S: RecordStore>(world: &World<S>, request_id: &str) -> DataSubjectRequest {
         parse_request(&world.store.get(&request_key(request_id)).await.unwrap().unwrap()).unwrap()
     }
 
-    async fn task(world: &World, task_id: &str) -> SystemTask {
+    async fn task<S: RecordStore>(world: &World<S>, task_id: &str) -> SystemTask {
         world.requests().task(task_id).await.unwrap().unwrap().0
     }
 
@@ -1029,5 +1029,170 @@ mod tests {
             .await
             .unwrap();
         assert!(entries.iter().all(|entry| entry.overdue_tasks.is_empty()));
+    }
+
+    /// A store whose writes that complete a request fail while it is armed:
+    /// the completion after the last answer fails half-way, after the
+    /// answer itself is stored.
+    struct FailingCompletion {
+        inner: crate::store::memory::MemoryStore,
+        armed: std::sync::atomic::AtomicBool,
+    }
+
+    impl FailingCompletion {
+        fn arm(&self, armed: bool) {
+            self.armed.store(armed, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl RecordStore for FailingCompletion {
+        async fn get(&self, key: &RecordKey) -> Result<Option<Record>, crate::store::StoreError> {
+            self.inner.get(key).await
+        }
+        async fn write(&self, writes: Vec<Write>) -> Result<(), crate::store::StoreError> {
+            let completes = writes.iter().any(|write| {
+                matches!(write, Write::Put { record, .. } if record.entity == entity::DSR_REQUEST
+                    && record.attributes.get("status").and_then(Value::as_str) == Some("completed"))
+            });
+            if completes && self.armed.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(crate::store::StoreError::Unavailable("injected".to_owned()));
+            }
+            self.inner.write(writes).await
+        }
+        async fn query(
+            &self,
+            query: &Query,
+            limit: usize,
+            cursor: Option<crate::store::Cursor>,
+        ) -> Result<crate::store::Page, crate::store::StoreError> {
+            self.inner.query(query, limit, cursor).await
+        }
+        async fn delete_all(&self, keys: &[RecordKey]) -> Result<(), crate::store::StoreError> {
+            self.inner.delete_all(keys).await
+        }
+    }
+
+    fn failing_world() -> World<FailingCompletion> {
+        let store = FailingCompletion {
+            inner: crate::store::memory::MemoryStore::new(),
+            armed: std::sync::atomic::AtomicBool::new(false),
+        };
+        World::on(store, crate::testing::timestamp("2027-03-10T09:00:00Z")).asking_every_system()
+    }
+
+    /// Answers every task of the request but `last`, as its own system.
+    async fn answer_all_but<S: RecordStore>(world: &World<S>, request: &DataSubjectRequest, last: &str) -> String {
+        let mut last_id = String::new();
+        for summary in &request.tasks {
+            let (_, id) = parse_task_id(&summary.task_id).unwrap();
+            if id == last {
+                last_id = summary.task_id.clone();
+                continue;
+            }
+            world
+                .requests()
+                .answer_task(&summary.task_id, &answer("not_found"), &system(id))
+                .await
+                .unwrap();
+        }
+        last_id
+    }
+
+    fn exports<S>(world: &World<S>) -> usize {
+        world
+            .mailer
+            .sent_to(&ada())
+            .iter()
+            .filter(|mail| !mail.attachments.is_empty())
+            .count()
+    }
+
+    #[tokio::test]
+    async fn a_completion_that_fails_after_the_last_answer_is_done_by_the_next_scheduled_run_once() {
+        let world = failing_world();
+        let request = verified(&world, submission(RequestType::Access)).await;
+        let last = answer_all_but(&world, &request, "crm").await;
+        world.store.arm(true);
+        let failed = world
+            .requests()
+            .answer_task(&last, &answer("done"), &system("crm"))
+            .await;
+        assert!(
+            matches!(failed, Err(TaskError::Request(DsrError::Store(_)))),
+            "{failed:?}"
+        );
+        world.store.arm(false);
+        assert_eq!(
+            task(&world, &last).await.status,
+            TaskStatus::Done,
+            "the answer is stored"
+        );
+        assert_eq!(
+            stored(&world, &request.request_id).await.status,
+            RequestStatus::InProgress
+        );
+        assert_eq!(exports(&world), 0);
+        // The outbox's scheduled run completes it, with the export, once.
+        let far = world.now() + jiff::SignedDuration::from_hours(1);
+        assert_eq!(world.requests().resume_fulfilment(far).await.unwrap(), 1);
+        let done = stored(&world, &request.request_id).await;
+        assert_eq!(done.status, RequestStatus::Completed);
+        assert_eq!(exports(&world), 1);
+        assert_eq!(
+            world.requests().resume_fulfilment(far).await.unwrap(),
+            0,
+            "nothing left listed"
+        );
+        assert!(matches!(
+            world
+                .requests()
+                .answer_task(&last, &answer("done"), &system("crm"))
+                .await,
+            Err(TaskError::AlreadyAnswered)
+        ));
+        assert_eq!(exports(&world), 1, "completed once");
+        let completed = stored(&world, &request.request_id)
+            .await
+            .events
+            .iter()
+            .filter(|event| event.event == RequestEventKind::ExportSent)
+            .count();
+        assert_eq!(completed, 1);
+    }
+
+    #[tokio::test]
+    async fn a_repeated_answer_completes_a_request_whose_completion_failed() {
+        let world = failing_world();
+        let request = verified(&world, submission(RequestType::Erasure)).await;
+        let last = answer_all_but(&world, &request, "service").await;
+        world.store.arm(true);
+        assert!(world
+            .requests()
+            .answer_task(&last, &answer("done"), &system("service"))
+            .await
+            .is_err());
+        world.store.arm(false);
+        assert_eq!(
+            stored(&world, &request.request_id).await.status,
+            RequestStatus::InProgress
+        );
+        // The system, having seen an error, sends its answer again.
+        assert!(matches!(
+            world
+                .requests()
+                .answer_task(&last, &answer("done"), &system("service"))
+                .await,
+            Err(TaskError::AlreadyAnswered)
+        ));
+        let done = stored(&world, &request.request_id).await;
+        assert_eq!(done.status, RequestStatus::Completed);
+        assert_eq!(
+            done.events
+                .iter()
+                .filter(|event| event.event == RequestEventKind::Completed)
+                .count(),
+            1
+        );
     }
 }
