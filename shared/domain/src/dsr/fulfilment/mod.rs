@@ -345,9 +345,10 @@ impl Fulfilment<'_> {
                             address,
                             "Your data was corrected",
                             &format!(
-                                "We corrected: {}. Reference {}.",
+                                "We corrected: {}. Reference {}.{}",
                                 corrected.join(", "),
-                                request.request_id
+                                request.request_id,
+                                self.recipients_line(&request)
                             ),
                         );
                         self.requests.outbox().deliver(mail, "dsr_rectified", subject).await?;
@@ -547,9 +548,10 @@ impl Fulfilment<'_> {
                     &address,
                     "Your data was corrected",
                     &format!(
-                        "We corrected: {}. Reference {}.",
+                        "We corrected: {}. Reference {}.{}",
                         corrected.join(", "),
-                        request.request_id
+                        request.request_id,
+                        self.recipients_line(&request)
                     ),
                 );
                 self.requests.outbox().deliver(mail, "dsr_rectified", &subject).await?;
@@ -640,6 +642,20 @@ impl Fulfilment<'_> {
             )),
         ));
         Ok(())
+    }
+
+    /// The recipients the request tells (Art. 19), as a paragraph of a reply; empty when none.
+    pub(super) fn recipients_line(&self, request: &DataSubjectRequest) -> String {
+        let sentence = crate::dsr::tasks::recipients_told_sentence(
+            self.requests.ports.register,
+            request.request_type,
+            &request.tasks,
+        );
+        if sentence.is_empty() {
+            sentence
+        } else {
+            format!("\n\n{sentence}")
+        }
     }
 
     fn simple_mail(&self, to: &EmailAddress, subject: &str, text: &str) -> Mail {
