@@ -335,6 +335,13 @@ pub const ROUTES: &[Route] = &[
         serve!(systems::answer_from_system),
     ),
     route("GET", "/admin/dsr", Area::Admin, serve!(admin::queue)),
+    route("GET", "/admin/dsr/{request_id}", Area::Admin, serve!(admin::detail)),
+    route(
+        "POST",
+        "/admin/dsr/{request_id}/notes",
+        Area::Admin,
+        serve!(admin::add_note),
+    ),
     route(
         "POST",
         "/admin/dsr/{request_id}/extend",

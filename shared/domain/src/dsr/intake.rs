@@ -47,6 +47,7 @@ impl Requests<'_> {
             answered_in_part: false,
             tasks: Vec::new(),
             own_part_done: false,
+            notes: Vec::new(),
         };
         if submission.request_type.acts_at_once(request.scope) {
             self.write_new(&subject, &request, None, None).await?;

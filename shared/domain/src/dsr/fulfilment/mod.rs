@@ -680,6 +680,7 @@ fn strip_personal_data(request: &mut DataSubjectRequest) {
     request.details = None;
     request.corrections = None;
     request.consent_id = None;
+    request.notes.clear();
 }
 
 /// Why held data is kept after an erasure: a legal obligation, or legal
