@@ -403,6 +403,12 @@ pub const ROUTES: &[Route] = &[
         Area::Admin,
         serve!(reports::request_report),
     ),
+    route(
+        "GET",
+        "/admin/reports/requests/monthly",
+        Area::Admin,
+        serve!(reports::monthly_request_report),
+    ),
 ];
 
 /// SPEC 3.4: the register of processing, as JSON.

@@ -414,8 +414,8 @@ async fn every_admin_route_answers_401_without_valid_credentials() {
     let admin_routes: Vec<_> = ROUTES.iter().filter(|route| route.area == Area::Admin).collect();
     // The queue, its four decisions, holds (2), customer subscriptions, the
     // proof of consent, the two reports, a system's answer recorded by the team,
-    // a request's detail and the team's notes.
-    assert_eq!(admin_routes.len(), 14);
+    // a request's detail, the team's notes and the monthly request report.
+    assert_eq!(admin_routes.len(), 15);
     for route in admin_routes {
         let path = route
             .path

@@ -819,6 +819,15 @@ async fn the_handlers_answer_as_openapi_documents() {
     assert!(csv.starts_with("type,received,"), "{csv}");
     api.expect(400, get("/admin/reports/requests?year=26").team()).await;
     api.expect(400, get("/admin/reports/requests").team()).await;
+    let monthly = api
+        .expect_json(200, get("/admin/reports/requests/monthly").team())
+        .await;
+    assert_eq!(monthly["months"].as_array().map(Vec::len), Some(12), "{monthly}");
+    api.expect(200, get("/admin/reports/requests/monthly?through=2026-01").team())
+        .await;
+    api.expect(400, get("/admin/reports/requests/monthly?through=2026-1").team())
+        .await;
+    api.expect(401, get("/admin/reports/requests/monthly")).await;
     api.expect(401, get(format!("/admin/reports/requests?year={year}")))
         .await;
     // The rejected restriction is still in force until the team lifts it.
