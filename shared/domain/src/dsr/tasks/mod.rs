@@ -668,6 +668,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_request_rejected_with_tasks_open_leaves_no_address_in_them_and_hands_none_over() {
+        let world = world();
+        let request = verified(&world, submission(RequestType::Restriction)).await;
+        assert_eq!(request.status, RequestStatus::AwaitingTeam);
+        world
+            .requests()
+            .reject(&request.request_id, "Not a request we can act on.", "sub-1")
+            .await
+            .unwrap();
+        for summary in &request.tasks {
+            let record = world
+                .store
+                .get(&task_key(&request.request_id, &summary.system))
+                .await
+                .unwrap()
+                .unwrap();
+            let text = serde_json::to_string(&record.attributes).unwrap();
+            assert!(!text.contains("ada@example.com"), "{text}");
+            assert!(record.expires_at.is_some(), "kept as long as the closed request");
+            assert_eq!(world.store.get(&delivery_key(&summary.task_id)).await.unwrap(), None);
+        }
+        let connector = Flaky::failing(0);
+        let far = world.now() + jiff::SignedDuration::from_hours(1);
+        let run = world
+            .requests()
+            .deliver_tasks(&connector, delivery::RetryPolicy::default(), far)
+            .await
+            .unwrap();
+        assert_eq!(run.sent, 0, "nothing handed over for a rejected request");
+    }
+
+    #[tokio::test]
     async fn which_systems_a_request_concerns_depends_on_its_type() {
         let world = world();
         let portability = verified(&world, submission(RequestType::Portability)).await;
