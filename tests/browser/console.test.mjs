@@ -53,9 +53,18 @@ function expectedCounts(items) {
 
 async function shownCounts(page) {
   return page.locator('#counts .count').evaluateAll((nodes) =>
-    Object.fromEntries(nodes.map((node) => [node.dataset.count, Number(node.querySelector('dd').textContent)])),
+    Object.fromEntries(
+      nodes.map((node) => {
+        const text = node.querySelector('dd').textContent;
+        // The on-time rate is a percentage as shown; the rest are numbers.
+        return [node.dataset.count, node.dataset.count === 'on-time' ? text : Number(text)];
+      }),
+    ),
   );
 }
+
+/** The on-time rate as the console shows it. */
+const shownRate = (rate) => (typeof rate === 'number' ? `${Math.round(rate * 1000) / 10} %` : '–');
 
 async function signIn(page, token) {
   await page.goto('/console/');
@@ -87,7 +96,13 @@ browserTest('console: dashboard counts against seeded requests, a request\'s det
 
   await signIn(page, ADMIN_TOKEN);
   await page.locator(`tr[data-request-id="${first.id}"]`).waitFor();
-  const expected = { ...expectedCounts(queue), 'received-year': sum('received'), 'answered-year': sum('responded') };
+  const monthly = (await admin('GET', '/admin/reports/requests/monthly')).json;
+  const expected = {
+    ...expectedCounts(queue),
+    'received-year': sum('received'),
+    'answered-year': sum('responded'),
+    'on-time': shownRate(monthly.on_time.rate),
+  };
   assert.deepEqual(await shownCounts(page), expected, 'the dashboard counts what the admin API lists');
   assert.ok(expected.awaiting_team >= 3);
   assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing in localStorage');
@@ -113,6 +128,21 @@ browserTest('console: dashboard counts against seeded requests, a request\'s det
     await detail.locator('form.action-form').evaluateAll((forms) => forms.map((form) => form.dataset.action)),
     ['extend', 'complete', 'reject', 'lift-restriction'],
   );
+  // The detail from GET /admin/dsr/{id}: no other system asked here, the mails without address.
+  await detail.locator('#detail-tasks', { hasText: 'No other system is asked about this request.' }).waitFor();
+  await detail.locator('#detail-mails li[data-kind="dsr_acknowledgement"]').waitFor();
+  assert.ok(!(await detail.textContent()).includes(first.email), 'no address in the detail');
+  // A note, added by keyboard: it is listed with who wrote it, and the API has it.
+  await detail.locator('#detail-notes', { hasText: 'No notes yet.' }).waitFor();
+  await detail.getByLabel('Note (personal data').focus();
+  await page.keyboard.type('Called the requester: the restriction covers the CRM too.');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  await page.locator('#console-status', { hasText: `Request ${first.id}: note added.` }).waitFor();
+  await detail.locator('#detail-notes .notes li', { hasText: 'Called the requester: the restriction covers the CRM too.' }).waitFor();
+  assert.ok((await detail.locator('#detail-notes .notes li').textContent()).includes('(local-admin)'), 'the member who wrote it');
+  const apiDetail = (await admin('GET', `/admin/dsr/${first.id}`)).json;
+  assert.deepEqual(apiDetail.notes.map((note) => note.text), ['Called the requester: the restriction covers the CRM too.']);
   await assertAccessible(page, 'the console with a request open');
 
   // Extend: the due date moves and the timeline shows the events.
@@ -161,7 +191,16 @@ browserTest('console: dashboard counts against seeded requests, a request\'s det
   await page.locator('#console-status', { hasText: 'in the queue' }).waitFor();
   const now = await wholeQueue();
   const counts = await shownCounts(page);
-  const { 'received-year': received, 'answered-year': answered, ...open } = counts;
+  const { 'received-year': received, 'answered-year': answered, 'on-time': onTime, ...open } = counts;
+  const monthlyNow = (await admin('GET', '/admin/reports/requests/monthly')).json;
+  assert.equal(onTime, shownRate(monthlyNow.on_time.rate), 'the on-time rate the report gives');
+  // The chart per month: a segment per month and outcome that is not zero, as the report gives.
+  assert.deepEqual(
+    await page.locator('svg[data-chart="monthly"] rect.bar').evaluateAll((rects) => rects.map((rect) => [rect.dataset.month, rect.dataset.outcome, Number(rect.dataset.value)])),
+    monthlyNow.months.flatMap((month) =>
+      ['complied_in_whole', 'complied_in_part', 'denied', 'open'].filter((outcome) => month[outcome] > 0).map((outcome) => [month.month, outcome, month[outcome]]),
+    ),
+  );
   assert.deepEqual(open, expectedCounts(now));
   assert.equal(received, expected['received-year']);
   assert.equal(answered, expected['answered-year'] + 2, 'one completed, one rejected');
@@ -257,6 +296,139 @@ browserTest('console: proof of consent, the consent chart and the request chart 
   await assertAccessible(page, 'the console in Swedish with the charts');
 });
 
+/** Twelve months of the monthly request report: received in four of them; 5 of 6 answers on time. */
+function monthlyFixture() {
+  const months = [];
+  for (let i = 0; i < 12; i++) {
+    const month = `${i < 2 ? 2025 : 2026}-${String(((i + 10) % 12) + 1).padStart(2, '0')}`;
+    months.push({ month, received: 0, complied_in_whole: 0, complied_in_part: 0, denied: 0, open: 0 });
+  }
+  Object.assign(months[0], { received: 2, complied_in_whole: 2 });
+  Object.assign(months[5], { received: 4, complied_in_whole: 1, complied_in_part: 1, denied: 1, open: 1 });
+  Object.assign(months[11], { received: 1, open: 1 });
+  return { from: months[0].month, through: months[11].month, time_zone: 'Europe/Stockholm', months, on_time: { responded: 6, on_time: 5, rate: 0.833, undated: 0 } };
+}
+
+// A request's detail against the contract: tasks, recording a system's answer, notes, the chart per month.
+browserTest('console (stubbed API): a request\'s detail, recording a system\'s answer, a note, the on-time rate and the chart per month', async (t, { page }) => {
+  const posted = [];
+  const tasks = [
+    { task_id: 'req-1.crm', system: 'crm', system_name: 'CRM (customers and prospects)', kind: 'act', status: 'done', due_on: '2026-10-25', attempts: 1, answered_by: 'system:crm' },
+    { task_id: 'req-1.bookkeeping', system: 'bookkeeping', system_name: 'Bookkeeping and invoicing', kind: 'act', status: 'pending', due_on: '2026-10-25', attempts: 0, instructions: 'Search the customer ledger for the person.' },
+    { task_id: 'req-1.partner', system: 'partner', system_name: 'Event partner', kind: 'notify', status: 'failed', due_on: '2026-10-25', attempts: 10, last_error: 'status 500' },
+  ];
+  const notes = [];
+  const queueEntry = { request_id: 'req-1', type: 'erasure', status: 'in_progress', jurisdiction: 'gdpr', received_at: '2026-10-01T09:00:00Z', due_on: '2026-11-01', extended: false, days_left: 3 };
+  const detail = () => ({
+    ...queueEntry, due_at: '2026-11-01T22:59:59Z', closed_at: null,
+    events: [{ event: 'received', at: '2026-10-01T09:00:00Z', by: 'requester' }, { event: 'verified', at: '2026-10-01T09:05:00Z', by: 'requester' }, { event: 'tasks_created', at: '2026-10-01T09:05:00Z', by: 'system', note: 'crm, bookkeeping, partner' }],
+    tasks, mails: [{ kind: 'dsr_acknowledgement', status: 'sent', at: '2026-10-01T09:05:01Z' }, { kind: 'dsr_erasure', status: 'sent', at: '2026-10-01T09:05:02Z' }], notes,
+  });
+  const monthlyReport = monthlyFixture();
+  await page.route(
+    (url) => url.pathname.startsWith('/admin/'),
+    async (route, request) => {
+      const url = new URL(request.url());
+      const body = request.postDataJSON();
+      if (url.pathname === '/admin/dsr') return route.fulfill({ json: { requests: [queueEntry] } });
+      if (url.pathname === '/admin/reports/requests') return route.fulfill({ json: { year: 2026, time_zone: 'Europe/Stockholm', rows: [] } });
+      if (url.pathname === '/admin/reports/requests/monthly') return route.fulfill({ json: monthlyReport });
+      if (url.pathname === '/admin/reports/consent') return route.fulfill({ json: { from: '2026-10-01', to: '2026-10-30', rows: [] } });
+      if (url.pathname === '/admin/dsr/req-1') return route.fulfill({ json: detail() });
+      if (url.pathname === '/admin/dsr/req-1/notes') {
+        posted.push(['notes', body]);
+        if (body.text.length > 40) {
+          return route.fulfill({ status: 400, json: { error: { code: 'invalid_field', message: 'A note is at most 40 characters here.', field: 'text' } } });
+        }
+        notes.push({ at: '2026-10-30T10:00:00Z', by: 'team-member-1', text: body.text });
+        return route.fulfill({ status: 201, json: { notes } });
+      }
+      const task = url.pathname.match(/^\/admin\/dsr\/req-1\/tasks\/(.+)$/);
+      if (task) {
+        posted.push([decodeURIComponent(task[1]), body]);
+        if (body.status === 'exempt' && !body.reason) {
+          return route.fulfill({ status: 400, json: { error: { code: 'invalid_field', message: 'An exemption needs its legal reason.', field: 'reason' } } });
+        }
+        const answered = tasks.find((entry) => entry.task_id === decodeURIComponent(task[1]));
+        Object.assign(answered, { status: body.status, reason: body.reason, answered_by: 'team-member-1' });
+        return route.fulfill({ json: { task: answered } });
+      }
+      return route.fulfill({ status: 404, json: { error: { code: 'not_found', message: 'No such route.', field: null } } });
+    },
+  );
+  await page.goto('/console/');
+  await page.getByLabel('Admin token').fill('good-token');
+  await page.getByRole('button', { name: 'Open the console' }).click();
+  await page.locator('tr[data-request-id="req-1"]').waitFor();
+
+  // The on-time rate on the dashboard and the chart per month, bar heights in proportion.
+  assert.equal((await shownCounts(page))['on-time'], '83.3 %');
+  const bars = page.locator('svg[data-chart="monthly"] rect.bar');
+  assert.deepEqual(
+    await bars.evaluateAll((rects) => rects.map((rect) => `${rect.dataset.month}:${rect.dataset.outcome}:${rect.dataset.value}`)),
+    ['2025-11:complied_in_whole:2', '2026-04:complied_in_whole:1', '2026-04:complied_in_part:1', '2026-04:denied:1', '2026-04:open:1', '2026-10:open:1'],
+  );
+  const height = (month, outcome) => page.locator(`svg[data-chart="monthly"] rect.bar[data-month="${month}"][data-outcome="${outcome}"]`).getAttribute('height').then(Number);
+  assert.ok(Math.abs((await height('2025-11', 'complied_in_whole')) - 2 * (await height('2026-10', 'open'))) < 0.01, 'bar heights in proportion');
+  assert.equal(await page.locator('#monthly-chart details table tbody tr').count(), 12, 'the figures as a table, every month');
+  await page.locator('#monthly-chart').scrollIntoViewIfNeeded();
+  await docScreenshot(page.locator('#monthly-chart'), 'console-monthly-chart');
+
+  // The detail, by keyboard: timeline, tasks, mails.
+  await page.getByRole('button', { name: 'Open request req-1' }).focus();
+  await page.keyboard.press('Enter');
+  const section = page.locator('#detail');
+  await section.locator('#task-table tr[data-task-id="req-1.bookkeeping"]').waitFor();
+  assert.deepEqual(
+    await section.locator('#task-table tbody tr').evaluateAll((rows) => rows.map((row) => [...row.children].map((cell) => cell.textContent))),
+    [
+      ['CRM (customers and prospects)', 'Act', 'Done', '2026-10-25'],
+      ['Bookkeeping and invoicing', 'Act', 'Pending', '2026-10-25'],
+      ['Event partner', 'Notify (Art. 19)', 'Failed', '2026-10-25'],
+    ],
+  );
+  assert.equal(await section.locator('form.answer-form').count(), 2, 'a form for each task not yet answered');
+  await section.locator('.timeline li[data-event="tasks_created"]').waitFor();
+  assert.deepEqual(await section.locator('#detail-mails li').evaluateAll((items) => items.map((item) => item.dataset.kind)), ['dsr_acknowledgement', 'dsr_erasure']);
+  await section.getByText('Search the customer ledger for the person.').waitFor();
+  await assertAccessible(page, 'the console with a request\'s tasks and notes');
+
+  // Record a system's answer: an exemption without its reason is refused by the field.
+  const bookkeeping = section.locator('form.answer-form[data-task-id="req-1.bookkeeping"]');
+  await bookkeeping.getByLabel('Answer').selectOption('exempt');
+  await bookkeeping.getByRole('button', { name: 'Record the answer' }).click();
+  await page.locator('#answer-bookkeeping-reason-error', { hasText: 'An exemption needs its legal reason.' }).waitFor();
+  assert.equal(await bookkeeping.getByLabel('Legal reason').getAttribute('aria-invalid'), 'true');
+  await bookkeeping.getByLabel('Legal reason').fill('Bokföringslagen 7 kap. 2 §');
+  await bookkeeping.getByRole('button', { name: 'Record the answer' }).click();
+  await page.locator('#console-status', { hasText: 'Bookkeeping and invoicing: answer recorded.' }).waitFor();
+  await section.locator('#task-table tr[data-task-id="req-1.bookkeeping"][data-status="exempt"]').waitFor();
+  assert.equal(await section.locator('form.answer-form').count(), 1, 'only the failed task is left to answer');
+  await section.locator('form.answer-form[data-task-id="req-1.partner"]').getByRole('button', { name: 'Record the answer' }).click();
+  await page.locator('#console-status', { hasText: 'Event partner: answer recorded.' }).waitFor();
+
+  // A note: the API's refusal by the field, then the note listed.
+  await section.getByLabel('Note (personal data').fill('The requester phoned twice about the CRM and the partner.');
+  await section.getByRole('button', { name: 'Add the note' }).click();
+  await page.locator('#note-text-error', { hasText: 'A note is at most 40 characters here.' }).waitFor();
+  await section.getByLabel('Note (personal data').fill('Phoned twice.');
+  await section.getByRole('button', { name: 'Add the note' }).click();
+  await section.locator('#detail-notes .notes li', { hasText: 'Phoned twice.' }).waitFor();
+  assert.deepEqual(posted, [
+    ['req-1.bookkeeping', { status: 'exempt' }],
+    ['req-1.bookkeeping', { status: 'exempt', reason: 'Bokföringslagen 7 kap. 2 §' }],
+    ['req-1.partner', { status: 'done' }],
+    ['notes', { text: 'The requester phoned twice about the CRM and the partner.' }],
+    ['notes', { text: 'Phoned twice.' }],
+  ]);
+
+  await page.getByRole('button', { name: 'Svenska' }).click();
+  await page.getByRole('heading', { name: 'Ärenden per månad och utfall' }).waitFor();
+  await section.getByRole('heading', { name: 'Anteckningar', exact: true }).waitFor();
+  await page.locator('#counts dt', { hasText: 'I tid, senaste 12 månaderna' }).waitFor();
+  await assertAccessible(page, 'the console in Swedish with a request\'s tasks and notes');
+});
+
 // The page against the contract, with the admin API answered in the browser.
 browserTest('console (stubbed API): due soon and overdue, paging, bars and points, "<10" never drawn, errors by field', async (t, { page, context }) => {
   const posted = [];
@@ -295,6 +467,7 @@ browserTest('console (stubbed API): due soon and overdue, paging, bars and point
     consentRows.push({ day, policy_version: '2026-01', category: 'marketing', ...([0, 4, 5].includes(i) ? small : rated(0.31 + i * 0.008, 200)) });
   }
   const consentReport = { from: '2026-10-01', to: '2026-10-14', rows: consentRows };
+  const monthlyReport = monthlyFixture();
   await page.route(
     (url) => url.pathname.startsWith('/admin/'),
     async (route, request) => {
@@ -304,6 +477,10 @@ browserTest('console (stubbed API): due soon and overdue, paging, bars and point
       const url = new URL(request.url());
       if (request.method() === 'GET' && url.pathname === '/admin/dsr') return route.fulfill({ json: pages[url.searchParams.get('cursor') || ''] });
       if (url.pathname === '/admin/reports/requests') return route.fulfill({ json: requestReport });
+      if (url.pathname === '/admin/reports/requests/monthly') return route.fulfill({ json: monthlyReport });
+      if (request.method() === 'GET' && /^\/admin\/dsr\/[^/]+$/.test(url.pathname)) {
+        return route.fulfill({ status: 404, json: { error: { code: 'request_not_found', message: 'There is no verified request with this id.', field: null } } });
+      }
       if (url.pathname === '/admin/reports/consent') {
         if (url.searchParams.get('from') > url.searchParams.get('to')) {
           return route.fulfill({ status: 400, json: { error: { code: 'invalid_field', message: 'The first day comes after the last.', field: 'from' } } });
@@ -335,7 +512,7 @@ browserTest('console (stubbed API): due soon and overdue, paging, bars and point
   await page.getByRole('button', { name: 'Open the console' }).click();
   await page.locator('tr[data-request-id="req-later"]').waitFor();
   assert.deepEqual(await shownCounts(page), {
-    open: 4, verified: 1, in_progress: 1, awaiting_team: 2, 'due-soon': 2, overdue: 1, 'received-year': 9, 'answered-year': 7,
+    open: 4, verified: 1, in_progress: 1, awaiting_team: 2, 'due-soon': 2, overdue: 1, 'received-year': 9, 'answered-year': 7, 'on-time': '83.3 %',
   });
   assert.deepEqual(
     await page.locator('#request-table tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.dataset.requestId, tr.children[1].textContent])),

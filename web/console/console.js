@@ -3,7 +3,10 @@
  * Reads GET /admin/dsr (every page, following next_cursor) for the counts and the list,
  * GET /admin/reports/requests?year= and GET /admin/reports/consent?from=&to= for the charts
  * (plain SVG drawn here), GET /admin/consent/{id}/proof for the proof of consent; acts through
- * POST /admin/dsr/{id}/extend|complete|reject|lift-restriction.
+ * POST /admin/dsr/{id}/extend|complete|reject|lift-restriction; a request's detail from
+ * GET /admin/dsr/{id} (timeline, tasks, mails, notes), with POST /admin/dsr/{id}/tasks/{task_id}
+ * (a system's answer) and POST /admin/dsr/{id}/notes; the on-time rate and the chart per month
+ * from GET /admin/reports/requests/monthly.
  * The admin token is typed in, kept in sessionStorage (this tab only) and sent as a bearer
  * token; nothing goes into the page's URL. English and Swedish: <html lang>, or the switch.
  */
@@ -23,6 +26,30 @@
   const TEXTS = {
     en: {
       title: 'Privacy console',
+      tasksHeading: 'Tasks of other systems',
+      noTasks: 'No other system is asked about this request.',
+      colSystem: 'System',
+      colKind: 'Kind',
+      taskKinds: { act: 'Act', notify: 'Notify (Art. 19)' },
+      taskStatuses: { pending: 'Pending', sent: 'Sent', done: 'Done', not_found: 'Nothing found', exempt: 'Exempt', failed: 'Failed' },
+      answerLegend: (system) => `Record the answer of ${system}`,
+      answerStatus: 'Answer',
+      answerReason: 'Legal reason (required for an exemption)',
+      answerSubmit: 'Record the answer',
+      answerDone: (system) => `${system}: answer recorded.`,
+      mailsHeading: 'Mails sent',
+      noMails: 'No mail about this request is logged.',
+      notesHeading: 'Notes',
+      noNotes: 'No notes yet.',
+      noteLabel: 'Note (personal data: removed with the request\'s address)',
+      noteLegend: 'Add a note',
+      noteSubmit: 'Add the note',
+      noteAdded: (id) => `Request ${id}: note added.`,
+      countsOnTime: 'On time, last 12 months',
+      monthlyChart: 'Requests per month by outcome',
+      monthlyChartTitle: (from, to) => `Requests received per month, ${from} to ${to}, by outcome`,
+      noMonthlyFigures: 'No request was received in the last 12 months.',
+      colMonth: 'Month',
       heading: 'Privacy console',
       navLabel: 'Demo',
       navOutbox: 'Outbox',
@@ -167,6 +194,30 @@
     },
     sv: {
       title: 'Integritetskonsol',
+      tasksHeading: 'Uppgifter i andra system',
+      noTasks: 'Inget annat system tillfrågas om ärendet.',
+      colSystem: 'System',
+      colKind: 'Slag',
+      taskKinds: { act: 'Agera', notify: 'Underrätta (art. 19)' },
+      taskStatuses: { pending: 'Väntar', sent: 'Skickad', done: 'Klar', not_found: 'Inget hittat', exempt: 'Undantagen', failed: 'Misslyckad' },
+      answerLegend: (system) => `Registrera svaret från ${system}`,
+      answerStatus: 'Svar',
+      answerReason: 'Rättslig grund (krävs vid undantag)',
+      answerSubmit: 'Registrera svaret',
+      answerDone: (system) => `${system}: svaret registrerat.`,
+      mailsHeading: 'Skickade mejl',
+      noMails: 'Inget mejl om ärendet är loggat.',
+      notesHeading: 'Anteckningar',
+      noNotes: 'Inga anteckningar ännu.',
+      noteLabel: 'Anteckning (personuppgift: tas bort med ärendets adress)',
+      noteLegend: 'Lägg till en anteckning',
+      noteSubmit: 'Lägg till anteckningen',
+      noteAdded: (id) => `Ärende ${id}: anteckningen tillagd.`,
+      countsOnTime: 'I tid, senaste 12 månaderna',
+      monthlyChart: 'Ärenden per månad och utfall',
+      monthlyChartTitle: (from, to) => `Ärenden mottagna per månad, ${from} till ${to}, efter utfall`,
+      noMonthlyFigures: 'Inga ärenden kom in under de senaste 12 månaderna.',
+      colMonth: 'Månad',
       heading: 'Integritetskonsol',
       navLabel: 'Demo',
       navOutbox: 'Utkorg',
@@ -321,6 +372,8 @@
     proof: null,
     selected: null, // request id shown in the detail
     events: {}, // request id -> events from the answer to an action
+    details: {}, // request id -> GET /admin/dsr/{id}
+    monthly: null, // GET /admin/reports/requests/monthly
   };
   let T = TEXTS.en;
 
@@ -465,11 +518,35 @@
     state.consent = await call('GET', '/admin/reports/consent?' + new URLSearchParams({ from, to }));
   }
 
+  // The monthly report and a request's detail are newer routes: without them the console
+  // shows what the queue gives, as before.
+  async function loadMonthly() {
+    try {
+      state.monthly = await call('GET', '/admin/reports/requests/monthly');
+    } catch (failure) {
+      if (failure.handled) throw failure;
+      state.monthly = null;
+    }
+  }
+
+  async function loadDetail(id) {
+    try {
+      const detail = await call('GET', `/admin/dsr/${encodeURIComponent(id)}`);
+      if (detail && detail.request_id === id) {
+        state.details[id] = detail;
+        if (Array.isArray(detail.events)) state.events[id] = detail.events;
+      }
+    } catch (failure) {
+      if (failure.handled) throw failure;
+    }
+  }
+
   async function loadAll() {
     say(T.loading);
     try {
       await Promise.all([
         loadQueue(),
+        loadMonthly(),
         loadReport($('#report-year').value || today().slice(0, 4)),
         loadConsent($('#range-from').value, $('#range-to').value),
       ]);
@@ -489,6 +566,7 @@
     renderList();
     renderDetail();
     renderRequestChart();
+    renderMonthlyChart();
     renderConsentChart();
     renderProof();
   }
@@ -506,6 +584,10 @@
       const sum = (name) => rows.reduce((total, row) => total + (row[name] || 0), 0);
       figures.push(['received-year', T.countsReceivedYear(state.report.year), sum('received')]);
       figures.push(['answered-year', T.countsAnsweredYear(state.report.year), sum('responded')]);
+    }
+    if (state.monthly && state.monthly.on_time) {
+      const { rate } = state.monthly.on_time;
+      figures.push(['on-time', T.countsOnTime, typeof rate === 'number' ? percent(rate) : '–']);
     }
     $('#counts').replaceChildren(
       ...figures.map(([name, label, value]) =>
@@ -552,11 +634,17 @@
     );
   }
 
-  function openDetail(id) {
+  async function openDetail(id) {
     state.selected = id;
     renderDetail();
     $('#detail').scrollIntoView({ block: 'start' });
     $('#detail-title').focus();
+    try {
+      await loadDetail(id);
+    } catch (failure) {
+      return;
+    }
+    if (state.selected === id) renderDetail();
   }
 
   function closeDetail() {
@@ -569,7 +657,8 @@
 
   function renderDetail() {
     const section = $('#detail');
-    const item = state.items.find((entry) => entry.request_id === state.selected);
+    const listed = state.items.find((entry) => entry.request_id === state.selected);
+    const item = listed && { ...listed, ...(state.details[listed.request_id] || {}) };
     if (!item) {
       section.hidden = true;
       return;
@@ -608,12 +697,178 @@
           )
         : element('p', { class: 'optional', text: T.noEvents }),
     );
+    renderTasks(item);
+    renderMails(item);
+    renderNotes(item);
     const forms = [];
     if (!CLOSED.includes(item.status)) forms.push('extend', 'complete', 'reject');
     if (LIFTABLE.includes(item.type)) forms.push('lift-restriction');
     $('#detail-actions').replaceChildren(
       ...(forms.length ? forms.map((action) => actionForm(item, action)) : [element('p', { text: T.noActions })]),
     );
+  }
+
+  const systemName = (task) => task.system_name || task.system;
+
+  function renderTasks(item) {
+    const detail = state.details[item.request_id];
+    const tasks = (detail && detail.tasks) || [];
+    const holder = $('#detail-tasks');
+    if (!tasks.length) {
+      holder.replaceChildren(element('p', { class: 'optional', text: detail ? T.noTasks : T.loading }));
+      return;
+    }
+    const table = element(
+      'table',
+      { id: 'task-table' },
+      element('caption', { class: 'visually-hidden', text: T.tasksHeading }),
+      element(
+        'thead',
+        {},
+        element(
+          'tr',
+          {},
+          ...[T.colSystem, T.colKind, T.colStatus, T.colDue].map((text) => element('th', { scope: 'col', text })),
+        ),
+      ),
+      element(
+        'tbody',
+        {},
+        ...tasks.map((task) =>
+          element(
+            'tr',
+            { 'data-task-id': task.task_id, 'data-status': task.status },
+            element('th', { scope: 'row', text: systemName(task) }),
+            element('td', { text: T.taskKinds[task.kind] || task.kind }),
+            element('td', { text: (T.taskStatuses[task.status] || task.status) + (task.reason ? ` (${task.reason})` : '') }),
+            element('td', { class: 'nowrap', text: day(task.due_on) }),
+          ),
+        ),
+      ),
+    );
+    const open = tasks.filter((task) => !['done', 'not_found', 'exempt'].includes(task.status));
+    holder.replaceChildren(
+      element('div', { class: 'table-wrap' }, table),
+      ...open.map((task) => answerForm(item, task)),
+    );
+  }
+
+  function answerForm(item, task) {
+    const id = item.request_id;
+    const key = task.system.replace(/[^a-z0-9_]/g, '');
+    const statusId = `answer-${key}-status`;
+    const reasonId = `answer-${key}-reason`;
+    const select = element(
+      'select',
+      { id: statusId, name: 'status', 'aria-describedby': statusId + '-error' },
+      ...['done', 'not_found', 'exempt'].map((value) => element('option', { value, text: T.taskStatuses[value] })),
+    );
+    const reason = element('textarea', { id: reasonId, name: 'reason', rows: '2', maxlength: '1000', 'aria-describedby': reasonId + '-error' });
+    const form = element(
+      'form',
+      { class: 'side-form answer-form', 'data-task-id': task.task_id },
+      element(
+        'fieldset',
+        {},
+        element('legend', { text: T.answerLegend(systemName(task)) }),
+        task.instructions ? element('p', { class: 'instructions', text: task.instructions }) : null,
+        element('div', { class: 'field' }, element('label', { for: statusId, text: T.answerStatus }), select, element('p', { class: 'field-error', id: statusId + '-error' })),
+        element('div', { class: 'field' }, element('label', { for: reasonId, text: T.answerReason }), reason, element('p', { class: 'field-error', id: reasonId + '-error' })),
+        element('button', { type: 'submit', text: T.answerSubmit }),
+      ),
+    );
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const body = { status: select.value };
+      if (reason.value.trim()) body.reason = reason.value.trim();
+      await submitForm(form, `/admin/dsr/${encodeURIComponent(id)}/tasks/${encodeURIComponent(task.task_id)}`, body, async () => {
+        await loadDetail(id);
+        await loadQueue();
+        renderAll();
+        say(T.answerDone(systemName(task)), 'success');
+        $('#detail-title').focus();
+      });
+    });
+    return form;
+  }
+
+  function renderMails(item) {
+    const detail = state.details[item.request_id];
+    const mails = (detail && detail.mails) || [];
+    $('#detail-mails').replaceChildren(
+      mails.length
+        ? element(
+            'ul',
+            { class: 'mail-list' },
+            ...mails.map((mail) =>
+              element('li', { 'data-kind': mail.kind }, element('time', { datetime: mail.at, text: instant(mail.at) }), ' ', element('code', { text: mail.kind }), mail.status === 'sent' ? null : ` (${mail.status})`),
+            ),
+          )
+        : element('p', { class: 'optional', text: detail ? T.noMails : T.loading }),
+    );
+  }
+
+  function renderNotes(item) {
+    const id = item.request_id;
+    const detail = state.details[id];
+    const notes = (detail && detail.notes) || [];
+    const textarea = element('textarea', { id: 'note-text', name: 'text', rows: '3', required: '', maxlength: '2000', 'aria-describedby': 'note-text-error' });
+    const form = element(
+      'form',
+      { class: 'side-form note-form' },
+      element(
+        'fieldset',
+        {},
+        element('legend', { text: T.noteLegend }),
+        element('div', { class: 'field' }, element('label', { for: 'note-text', text: T.noteLabel }), textarea, element('p', { class: 'field-error', id: 'note-text-error' })),
+        element('button', { type: 'submit', text: T.noteSubmit }),
+      ),
+    );
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      await submitForm(form, `/admin/dsr/${encodeURIComponent(id)}/notes`, { text: textarea.value.trim() }, async (answer) => {
+        if (state.details[id] && answer && Array.isArray(answer.notes)) state.details[id].notes = answer.notes;
+        renderDetail();
+        say(T.noteAdded(id), 'success');
+        $('#note-text').focus();
+      });
+    });
+    $('#detail-notes').replaceChildren(
+      notes.length
+        ? element(
+            'ol',
+            { class: 'notes' },
+            ...notes.map((note) =>
+              element('li', {}, element('time', { datetime: note.at, text: instant(note.at) }), ` (${note.by})`, element('p', { class: 'event-note', text: note.text })),
+            ),
+          )
+        : element('p', { class: 'optional', text: T.noNotes }),
+      detail ? form : null,
+    );
+  }
+
+  /** Posts a form's body; a refusal is shown by the field it names, else in the status line. */
+  async function submitForm(form, path, body, done) {
+    for (const node of form.querySelectorAll('.field-error')) node.textContent = '';
+    for (const node of form.querySelectorAll('[aria-invalid]')) node.removeAttribute('aria-invalid');
+    const button = form.querySelector('button[type="submit"]');
+    button.disabled = true;
+    try {
+      const answer = await call('POST', path, body);
+      await done(answer);
+    } catch (failure) {
+      button.disabled = false;
+      if (failure.handled) return;
+      const detail = failure.json && failure.json.error;
+      const target = detail && detail.field && form.querySelector(`[name="${CSS.escape(detail.field)}"]`);
+      if (target) {
+        target.setAttribute('aria-invalid', 'true');
+        form.querySelector('#' + CSS.escape(target.id + '-error')).textContent = detail.message;
+        target.focus();
+      } else {
+        say(detail ? detail.message : T.actionFailed, 'error');
+      }
+    }
   }
 
   function actionForm(item, action) {
@@ -664,7 +919,7 @@
       try {
         const answer = await call('POST', `/admin/dsr/${encodeURIComponent(id)}/${action}`, body);
         if (answer && Array.isArray(answer.events)) state.events[id] = answer.events;
-        await loadQueue();
+        await Promise.all([loadQueue(), loadDetail(id)]);
         renderAll();
         say(T.actionDone(id, spec.done, answer && answer.due_on ? day(answer.due_on) : ''), 'success');
         $('#detail-title').focus();
@@ -759,6 +1014,79 @@
         {},
         ...rows.map((row) =>
           element('tr', {}, element('th', { scope: 'row', text: typeName(row.type) }), ...OUTCOMES.map((outcome) => element('td', { text: String(row[outcome] || 0) }))),
+        ),
+      ),
+    );
+    figure.replaceChildren(chart, ...figureCaption(figure, title, table));
+  }
+
+  // Requests per month: one vertical bar per month received, in segments by outcome.
+  function renderMonthlyChart() {
+    const figure = $('#monthly-chart-figure');
+    const report = state.monthly;
+    if (!report || !Array.isArray(report.months)) return figure.replaceChildren();
+    const months = report.months;
+    const title = T.monthlyChartTitle(report.from, report.through);
+    if (!months.some((month) => month.received > 0)) {
+      figure.replaceChildren(element('p', { class: 'chart-empty', text: T.noMonthlyFigures }));
+      return;
+    }
+    const width = 720;
+    const left = 40;
+    const top = 12;
+    const plot = 200;
+    const slot = (width - left - 10) / months.length;
+    const barWidth = slot * 0.6;
+    const height = top + plot + 28 + 30;
+    const max = Math.max(...months.map((month) => month.received));
+    const scale = plot / max;
+    const chart = svg(
+      'svg',
+      { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-labelledby': 'monthly-svg-title', class: 'chart-svg', 'data-chart': 'monthly' },
+      svg('title', { id: 'monthly-svg-title', text: title }),
+    );
+    const base = top + plot;
+    chart.append(svg('line', { x1: left, x2: width - 10, y1: base, y2: base, class: 'axis' }));
+    chart.append(svg('text', { x: left - 6, y: top, class: 'axis-label', 'text-anchor': 'end', 'dominant-baseline': 'middle', text: String(max) }));
+    chart.append(svg('text', { x: left - 6, y: base, class: 'axis-label', 'text-anchor': 'end', 'dominant-baseline': 'middle', text: '0' }));
+    months.forEach((month, index) => {
+      const x = left + index * slot + (slot - barWidth) / 2;
+      let y = base;
+      for (const outcome of OUTCOMES) {
+        const value = month[outcome] || 0;
+        if (!value) continue;
+        const h = value * scale;
+        y -= h;
+        chart.append(
+          svg(
+            'rect',
+            { x, y, width: barWidth, height: h, class: `bar outcome-${outcome}`, 'data-month': month.month, 'data-outcome': outcome, 'data-value': value },
+            svg('title', { text: `${month.month}: ${T.outcomes[outcome]} ${value}` }),
+          ),
+        );
+      }
+      chart.append(svg('text', { x: x + barWidth / 2, y: base + 14, class: 'axis-label', 'text-anchor': 'middle', text: month.month.slice(2) }));
+    });
+    let lx = left;
+    for (const outcome of OUTCOMES) {
+      chart.append(svg('rect', { x: lx, y: base + 26, width: 12, height: 12, class: `legend-swatch outcome-${outcome}` }));
+      chart.append(svg('text', { x: lx + 16, y: base + 32, class: 'legend-label', 'dominant-baseline': 'middle', text: T.outcomes[outcome] }));
+      lx += 16 + T.outcomes[outcome].length * 7 + 18;
+    }
+    const table = element(
+      'table',
+      {},
+      element('caption', { text: title }),
+      element(
+        'thead',
+        {},
+        element('tr', {}, element('th', { scope: 'col', text: T.colMonth }), ...OUTCOMES.map((outcome) => element('th', { scope: 'col', text: T.outcomes[outcome] }))),
+      ),
+      element(
+        'tbody',
+        {},
+        ...months.map((month) =>
+          element('tr', {}, element('th', { scope: 'row', text: month.month }), ...OUTCOMES.map((outcome) => element('td', { text: String(month[outcome] || 0) }))),
         ),
       ),
     );
@@ -1029,7 +1357,7 @@
 
   function signOut(message) {
     sessionStorage.removeItem(KEY);
-    Object.assign(state, { items: [], report: null, consent: null, proof: null, selected: null, events: {} });
+    Object.assign(state, { items: [], report: null, consent: null, proof: null, selected: null, events: {}, details: {}, monthly: null });
     $('#console').hidden = true;
     $('#signin').hidden = false;
     const input = $('#admin-token');

@@ -11,7 +11,8 @@
 //! after each POST, as the outbox's function does in AWS: webhooks by their
 //! signed POST, events on `TASK_EVENT_BUS` through the SDK's endpoint
 //! (`AWS_ENDPOINT_URL`, e.g. the emulator); a hand-over that fails is retried
-//! with backoff on a later POST.
+//! with backoff on a later POST. Without `SYSTEMS_CONFIG` (and unless
+//! `DEMO_SYSTEMS=off`), demo systems answer the tasks (see [`demo_systems`]).
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -28,7 +29,7 @@ use hyper_util::rt::TokioIo;
 use privacy_aws::systems::SystemsConnector;
 use privacy_domain::clock::{Clock, SystemClock};
 use privacy_domain::dsr::tasks::config::SystemsConfig;
-use privacy_domain::dsr::tasks::delivery::RetryPolicy;
+use privacy_domain::dsr::tasks::delivery::{RetryPolicy, TaskConnector};
 use privacy_domain::dsr::Requests;
 use privacy_domain::email::EmailAddress;
 use privacy_domain::holds::keeping::HoldAwareStore;
@@ -41,6 +42,7 @@ use privacy_domain::tokens::{OneTimeToken, TokenKey};
 use privacy_http::{ApiRequest, ApiResponse, App, Area, Principal, Settings};
 use tokio::net::TcpListener;
 
+mod demo_systems;
 mod file_outbox;
 mod site;
 mod sweep;
@@ -59,8 +61,8 @@ const ALL_AREAS: &[Area] = &[
 /// The bearer token of the admin routes (`ADMIN_TOKEN`, random when unset):
 /// the local stand-in for API Gateway's JWT authoriser.
 static ADMIN_TOKEN: OnceLock<String> = OnceLock::new();
-/// Hands tasks to the systems of record (set when `SYSTEMS_CONFIG` is).
-static CONNECTOR: OnceLock<SystemsConnector> = OnceLock::new();
+/// Hands tasks to the systems of record (set when systems are configured).
+static CONNECTOR: OnceLock<Box<dyn TaskConnector>> = OnceLock::new();
 /// Bodies are read up to this size; the API itself refuses more than 16 KiB with 413.
 const READ_LIMIT: usize = 1024 * 1024;
 
@@ -100,7 +102,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let register = Register::standard()?;
     // Endpoints and secrets of the systems of record (SPEC 8); without them a
     // verified request asks no other system.
-    let systems = match std::env::var("SYSTEMS_CONFIG").ok().filter(|json| !json.is_empty()) {
+    let configured = std::env::var("SYSTEMS_CONFIG").ok().filter(|json| !json.is_empty());
+    let demo = match (&configured, std::env::var("DEMO_SYSTEMS").as_deref()) {
+        (None, Ok("off")) | (Some(_), _) => None,
+        (None, _) => Some(demo_systems::DemoSystems::bind().await?),
+    };
+    let systems = match configured.or_else(|| demo.as_ref().map(|demo| demo.config.clone())) {
         Some(json) => Some(Arc::new(SystemsConfig::parse(&json, &register).map_err(|error| {
             format!("the systems configuration in SYSTEMS_CONFIG is refused: {error}")
         })?)),
@@ -108,17 +115,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let site = Arc::new(site::Site::new(&outbox_dir, &register.document().controller.name));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    if let Some(systems) = &systems {
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let bus = std::env::var("TASK_EVENT_BUS").ok();
-        let connector = SystemsConnector::new(
-            systems.clone(),
-            aws_sdk_eventbridge::Client::new(&sdk),
-            bus,
-            clock.clone(),
-        )?;
-        let _ = CONNECTOR.set(connector);
-    }
+    let connector = match &systems {
+        Some(systems) => {
+            let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            let bus = std::env::var("TASK_EVENT_BUS").ok();
+            Some(SystemsConnector::new(
+                systems.clone(),
+                aws_sdk_eventbridge::Client::new(&sdk),
+                bus,
+                clock.clone(),
+            )?)
+        }
+        None => None,
+    };
     let app = Arc::new(App {
         store: Arc::new(HoldAwareStore::new(MemoryStore::new(), register.clone(), clock.clone())),
         mailer: Arc::new(PrintedLinks(outbox)),
@@ -129,10 +138,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         systems,
         settings,
     });
+    let mut demo_receiver = None;
+    match (connector, demo) {
+        (Some(connector), Some(demo)) => {
+            demo_receiver = Some(demo.receiver_url());
+            let _ = CONNECTOR.set(Box::new(demo.start(app.clone(), connector)));
+        }
+        (Some(connector), None) => {
+            let _ = CONNECTOR.set(Box::new(connector));
+        }
+        (None, _) => {}
+    }
     println!("Mail is written to {outbox_dir}/ and its links printed here.");
     println!("Admin API: Authorization: Bearer {admin_token}");
     tracing::info!("privacy backend listening on {own_origin}");
     println!("Serving every route on {own_origin} (in-memory store; stop with Ctrl-C)");
+    if let Some(receiver) = demo_receiver {
+        println!(
+            "Demo systems of record: the Service (task events, in-process) and the support desk and CRM (signed webhooks to a receiver on {receiver}) answer their tasks; bookkeeping and analytics are answered on the console (DEMO_SYSTEMS=off: none)."
+        );
+    }
     println!("Demo site: {own_origin}/   outbox: {own_origin}/outbox   request queue: {own_origin}/queue.html   console: {own_origin}/console/");
     loop {
         let (stream, peer) = listener.accept().await?;
@@ -229,7 +254,7 @@ async fn serve(
 
 /// One run of the outbox's drain: sends what is queued, then hands the
 /// tasks listed for hand-over to their systems.
-async fn drain_outbox(app: Arc<App>) {
+pub(crate) async fn drain_outbox(app: Arc<App>) {
     let outbox = app.ports().outbox();
     let deadline = app.clock.now() + jiff::SignedDuration::from_secs(30);
     if let Err(error) = outbox.retry(deadline).await {
@@ -247,7 +272,7 @@ async fn drain_outbox(app: Arc<App>) {
         systems: app.systems_scope(),
     };
     if let Err(error) = requests
-        .deliver_tasks(connector, RetryPolicy::default(), deadline)
+        .deliver_tasks(connector.as_ref(), RetryPolicy::default(), deadline)
         .await
     {
         tracing::error!(%error, "the tasks' hand-over failed; the next request retries it");

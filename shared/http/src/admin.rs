@@ -3,6 +3,7 @@
 
 use jiff::civil::Date;
 use jiff::Timestamp;
+use privacy_domain::dsr::detail::NoteError;
 use privacy_domain::dsr::report_entry::DenialReason;
 use privacy_domain::dsr::{DsrError, RequestStatus};
 use privacy_domain::email::EmailAddress;
@@ -87,6 +88,68 @@ pub async fn queue(app: &App, _params: &PathParams, request: &ApiRequest) -> Res
         fields.insert("next_cursor".to_owned(), json!(next));
     }
     Ok(ApiResponse::json(200, &body))
+}
+
+/// `GET /admin/dsr/{id}`: a request's detail for the console: its timeline,
+/// its tasks, the mails about it (kind and when, no address), the team's
+/// notes, and its due date with the days left on the controller's calendar.
+pub async fn detail(app: &App, params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let (secrets, links) = (app.secrets()?, app.links(request));
+    let id = params.get("request_id").unwrap_or_default();
+    match requests(app, &secrets, &links).detail(id).await {
+        Ok(detail) => {
+            let mut view = status_view(app, &detail.request);
+            if let Some(fields) = view.as_object_mut() {
+                fields.insert("tasks".to_owned(), json!(detail.tasks));
+                fields.insert("mails".to_owned(), json!(detail.mails));
+                fields.insert("notes".to_owned(), json!(detail.request.notes));
+                fields.insert("closed_at".to_owned(), json!(detail.request.closed_at));
+            }
+            Ok(ApiResponse::json(200, &view))
+        }
+        Err(DsrError::NotFound) => Err(ApiError::not_found(
+            "request_not_found",
+            "There is no verified request with this id.",
+        )),
+        Err(error) => Err(ApiError::internal(&error)),
+    }
+}
+
+/// `POST /admin/dsr/{id}/notes {"text"}`: the acting member's note.
+pub async fn add_note(app: &App, params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let (secrets, links) = (app.secrets()?, app.links(request));
+    let id = params.get("request_id").unwrap_or_default();
+    let body = request.json_object()?;
+    refuse_unknown(&body, &["text"], "a note")?;
+    let text = required_text(&body, "text")?;
+    let principal = acting(request);
+    let by = if principal.is_empty() {
+        "privacy_team"
+    } else {
+        principal
+    };
+    match requests(app, &secrets, &links).add_note(id, text, by).await {
+        Ok(noted) => {
+            tracing::info!(principal, request_id = id, "note added");
+            Ok(ApiResponse::json(201, &json!({"notes": noted.notes})))
+        }
+        Err(NoteError::Invalid(error)) => Err(error.into()),
+        Err(NoteError::TooMany) => Err(ApiError::new(
+            409,
+            "too_many_notes",
+            "This request holds as many notes as it may (50).",
+        )),
+        Err(NoteError::Request(DsrError::NotFound)) => Err(ApiError::not_found(
+            "request_not_found",
+            "There is no verified request with this id.",
+        )),
+        Err(NoteError::Request(DsrError::Closed)) => Err(ApiError::new(
+            409,
+            "request_closed",
+            "The request is closed and its personal data removed: it takes no more notes.",
+        )),
+        Err(NoteError::Request(error)) => Err(ApiError::internal(&error)),
+    }
 }
 
 /// The team's decisions on a request, each mailed to the requester.

@@ -87,6 +87,11 @@ pub fn status_view(app: &App, request: &DataSubjectRequest) -> Value {
     if let (Some(scope), Some(fields)) = (request.scope, view.as_object_mut()) {
         fields.insert("scope".to_owned(), json!(scope.as_str()));
     }
+    // Art. 19: the recipients told of an erasure, rectification or restriction.
+    let told = privacy_domain::dsr::tasks::recipients_told(&app.register, request.request_type, &request.tasks);
+    if let (false, Some(fields)) = (told.is_empty(), view.as_object_mut()) {
+        fields.insert("recipients_notified".to_owned(), json!(told));
+    }
     view
 }
 

@@ -348,6 +348,13 @@ pub const ROUTES: &[Route] = &[
         serve!(systems::answer_from_system),
     ),
     route("GET", "/admin/dsr", Area::Admin, serve!(admin::queue)),
+    route("GET", "/admin/dsr/{request_id}", Area::Admin, serve!(admin::detail)),
+    route(
+        "POST",
+        "/admin/dsr/{request_id}/notes",
+        Area::Admin,
+        serve!(admin::add_note),
+    ),
     route(
         "POST",
         "/admin/dsr/{request_id}/extend",
@@ -414,6 +421,12 @@ pub const ROUTES: &[Route] = &[
         "/admin/reports/requests",
         Area::Admin,
         serve!(reports::request_report),
+    ),
+    route(
+        "GET",
+        "/admin/reports/requests/monthly",
+        Area::Admin,
+        serve!(reports::monthly_request_report),
     ),
 ];
 

@@ -93,3 +93,27 @@ pub async fn request_report(app: &App, _params: &PathParams, request: &ApiReques
     response.set_header("cache-control", "no-store");
     Ok(response)
 }
+
+/// `GET /admin/reports/requests/monthly?through=`: requests per month by
+/// outcome over twelve months ending with `through` (`YYYY-MM`, this month
+/// unless given), and the on-time rate of the responses in them.
+pub async fn monthly_request_report(
+    app: &App,
+    _params: &PathParams,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let today = today(app);
+    let through = match param(request, "through") {
+        Some(raw) => reports::monthly::parse_month("through", raw, today)?,
+        None => today.first_of_month(),
+    };
+    let report = reports::monthly::monthly_report(
+        app.store.as_ref(),
+        through,
+        app.register.time_zone().iana_name().unwrap_or("UTC"),
+        app.clock.now(),
+    )
+    .await
+    .map_err(|error| ApiError::internal(&error))?;
+    Ok(ApiResponse::json(200, &report))
+}

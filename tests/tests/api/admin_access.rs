@@ -197,6 +197,54 @@ impl LocalServer {
         (status, body)
     }
 
+    /// A JSON POST; the status and the body.
+    async fn post(&self, path: &str, body: &str) -> (u16, String) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).await.expect("connect");
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.port,
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.expect("read");
+        let response = String::from_utf8_lossy(&response).into_owned();
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0);
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// The token of the first link in the local outbox that starts with `prefix`.
+    fn mailed_token(&self, prefix: &str) -> Option<String> {
+        let mut files: Vec<_> = std::fs::read_dir(&self._outbox.0)
+            .ok()?
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .collect();
+        files.sort();
+        files.iter().find_map(|file| {
+            // Quoted-printable: soft line breaks joined, `=3D` read as `=`.
+            let text = std::fs::read_to_string(file)
+                .ok()?
+                .replace("=\r\n", "")
+                .replace("=\n", "")
+                .replace("=3D", "=");
+            let start = text.find(prefix)? + prefix.len();
+            let token: String = text[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+            (!token.is_empty()).then_some(token)
+        })
+    }
+
     async fn get(&self, path: &str, authorization: Option<&str>) -> (u16, String) {
         let host = format!("127.0.0.1:{}", self.port);
         self.raw(&format!("GET {path}"), &host, authorization).await
@@ -259,4 +307,71 @@ async fn the_local_server_answers_only_to_its_own_host_names() {
         let (status, _) = server.raw("GET /admin/dsr", &host, Some(ADMIN_TOKEN)).await;
         assert_eq!(status, 421, "{host} with the admin token");
     }
+}
+
+#[tokio::test]
+async fn the_local_servers_demo_systems_answer_a_request_that_goes_out_to_three_of_them() {
+    let server = LocalServer::start().await;
+    let (status, body) = server
+        .post(
+            "/dsr",
+            &json!({"type": "access", "email": "ada@example.com"}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["request_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut token = None;
+    for _ in 0..100 {
+        token = server.mailed_token("/dsr/verify?token=");
+        if token.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let token = token.expect("a verification mail in the local outbox");
+    let (status, body) = server.post("/dsr/verify", &json!({"token": token}).to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    // The Service (its event consumed in process), the support desk and the CRM (signed
+    // webhooks to the demo receiver) answer through the signed route; the manual systems wait.
+    let mut statuses = Vec::new();
+    for _ in 0..100 {
+        let (status, body) = server.get(&format!("/admin/dsr/{id}"), Some(ADMIN_TOKEN)).await;
+        assert_eq!(status, 200, "{body}");
+        let detail: serde_json::Value = serde_json::from_str(&body).unwrap();
+        statuses = detail["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|task| {
+                (
+                    task["system"].as_str().unwrap().to_owned(),
+                    task["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect::<Vec<_>>();
+        statuses.sort();
+        let answered = statuses
+            .iter()
+            .filter(|(_, status)| ["done", "not_found"].contains(&status.as_str()))
+            .count();
+        if answered == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        statuses,
+        [
+            ("bookkeeping", "pending"),
+            ("crm", "done"),
+            ("service", "done"),
+            ("support_desk", "not_found"),
+            ("web_analytics", "pending"),
+        ]
+        .map(|(system, status)| (system.to_owned(), status.to_owned()))
+        .to_vec()
+    );
 }

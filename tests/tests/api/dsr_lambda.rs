@@ -413,9 +413,10 @@ async fn every_admin_route_answers_401_without_valid_credentials() {
     let backend = DsrBackend::start().await;
     let admin_routes: Vec<_> = ROUTES.iter().filter(|route| route.area == Area::Admin).collect();
     // The queue, its four decisions, holds (2), customer subscriptions, the
-    // account settings' lists, the proof of consent, the two reports and a
-    // system's answer recorded by the team.
-    assert_eq!(admin_routes.len(), 13);
+    // account settings' lists, the proof of consent, the two reports, a
+    // system's answer recorded by the team, a request's detail, the team's
+    // notes and the monthly request report.
+    assert_eq!(admin_routes.len(), 16);
     for route in admin_routes {
         let path = route
             .path
@@ -770,4 +771,90 @@ async fn a_mail_scanner_following_the_verification_link_carries_out_nothing() {
     assert_eq!(refused.status, 400, "{}", refused.body);
     assert_eq!(refused.error(), ("unknown_field".to_owned(), Some("extra".to_owned())));
     backend.stop(&[&address, "Grace", "Hopper"]).await;
+}
+
+#[tokio::test]
+async fn a_requests_detail_shows_its_timeline_mails_and_the_teams_notes() {
+    let backend = DsrBackend::start().await;
+    let address = unique_address("detail");
+    let id = backend
+        .verified_request(json!({"type": "restriction", "email": address}))
+        .await;
+    let path = format!("/admin/dsr/{id}");
+    let notes = format!("{path}/notes");
+    // A note is refused naming `text`: missing, blank, too long, or beside an unknown field.
+    for (body, code, field) in [
+        (json!({}), "missing_field", "text"),
+        (json!({"text": "   "}), "missing_field", "text"),
+        (json!({"text": "x".repeat(2001)}), "invalid_field", "text"),
+        (json!({"text": 5}), "invalid_field", "text"),
+        (json!({"text": "ok", "by": "someone"}), "unknown_field", "by"),
+    ] {
+        let refused = backend
+            .admin("POST /admin/dsr/{request_id}/notes", &notes, Some(body.clone()))
+            .await;
+        assert_eq!(refused.status, 400, "{body}: {}", refused.body);
+        assert_eq!(refused.error(), (code.to_owned(), Some(field.to_owned())), "{body}");
+    }
+    let noted = backend
+        .admin(
+            "POST /admin/dsr/{request_id}/notes",
+            &notes,
+            Some(json!({"text": "Called back: she wants the restriction kept while the dispute lasts."})),
+        )
+        .await;
+    assert_eq!(noted.status, 201, "{}", noted.body);
+    assert_eq!(noted.json()["notes"][0]["by"], "team-member-1", "the token's sub");
+
+    let detail = backend.admin("GET /admin/dsr/{request_id}", &path, None).await;
+    assert_eq!(detail.status, 200, "{}", detail.body);
+    let detail = detail.json();
+    assert_eq!(detail["status"], "awaiting_team", "{detail}");
+    assert!(
+        detail["days_left"]
+            .as_i64()
+            .is_some_and(|days| (28..=31).contains(&days)),
+        "{detail}"
+    );
+    let events: Vec<&str> = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|event| event["event"].as_str())
+        .collect();
+    assert!(
+        events.contains(&"verified") && events.contains(&"restricted"),
+        "{events:?}"
+    );
+    let mails: Vec<&str> = detail["mails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|mail| mail["kind"].as_str())
+        .collect();
+    assert!(mails.contains(&"dsr_acknowledgement"), "{mails:?}");
+    assert!(!detail.to_string().contains(&address), "no address in the detail");
+    assert_eq!(
+        detail["notes"][0]["text"],
+        "Called back: she wants the restriction kept while the dispute lasts."
+    );
+    assert_eq!(detail["tasks"], json!([]), "no other system is asked here");
+
+    let unknown = backend
+        .admin(
+            "GET /admin/dsr/{request_id}",
+            "/admin/dsr/0d3c4a1e-2f5b-4c6d-8e7f-9a0b1c2d3e4f",
+            None,
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    let unknown = backend
+        .admin(
+            "POST /admin/dsr/{request_id}/notes",
+            "/admin/dsr/0d3c4a1e-2f5b-4c6d-8e7f-9a0b1c2d3e4f/notes",
+            Some(json!({"text": "x"})),
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    backend.stop(&[&address]).await;
 }

@@ -922,6 +922,15 @@ async fn the_handlers_answer_as_openapi_documents() {
     assert!(csv.starts_with("type,received,"), "{csv}");
     api.expect(400, get("/admin/reports/requests?year=26").team()).await;
     api.expect(400, get("/admin/reports/requests").team()).await;
+    let monthly = api
+        .expect_json(200, get("/admin/reports/requests/monthly").team())
+        .await;
+    assert_eq!(monthly["months"].as_array().map(Vec::len), Some(12), "{monthly}");
+    api.expect(200, get("/admin/reports/requests/monthly?through=2026-01").team())
+        .await;
+    api.expect(400, get("/admin/reports/requests/monthly?through=2026-1").team())
+        .await;
+    api.expect(401, get("/admin/reports/requests/monthly")).await;
     api.expect(401, get(format!("/admin/reports/requests?year={year}")))
         .await;
     // The rejected restriction is still in force until the team lifts it.
@@ -1059,6 +1068,32 @@ async fn the_handlers_answer_as_openapi_documents() {
     let recorded = systems.expect_json(200, post(&by_team).json(&exempt).team()).await;
     assert_eq!(recorded["task"]["status"], "exempt", "{recorded}");
     systems.expect(409, post(&by_team).json(&exempt).team()).await;
+    // A request's detail and the team's notes (SPEC 10).
+    let detail = format!("/admin/dsr/{id}");
+    systems.expect(401, get(&detail)).await;
+    systems.expect(404, get(format!("/admin/dsr/{unknown}")).team()).await;
+    let notes = format!("{detail}/notes");
+    let note = json!({"text": "Checked the ledger by hand."});
+    systems.expect(401, post(&notes).json(&note)).await;
+    let blank = systems
+        .expect_json(400, post(&notes).json(&json!({"text": " "})).team())
+        .await;
+    assert_eq!(blank["error"]["field"], "text", "{blank}");
+    systems
+        .expect(404, post(format!("/admin/dsr/{unknown}/notes")).json(&note).team())
+        .await;
+    systems
+        .expect(415, post(&notes).raw("text/plain", b"x".to_vec()).team())
+        .await;
+    systems
+        .expect(413, post(&notes).raw("application/json", big()).team())
+        .await;
+    systems.expect(403, post(&notes).json(&note).team().from(EVIL)).await;
+    let noted = systems.expect_json(201, post(&notes).json(&note).team()).await;
+    assert_eq!(noted["notes"][0]["text"], "Checked the ledger by hand.", "{noted}");
+    let shown = systems.expect_json(200, get(&detail).team()).await;
+    assert_eq!(shown["tasks"].as_array().map(Vec::len), Some(5), "{shown}");
+    assert_eq!(shown["notes"].as_array().map(Vec::len), Some(1), "{shown}");
     for (route, statuses) in systems.exercised {
         api.exercised.entry(route).or_default().extend(statuses);
     }

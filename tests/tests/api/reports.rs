@@ -301,3 +301,204 @@ async fn the_reports_answer_only_the_privacy_team_and_name_a_bad_year() {
     backend.admin.stop_checking_logs(&[]).await;
     backend.consent.stop_checking_logs(&[]).await;
 }
+
+/// A report entry as the request's record would have written it, stored directly.
+#[allow(clippy::too_many_arguments)]
+fn seeded_entry(
+    received: &str,
+    request_type: privacy_domain::dsr::RequestType,
+    status: privacy_domain::dsr::RequestStatus,
+    outcome: Option<privacy_domain::dsr::report_entry::Outcome>,
+    reason: Option<privacy_domain::dsr::report_entry::DenialReason>,
+    responded: Option<&str>,
+    due: &str,
+) -> privacy_domain::store::Record {
+    use privacy_domain::dsr::report_entry::{report_key, ReportEntry};
+    let received_on: jiff::civil::Date = received.parse().unwrap();
+    let responded_on: Option<jiff::civil::Date> = responded.map(|day| day.parse().unwrap());
+    let id = uuid::Uuid::new_v4().to_string();
+    let entry = ReportEntry {
+        request_id: id.clone(),
+        request_type,
+        jurisdiction: privacy_domain::dsr::deadline::Jurisdiction::Gdpr,
+        received_on,
+        status,
+        outcome,
+        reason_code: reason,
+        days_to_respond: responded_on.map(|on| (on - received_on).get_days()),
+        due_on: Some(due.parse().unwrap()),
+        responded_on,
+    };
+    privacy_domain::store::Record::with_body(
+        report_key(received_on, &id),
+        privacy_domain::register::entity::DSR_REPORT_ENTRY,
+        &entry,
+    )
+}
+
+#[tokio::test]
+async fn the_monthly_report_counts_outcomes_per_month_and_the_on_time_rate_as_computed_by_hand() {
+    use privacy_domain::dsr::report_entry::{DenialReason, Outcome};
+    use privacy_domain::dsr::{RequestStatus, RequestType};
+    use privacy_domain::store::{Precondition, RecordStore, Write};
+    let backend = Backend::start().await;
+    let store =
+        privacy_aws::dynamodb::DynamoRecordStore::new(privacy_tests::aws::dynamodb().await, &backend.deployment.table);
+    let seeded = vec![
+        // July 2024: answered in whole, on time.
+        seeded_entry(
+            "2024-07-10",
+            RequestType::Access,
+            RequestStatus::Completed,
+            Some(Outcome::Whole),
+            None,
+            Some("2024-08-01"),
+            "2024-08-10",
+        ),
+        // Received before the window (May 2024), answered in it, late.
+        seeded_entry(
+            "2024-05-20",
+            RequestType::Erasure,
+            RequestStatus::Completed,
+            Some(Outcome::Whole),
+            None,
+            Some("2024-07-02"),
+            "2024-06-20",
+        ),
+        // March 2025: in part and late; denied and on time.
+        seeded_entry(
+            "2025-03-05",
+            RequestType::Erasure,
+            RequestStatus::Completed,
+            Some(Outcome::Part),
+            None,
+            Some("2025-04-10"),
+            "2025-04-05",
+        ),
+        seeded_entry(
+            "2025-03-20",
+            RequestType::Restriction,
+            RequestStatus::Rejected,
+            Some(Outcome::Denied),
+            Some(DenialReason::Excessive),
+            Some("2025-03-22"),
+            "2025-04-20",
+        ),
+        // May 2025: expired unverified (denied, never responded to).
+        seeded_entry(
+            "2025-05-01",
+            RequestType::Access,
+            RequestStatus::Expired,
+            Some(Outcome::Denied),
+            Some(DenialReason::Unverified),
+            None,
+            "2025-06-01",
+        ),
+        // June 2025: still open.
+        seeded_entry(
+            "2025-06-02",
+            RequestType::Access,
+            RequestStatus::InProgress,
+            None,
+            None,
+            None,
+            "2025-07-02",
+        ),
+    ];
+    let writes = seeded
+        .into_iter()
+        .map(|record| Write::Put {
+            record,
+            precondition: Precondition::Absent,
+        })
+        .collect();
+    store.write(writes).await.expect("seed the entries");
+
+    let monthly = |query: &str| {
+        let event = http_event(
+            "GET /admin/reports/requests/monthly",
+            &format!("/admin/reports/requests/monthly{query}"),
+            None,
+        );
+        backend.admin.http(with_jwt(event, "team-member-1"))
+    };
+    let answer = monthly("?through=2025-06").await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let report = answer.json();
+    assert_eq!(
+        (report["from"].as_str(), report["through"].as_str()),
+        (Some("2024-07"), Some("2025-06"))
+    );
+    let months = report["months"].as_array().expect("months");
+    assert_eq!(months.len(), 12);
+    let counts = |month: &str| {
+        let row = months
+            .iter()
+            .find(|row| row["month"] == month)
+            .unwrap_or_else(|| panic!("{month}: {report}"));
+        ["received", "complied_in_whole", "complied_in_part", "denied", "open"]
+            .map(|field| row[field].as_u64().unwrap())
+    };
+    // By hand: July 2024 one whole; March 2025 one in part, one denied;
+    // May 2025 one denied (unverified); June 2025 one open; the rest nothing.
+    assert_eq!(counts("2024-07"), [1, 1, 0, 0, 0]);
+    assert_eq!(counts("2025-03"), [2, 0, 1, 1, 0]);
+    assert_eq!(counts("2025-05"), [1, 0, 0, 1, 0]);
+    assert_eq!(counts("2025-06"), [1, 0, 0, 0, 1]);
+    assert_eq!(counts("2024-12"), [0, 0, 0, 0, 0]);
+    // Responded to in the window: 2024-08-01 (on time), 2024-07-02 (late),
+    // 2025-04-10 (late), 2025-03-22 (on time): 2 of 4.
+    assert_eq!(
+        report["on_time"],
+        json!({"responded": 4, "on_time": 2, "rate": 0.5, "undated": 0})
+    );
+
+    // Through July 2025 the window starts in August 2024: the answer of
+    // 2024-07-02 leaves it, 2024-08-01 stays: 2 of 3.
+    let later = monthly("?through=2025-07").await.json();
+    assert_eq!(later["on_time"]["responded"], 3, "{later}");
+    assert_eq!(later["on_time"]["rate"], 0.667, "{later}");
+
+    // A request rejected today counts in this month, on time.
+    let address = unique_address("monthly");
+    let id = backend.verified("restriction", &address).await;
+    let rejected = backend
+        .admin(
+            "POST /admin/dsr/{request_id}/reject",
+            &format!("/admin/dsr/{id}/reject"),
+            Some(json!({"reason": "No grounds."})),
+        )
+        .await;
+    assert_eq!(rejected.status, 200, "{}", rejected.body);
+    let now = monthly("").await.json();
+    let this_month = now["months"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (this_month["received"].as_u64(), this_month["denied"].as_u64()),
+        (Some(1), Some(1)),
+        "{now}"
+    );
+    assert_eq!(
+        (now["on_time"]["responded"].as_u64(), now["on_time"]["on_time"].as_u64()),
+        (Some(1), Some(1)),
+        "{now}"
+    );
+
+    // A bad or future month is refused naming `through`; without the team's token, 401.
+    for bad in ["?through=2025-13", "?through=2999-01", "?through=June"] {
+        let refused = monthly(bad).await;
+        assert_eq!(refused.status, 400, "{bad}: {}", refused.body);
+        assert_eq!(refused.json()["error"]["field"], "through", "{bad}");
+    }
+    let anonymous = backend
+        .admin
+        .http(http_event(
+            "GET /admin/reports/requests/monthly",
+            "/admin/reports/requests/monthly",
+            None,
+        ))
+        .await;
+    assert_eq!(anonymous.status, 401);
+    backend.intake.stop_checking_logs(&[&address]).await;
+    backend.admin.stop_checking_logs(&[&address]).await;
+    backend.consent.stop_checking_logs(&[]).await;
+}

@@ -62,6 +62,10 @@ async fn a_webhook_system_without_url_or_malformed_json_in_the_parameter_is_name
             "`crm` has no url",
         ),
         ("{\"systems\": [".to_owned(), "not valid JSON"),
+        (
+            systems_config("https://hooks.example").replace("\"crm\"", "\"payroll\""),
+            "`payroll` is not in the register",
+        ),
     ];
     for (value, expected) in cases {
         let name = format!("/privacy/test/systems-{}", uuid::Uuid::new_v4().simple());
@@ -126,7 +130,12 @@ impl Systems {
 
     /// An erasure submitted and verified; its request id.
     async fn verified_erasure(&self, address: &str) -> String {
-        let body = json!({"type": "erasure", "email": address}).to_string();
+        self.verified("erasure", address).await
+    }
+
+    /// A request of `request_type` submitted and verified; its request id.
+    async fn verified(&self, request_type: &str, address: &str) -> String {
+        let body = json!({"type": request_type, "email": address}).to_string();
         let answer = self.intake.http(http_event("POST /dsr", "/dsr", Some(&body))).await;
         assert_eq!(answer.status, 202, "{}", answer.body);
         let token = mails_to(address)
@@ -437,5 +446,123 @@ async fn without_the_short_retry_a_failed_hand_over_waits_for_its_backoff() {
     assert_eq!(systems.receiver.received_at("/crm").len(), 1);
     let task: Value = systems.task(&id, "crm").await.body().unwrap();
     assert_eq!(task["status"], "pending", "{task}");
+    systems.stop(&[&address, SECRET]).await;
+}
+
+#[tokio::test]
+async fn a_systems_data_in_a_signed_answer_to_an_access_request_is_its_own_file_in_the_export() {
+    let systems = Systems::start().await;
+    let address = unique_address("access-systems");
+    let id = systems.verified("access", &address).await;
+    let request = systems.request(&id).await;
+    assert_eq!(
+        statuses(&request).len(),
+        5,
+        "every system holding a category: {request}"
+    );
+    assert!(
+        mails_to(&address)
+            .await
+            .iter()
+            .all(|mail| mail.attachment("personal-data.json").is_none()),
+        "the export waits for the other systems"
+    );
+    let data = json!({"account": {"plan": "pro", "created": "2026-01-05"}});
+    let answered = systems
+        .answer(
+            &format!("{id}.service"),
+            &json!({"status": "done", "data": data}),
+            SECRET,
+            Timestamp::now(),
+        )
+        .await;
+    assert_eq!(answered.status, 200, "{}", answered.body);
+    for system in ["support_desk", "crm"] {
+        let answered = systems
+            .answer(
+                &format!("{id}.{system}"),
+                &json!({"status": "not_found"}),
+                SECRET,
+                Timestamp::now(),
+            )
+            .await;
+        assert_eq!(answered.status, 200, "{}", answered.body);
+    }
+    for system in ["bookkeeping", "web_analytics"] {
+        let answered = systems
+            .team_answer(&id, &format!("{id}.{system}"), &json!({"status": "not_found"}))
+            .await;
+        assert_eq!(answered.status, 200, "{}", answered.body);
+    }
+    assert_eq!(systems.request(&id).await["status"], "completed");
+    let mails = mails_to(&address).await;
+    let export = mails
+        .iter()
+        .find(|mail| mail.attachment("personal-data.json").is_some())
+        .expect("the export, once every system has answered");
+    let file = export
+        .attachment("system-service.json")
+        .expect("the Service's own file");
+    assert_eq!(file.content_type, "application/json");
+    let file: Value = serde_json::from_slice(&file.content).expect("JSON");
+    assert_eq!(file["system"], "service", "{file}");
+    assert_eq!(file["status"], "done", "{file}");
+    assert_eq!(file["data"], data, "{file}");
+    let crm: Value =
+        serde_json::from_slice(&export.attachment("system-crm.json").expect("the CRM's file").content).expect("JSON");
+    assert_eq!(
+        (crm["status"].as_str(), &crm["data"]),
+        (Some("not_found"), &Value::Null)
+    );
+    assert_eq!(
+        mails
+            .iter()
+            .filter(|mail| mail.attachment("personal-data.json").is_some())
+            .count(),
+        1,
+        "one export"
+    );
+    systems.stop(&[&address, SECRET]).await;
+}
+
+#[tokio::test]
+async fn the_status_of_an_erasure_names_the_recipients_told_of_it() {
+    let systems = Systems::start().await;
+    let address = unique_address("erasure-recipients");
+    let id = systems.verified_erasure(&address).await;
+    let token = privacy_tests::newsletter::secrets().token_key.request_status_token(&id);
+    let status = systems
+        .intake
+        .http(http_event(
+            "GET /dsr/{request_id}",
+            &format!("/dsr/{id}?token={token}"),
+            None,
+        ))
+        .await;
+    assert_eq!(status.status, 200, "{}", status.body);
+    let told = status.json()["recipients_notified"].clone();
+    let names: Vec<&str> = told
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", status.body))
+        .iter()
+        .filter_map(|entry| entry["recipient"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["Support tooling suppliers", "Web analytics suppliers"],
+        "{told}"
+    );
+    let reply = mails_to(&address)
+        .await
+        .into_iter()
+        .find(|mail| mail.text.contains("Your data is erased"))
+        .expect("the erasure's reply");
+    assert!(
+        reply
+            .text
+            .contains("(GDPR Art. 19): Support tooling suppliers; Web analytics suppliers."),
+        "{}",
+        reply.text
+    );
     systems.stop(&[&address, SECRET]).await;
 }

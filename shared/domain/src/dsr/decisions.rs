@@ -87,8 +87,13 @@ impl Requests<'_> {
                 .subject
                 .clone()
                 .ok_or_else(|| DsrError::Corrupt("a request without subject".into()))?;
+            let also = if request.status.is_closed() {
+                self.close_open_tasks(&request, now).await?
+            } else {
+                Vec::new()
+            };
             match self
-                .save_with_queue(&subject, &request, stored.version, old_due, Vec::new())
+                .save_with_queue(&subject, &request, stored.version, old_due, also)
                 .await
             {
                 Ok(()) => {}
@@ -111,5 +116,32 @@ impl Requests<'_> {
             return Ok(request);
         }
         Err(DsrError::Contended)
+    }
+
+    /// The writes that leave no personal data in the tasks a closing request
+    /// still has open (a rejection does not wait for them): each loses its
+    /// payload (the subject key, and the address for a system that keys by
+    /// it), is kept as long as the closed request, and is no longer listed
+    /// for hand-over. Tasks are not on the subject index, so neither an
+    /// erasure nor the retention sweep would otherwise reach what they hold.
+    async fn close_open_tasks(&self, request: &DataSubjectRequest, now: Timestamp) -> Result<Vec<Write>, DsrError> {
+        let mut writes = Vec::new();
+        for summary in request.tasks.iter().filter(|task| !task.status.has_ended()) {
+            let Some((mut task, version)) = self.task(&summary.task_id).await? else {
+                continue;
+            };
+            task.payload = None;
+            let mut record = task.record(version + 1);
+            self.ports.register.stamp(&mut record, CategoryId::RequestsClosed, now);
+            writes.push(Write::Put {
+                record,
+                precondition: Precondition::Version(version),
+            });
+            writes.push(Write::Delete {
+                key: tasks::delivery_key(&summary.task_id),
+                precondition: Precondition::None,
+            });
+        }
+        Ok(writes)
     }
 }

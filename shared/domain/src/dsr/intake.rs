@@ -47,20 +47,45 @@ impl Requests<'_> {
             answered_in_part: false,
             tasks: Vec::new(),
             own_part_done: false,
+            notes: Vec::new(),
         };
         if submission.request_type.acts_at_once(request.scope) {
             self.write_new(&subject, &request, None, None).await?;
             let fulfilment = self.fulfilment();
             fulfilment.opt_out_of_marketing(&subject, &mut request).await?;
-            request.status = RequestStatus::Completed;
-            request.closed_at = Some(self.ports.clock.now());
-            request.push(RequestEvent::new(
-                RequestEventKind::Completed,
-                self.ports.clock.now(),
-                "system",
-                None,
-            ));
-            self.save(&subject, &request, 1).await?;
+            // The systems that hold marketing data act too (see `dsr::tasks`).
+            let tasks = match self.systems {
+                tasks::SystemsScope::EveryRegisteredSystem => tasks::plan(self.ports.register, &request, &subject, now),
+                tasks::SystemsScope::ThisProductOnly => Vec::new(),
+            };
+            let now = self.ports.clock.now();
+            if tasks.is_empty() {
+                request.status = RequestStatus::Completed;
+                request.closed_at = Some(now);
+                request.push(RequestEvent::new(RequestEventKind::Completed, now, "system", None));
+            } else {
+                request.tasks = tasks.iter().map(tasks::SystemTask::summary).collect();
+                let systems: Vec<&str> = tasks.iter().map(|task| task.system.as_str()).collect();
+                request.push(RequestEvent::new(
+                    RequestEventKind::TasksCreated,
+                    now,
+                    "system",
+                    Some(systems.join(", ")),
+                ));
+                request.own_part_done = true;
+                request.status = RequestStatus::InProgress;
+                request.push(RequestEvent::new(
+                    RequestEventKind::AwaitingSystems,
+                    now,
+                    "system",
+                    Some(format!(
+                        "waiting for {}; the request completes when every system has answered",
+                        systems.join(", ")
+                    )),
+                ));
+            }
+            let writes = tasks::creation_writes(self.ports.register, &tasks, now);
+            self.save_with_writes(&subject, &request, 1, writes).await?;
             tracing::info!(request_id = %request_id, kind = request.request_type.as_str(), "request acted on at once");
             return Ok(Submitted {
                 request_id,

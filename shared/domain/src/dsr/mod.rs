@@ -16,6 +16,7 @@
 //! Context `dsr`: may use `consent`, `holds`, `mail`, `newsletter`, `ports`, `register`, `store` and the kernel (README, "The domain crate's contexts").
 
 pub mod deadline;
+pub mod detail;
 pub mod export;
 pub mod fulfilment;
 pub mod queue;
@@ -305,6 +306,9 @@ pub struct DataSubjectRequest {
     /// last task ends.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub own_part_done: bool,
+    /// The team's notes (personal data: see [`detail`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<detail::RequestNote>,
 }
 
 impl fmt::Debug for DataSubjectRequest {

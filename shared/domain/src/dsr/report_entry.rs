@@ -124,6 +124,14 @@ pub struct ReportEntry {
     /// time zone; `None` while open and for a request that expired unverified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub days_to_respond: Option<i32>,
+    /// The request's due day as it stands (an extension moves it), on the
+    /// controller's calendar: whether it was answered on time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_on: Option<Date>,
+    /// The day of the completion or rejection on the controller's calendar;
+    /// `None` while open and for a request that expired unverified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responded_on: Option<Date>,
 }
 
 /// How a request was answered, and why when it was denied; `None` while open.
@@ -181,6 +189,11 @@ impl ReportEntry {
                 .closed_at
                 .filter(|_| responded)
                 .map(|closed_at| days_between(request.received_at, closed_at, tz)),
+            due_on: Some(request.due_on),
+            responded_on: request
+                .closed_at
+                .filter(|_| responded)
+                .map(|closed_at| local_date(closed_at, tz)),
         }
     }
 }
@@ -239,6 +252,9 @@ pub struct BackfillReport {
     pub written: usize,
     /// Requests that already had an entry (written when they changed, or by an earlier run).
     pub already: usize,
+    /// Entries written before entries carried the due day and the day of
+    /// response, rewritten with them (the on-time rate reads them).
+    pub dated: usize,
 }
 
 /// Writes the entry of every request stored before entries were written:
@@ -300,11 +316,27 @@ async fn backfill_one(
 ) -> Result<(), DsrError> {
     let request = parse_request(record)?;
     report.requests += 1;
+    let mut entry = entry_record(&request, register);
+    // An entry from before entries carried their days gets them, on the
+    // condition of its version: a live change in between wins.
+    let existing = store.get(&entry.key).await?;
+    let (precondition, dating) = match &existing {
+        None => (Precondition::Absent, false),
+        Some(stored) if !stored.attributes.contains_key("due_on") => {
+            entry.version = stored.version + 1;
+            (Precondition::Version(stored.version), true)
+        }
+        Some(_) => {
+            report.already += 1;
+            return Ok(());
+        }
+    };
     let write = Write::Put {
-        record: entry_record(&request, register),
-        precondition: Precondition::Absent,
+        record: entry,
+        precondition,
     };
     match store.write(vec![write]).await {
+        Ok(()) if dating => report.dated += 1,
         Ok(()) => report.written += 1,
         Err(StoreError::Conflict) => report.already += 1,
         Err(error) => return Err(error.into()),

@@ -149,6 +149,13 @@ pub struct RetryReport {
     pub nothing_to_send: usize,
 }
 
+/// A mail stored claimed in a caller's transaction, to be sent at once.
+pub struct ClaimedMail {
+    entry: OutboxEntry,
+    record: Record,
+    mail: Mail,
+}
+
 pub struct Outbox<'a> {
     pub store: &'a dyn RecordStore,
     pub mailer: &'a dyn Mailer,
@@ -206,6 +213,36 @@ impl Outbox<'_> {
             record: self.entry_record(&entry, subject, 1),
             precondition: Precondition::Absent,
         })
+    }
+
+    /// The write that stores `mail` claimed for sending at once, for the
+    /// caller to store in its own transaction, and what [`Outbox::send_claimed`]
+    /// then sends: the mail is promised exactly when the transaction holds,
+    /// and a send that fails is the drain's after the claim. `None` when its
+    /// attachments are heavier than an entry holds.
+    pub fn queue_claimed(&self, mail: Mail, template: &str, subject: &SubjectKey) -> Option<(Write, ClaimedMail)> {
+        if mail.attachments_bytes() > MAX_STORED_ATTACHMENTS_BYTES {
+            tracing::error!(
+                template,
+                subject = subject.short(),
+                bytes = mail.attachments_bytes(),
+                "mail not queued: its attachments are larger than an outbox entry holds"
+            );
+            return None;
+        }
+        let now = self.clock.now();
+        let entry = OutboxEntry::of(&mail, template, now, Some(now + CLAIM));
+        let record = self.entry_record(&entry, subject, 1);
+        let write = Write::Put {
+            record: record.clone(),
+            precondition: Precondition::Absent,
+        };
+        Some((write, ClaimedMail { entry, record, mail }))
+    }
+
+    /// Sends a mail stored by [`Outbox::queue_claimed`]'s write once that write is stored.
+    pub async fn send_claimed(&self, claimed: ClaimedMail) -> Delivery {
+        self.attempt(claimed.entry, claimed.record, claimed.mail).await
     }
 
     /// The write of an entry that stands for "no mail": stored like a queued

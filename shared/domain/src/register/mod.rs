@@ -809,7 +809,7 @@ mod tests {
                 .as_ref()
                 .unwrap()
                 .remove,
-            ["email", "name"]
+            ["email", "name", "notes"]
         );
         assert_eq!(
             register.minimisation_due(CategoryId::MailLog, at("2026-03-01T09:00:00Z")),

@@ -6,6 +6,7 @@
 //! Context `reports`: may use `consent`, `dsr` (the requests' report entries), `store` and the kernel (README, "The domain crate's contexts").
 
 pub mod consent;
+pub mod monthly;
 pub mod requests;
 
 use jiff::civil::Date;

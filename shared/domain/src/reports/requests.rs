@@ -494,4 +494,40 @@ mod tests {
         assert_eq!((second.requests, second.written, second.already), (3, 0, 3));
         assert_eq!(report(&world, 2026).await, before);
     }
+
+    #[tokio::test]
+    async fn the_backfill_dates_entries_written_before_they_carried_their_days() {
+        let world = World::at("2026-06-01T08:00:00Z");
+        let closed = verified(&world, RequestType::Restriction, "ada@example.com").await;
+        world
+            .requests()
+            .reject_for(&closed, "no", DenialReason::Other, "t")
+            .await
+            .unwrap();
+        let day = jiff::civil::date(2026, 6, 1);
+        let key = report_key(day, &closed);
+        let live = world.store.get(&key).await.unwrap().unwrap();
+        assert_eq!(live.attributes["responded_on"], "2026-06-01");
+        assert_eq!(live.attributes["due_on"], "2026-07-01");
+        // As written before entries carried the days.
+        let mut old = live.clone();
+        old.attributes.remove("due_on");
+        old.attributes.remove("responded_on");
+        crate::store::put(&world.store, old, crate::store::Precondition::None)
+            .await
+            .unwrap();
+        let through = day.checked_add(jiff::ToSpan::years(4)).unwrap();
+        let run = backfill(&world.store, &world.register, day, through).await.unwrap();
+        assert_eq!((run.requests, run.written, run.dated, run.already), (1, 0, 1, 0));
+        let dated = world.store.get(&key).await.unwrap().unwrap();
+        assert_eq!(dated.attributes["responded_on"], "2026-06-01");
+        assert_eq!(dated.attributes["due_on"], "2026-07-01");
+        let again = backfill(&world.store, &world.register, day, through).await.unwrap();
+        assert_eq!((again.dated, again.already), (0, 1));
+        let monthly = crate::reports::monthly::monthly_report(&world.store, day, "Europe/Stockholm", world.now())
+            .await
+            .unwrap();
+        assert_eq!((monthly.on_time.responded, monthly.on_time.on_time), (1, 1));
+        assert_eq!(monthly.months.last().unwrap().denied, 1);
+    }
 }

@@ -56,6 +56,7 @@ impl Fulfilment<'_> {
             subject_key: subject.as_str().to_owned(),
             erased: Vec::new(),
             export: Some(progress),
+            completion: false,
         };
         let mut record = Record::new(continuation_key(&request.request_id), entity::FULFILMENT_CONTINUATION);
         record.set_body(&continuation);

@@ -10,14 +10,32 @@ impl Fulfilment<'_> {
     /// ended: an access request's export is mailed now, with one file per
     /// system (what it returned, or what it said). Does nothing to a request
     /// in any other state (another answer got there first).
+    ///
+    /// Idempotent: the completion, the mail (queued in the same write) and
+    /// the removal of the request's listing for completion
+    /// ([`completion_due`], stored with the last answer) are one write, so a
+    /// completion that failed half-way is done again whole by a repeated
+    /// answer or the outbox's next scheduled run ([`Fulfilment::resume`]).
     pub(crate) async fn after_systems(&self, request_id: &str) -> Result<(), DsrError> {
         for _ in 0..crate::dsr::ATTEMPTS {
             let now = self.requests.ports.clock.now();
             let Some(stored) = self.requests.live_request(request_id).await? else {
+                self.requests
+                    .ports
+                    .store
+                    .write(vec![completion_done(request_id)])
+                    .await?;
                 return Ok(());
             };
             let mut request = parse_request(&stored)?;
             if !request.own_part_done || request.status != RequestStatus::InProgress || request.has_open_tasks() {
+                if request.status.is_closed() {
+                    self.requests
+                        .ports
+                        .store
+                        .write(vec![completion_done(request_id)])
+                        .await?;
+                }
                 return Ok(());
             }
             let subject = stored
@@ -44,7 +62,10 @@ impl Fulfilment<'_> {
                     if let Some(address) = &address {
                         let mut export_mail = export.mail(self.requests.ports.register, address, &request);
                         export_mail.attachments.extend(files.iter().cloned());
-                        mail = Some(export_mail);
+                        mail = self
+                            .requests
+                            .outbox()
+                            .queue_claimed(export_mail, "dsr_export", &subject);
                     }
                     let note = format!("{} items; {} systems' files", export.items(), files.len());
                     self.close(&mut request, RequestEventKind::ExportSent, Some(note));
@@ -59,13 +80,22 @@ impl Fulfilment<'_> {
                     Some("every system has answered".to_owned()),
                 ));
             }
-            match self.requests.save(&subject, &request, stored.version).await {
+            let (queued, claimed) = match mail {
+                Some((write, claimed)) => (Some(write), Some(claimed)),
+                None => (None, None),
+            };
+            let writes = std::iter::once(completion_done(request_id)).chain(queued).collect();
+            match self
+                .requests
+                .save_with_writes(&subject, &request, stored.version, writes)
+                .await
+            {
                 Ok(()) => {}
                 Err(DsrError::Store(StoreError::Conflict)) => continue,
                 Err(error) => return Err(error),
             }
-            if let Some(mail) = mail {
-                self.requests.outbox().deliver(mail, "dsr_export", &subject).await?;
+            if let Some(claimed) = claimed {
+                self.requests.outbox().send_claimed(claimed).await;
             }
             tracing::info!(request_id, status = request.status.as_str(), "every system answered");
             return Ok(());

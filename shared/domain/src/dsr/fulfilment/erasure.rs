@@ -122,6 +122,7 @@ impl Fulfilment<'_> {
                 subject_key: subject.as_str().to_owned(),
                 erased: lines_of(erased),
                 export: None,
+                completion: false,
             };
             let mut record = Record::new(continuation_key(&request.request_id), entity::FULFILMENT_CONTINUATION);
             record.set_body(&continuation);
@@ -330,7 +331,7 @@ impl Fulfilment<'_> {
             })
             .collect();
         let text = format!(
-            "Your data is erased (reference {}).\n\nErased:\n{}\n\nKept, and why:\n{}\n",
+            "Your data is erased (reference {}).\n\nErased:\n{}\n\nKept, and why:\n{}\n{}",
             request.request_id,
             if erased.is_empty() {
                 "- nothing was held".to_owned()
@@ -341,6 +342,10 @@ impl Fulfilment<'_> {
                 "- nothing".to_owned()
             } else {
                 kept.join("\n")
+            },
+            match self.recipients_line(request).strip_prefix('\n') {
+                Some(told) => format!("{told}\n"),
+                None => String::new(),
             },
         );
         Mail {

@@ -70,6 +70,44 @@ struct Continuation {
     /// Set for an export too large to mail, whose summary is counted in runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     export: Option<ExportProgress>,
+    /// Set for a request whose tasks have all ended, to be answered and
+    /// completed ([`Fulfilment::after_systems`]): written with the last
+    /// answer, deleted with the completion, so that a completion that failed
+    /// half-way is done by the next scheduled run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    completion: bool,
+}
+
+/// Where a request whose every task has ended waits for its completion.
+fn completion_key(request_id: &str) -> RecordKey {
+    RecordKey::new(CONTINUATION_PARTITION, format!("{request_id}#completion"))
+}
+
+/// The write, stored with the last answer of a request's tasks, that lists
+/// the request for its completion (no personal data: the request's id and
+/// its person's key).
+pub(crate) fn completion_due(request_id: &str, subject: &SubjectKey) -> Write {
+    let continuation = Continuation {
+        request_id: request_id.to_owned(),
+        subject_key: subject.as_str().to_owned(),
+        erased: Vec::new(),
+        export: None,
+        completion: true,
+    };
+    let mut record = Record::new(completion_key(request_id), entity::FULFILMENT_CONTINUATION);
+    record.set_body(&continuation);
+    Write::Put {
+        record,
+        precondition: Precondition::None,
+    }
+}
+
+/// The write that removes a request's listing for its completion.
+pub(crate) fn completion_done(request_id: &str) -> Write {
+    Write::Delete {
+        key: completion_key(request_id),
+        precondition: Precondition::None,
+    }
 }
 
 /// How far the counting of an export too large to mail got: items per
@@ -307,9 +345,10 @@ impl Fulfilment<'_> {
                             address,
                             "Your data was corrected",
                             &format!(
-                                "We corrected: {}. Reference {}.",
+                                "We corrected: {}. Reference {}.{}",
                                 corrected.join(", "),
-                                request.request_id
+                                request.request_id,
+                                self.recipients_line(&request)
                             ),
                         );
                         self.requests.outbox().deliver(mail, "dsr_rectified", subject).await?;
@@ -420,6 +459,11 @@ impl Fulfilment<'_> {
                 self.requests.ports.store.delete_all(&[record.key]).await?;
                 continue;
             }
+            if continuation.completion {
+                self.after_systems(&continuation.request_id).await?;
+                runs += 1;
+                continue;
+            }
             match continuation.export {
                 Some(progress) => {
                     let budget = RunBudget {
@@ -504,9 +548,10 @@ impl Fulfilment<'_> {
                     &address,
                     "Your data was corrected",
                     &format!(
-                        "We corrected: {}. Reference {}.",
+                        "We corrected: {}. Reference {}.{}",
                         corrected.join(", "),
-                        request.request_id
+                        request.request_id,
+                        self.recipients_line(&request)
                     ),
                 );
                 self.requests.outbox().deliver(mail, "dsr_rectified", &subject).await?;
@@ -599,6 +644,20 @@ impl Fulfilment<'_> {
         Ok(())
     }
 
+    /// The recipients the request tells (Art. 19), as a paragraph of a reply; empty when none.
+    pub(super) fn recipients_line(&self, request: &DataSubjectRequest) -> String {
+        let sentence = crate::dsr::tasks::recipients_told_sentence(
+            self.requests.ports.register,
+            request.request_type,
+            &request.tasks,
+        );
+        if sentence.is_empty() {
+            sentence
+        } else {
+            format!("\n\n{sentence}")
+        }
+    }
+
     fn simple_mail(&self, to: &EmailAddress, subject: &str, text: &str) -> Mail {
         Mail {
             to: to.clone(),
@@ -621,6 +680,7 @@ fn strip_personal_data(request: &mut DataSubjectRequest) {
     request.details = None;
     request.corrections = None;
     request.consent_id = None;
+    request.notes.clear();
 }
 
 /// Why held data is kept after an erasure: a legal obligation, or legal

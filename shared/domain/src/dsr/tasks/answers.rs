@@ -197,6 +197,8 @@ impl Requests<'_> {
             let now = self.ports.clock.now();
             let (mut task, version) = self.task(task_id).await?.ok_or(TaskError::UnknownTask)?;
             if task.status.has_ended() {
+                // A repeated answer finishes a completion that failed half-way.
+                self.fulfilment().after_systems(request_id).await?;
                 return Err(TaskError::AlreadyAnswered);
             }
             if answer.data.is_some() && !(task.kind == TaskKind::Act && answers_with_export(task.request_type)) {
@@ -277,6 +279,12 @@ impl Requests<'_> {
         }
         if let Some(event) = event {
             request.push(event);
+        }
+        let mut task_writes = task_writes;
+        if request.own_part_done && request.status == RequestStatus::InProgress && super::all_ended(&request.tasks) {
+            // Listed for completion with the last answer: whatever happens
+            // to the completion itself, the next scheduled run finds it.
+            task_writes.push(crate::dsr::fulfilment::completion_due(request_id, &subject));
         }
         self.save_with_writes(&subject, &request, stored.version, task_writes)
             .await?;

@@ -24,8 +24,19 @@
 //!   `exempt` with the legal reason (bookkeeping: Bokföringslagen);
 //! - objection to processing: systems holding a category processed on
 //!   legitimate interest (Art. 21(1) applies to no other basis);
-//! - objection to marketing and ccpa_opt_out act at once without
-//!   verification, and no data is sold: no tasks.
+//! - objection to marketing (Art. 21(2)-(3)) and ccpa_opt_out: systems
+//!   holding a category used for direct marketing
+//!   ([`DIRECT_MARKETING_CATEGORIES`]: the prospect CRM). Both act at once
+//!   without verification (they only reduce processing), and this product
+//!   stops its own newsletter then; but a person who says "no marketing"
+//!   means every channel, and Art. 21(3) forbids any further processing for
+//!   direct marketing wherever the data sits, so the CRM must mark the
+//!   prospect "do not contact" too. An opt-out of sale and sharing
+//!   (CCPA § 1798.120, § 1798.135; 11 CCR § 7026(f)) must likewise reach
+//!   every place from which the person's data could be shared for
+//!   cross-context advertising or handed to marketing partners, which is
+//!   the prospect list. The task carries the address only because the CRM
+//!   keys by it; the request stays open until the CRM has answered.
 //!
 //! A system whose role is `recipient` (another controller) is never told to
 //! act on its data: we cannot instruct it. After an erasure, rectification
@@ -281,6 +292,67 @@ pub fn notifies_recipients(request_type: RequestType) -> bool {
     )
 }
 
+/// A recipient of the person's data (an entry of the register's
+/// `recipients`) told of a request under Art. 19, through its system's task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientTold {
+    /// The recipient's name, as the privacy policy lists it.
+    pub recipient: String,
+    pub system: String,
+    /// Where the task that tells it is.
+    pub status: TaskStatus,
+}
+
+/// The recipients a request tells (Art. 19: erasure, rectification,
+/// restriction), each once: those whose system has a task of the request,
+/// whether it acts (a processor) or is only told (another controller). The
+/// reply to the person names them (Art. 19, second sentence).
+pub fn recipients_told(register: &Register, request_type: RequestType, tasks: &[TaskSummary]) -> Vec<RecipientTold> {
+    if !notifies_recipients(request_type) {
+        return Vec::new();
+    }
+    let document = register.document();
+    let mut told: Vec<RecipientTold> = Vec::new();
+    for task in tasks {
+        let recipient = document
+            .systems
+            .iter()
+            .find(|system| system.id == task.system)
+            .and_then(|system| system.recipient.as_deref())
+            .and_then(|id| document.recipients.iter().find(|recipient| recipient.id == id));
+        if let Some(recipient) = recipient {
+            if !told.iter().any(|entry| entry.recipient == recipient.name) {
+                told.push(RecipientTold {
+                    recipient: recipient.name.clone(),
+                    system: task.system.clone(),
+                    status: task.status,
+                });
+            }
+        }
+    }
+    told
+}
+
+/// The sentence of a reply that names the recipients told, or nothing.
+pub fn recipients_told_sentence(register: &Register, request_type: RequestType, tasks: &[TaskSummary]) -> String {
+    let names: Vec<String> = recipients_told(register, request_type, tasks)
+        .into_iter()
+        .map(|entry| entry.recipient)
+        .collect();
+    if names.is_empty() {
+        return String::new();
+    }
+    format!(
+        "We are telling the recipients of your data of your request (GDPR Art. 19): {}.",
+        names.join("; ")
+    )
+}
+
+/// The register categories used for direct marketing outside this product
+/// (its own newsletter is stopped by the request itself): an objection to
+/// marketing and a CCPA opt-out ask the systems holding them to act.
+pub const DIRECT_MARKETING_CATEGORIES: &[&str] = &["prospects"];
+
 /// What a request asks of one system, if anything (see the module's doc).
 pub fn concerns(register: &Register, request: &DataSubjectRequest, system: &System) -> Option<TaskKind> {
     if system.access == SystemAccess::ThisProduct {
@@ -298,11 +370,13 @@ pub fn concerns(register: &Register, request: &DataSubjectRequest, system: &Syst
             | RequestType::Rectification
             | RequestType::CcpaCorrect
             | RequestType::Restriction => holds,
-            RequestType::Objection => {
-                request.scope == Some(ObjectionScope::Processing)
-                    && bases_held(register, system).contains(&"legitimate_interest")
+            RequestType::Objection if request.scope == Some(ObjectionScope::Processing) => {
+                bases_held(register, system).contains(&"legitimate_interest")
             }
-            RequestType::CcpaOptOut => false,
+            RequestType::Objection | RequestType::CcpaOptOut => system
+                .holds
+                .iter()
+                .any(|category| DIRECT_MARKETING_CATEGORIES.contains(&category.as_str())),
         };
     if act {
         Some(TaskKind::Act)
@@ -443,7 +517,7 @@ mod tests {
     }
 
     /// Submits and verifies; returns the request as stored afterwards.
-    async fn verified(world: &World, submission: Submission) -> DataSubjectRequest {
+    async fn verified<S: RecordStore>(world: &World<S>, submission: Submission) -> DataSubjectRequest {
         world.clock.advance(jiff::SignedDuration::from_mins(11));
         let submitted = world.requests().submit(submission).await.unwrap();
         let mail = world.mailer.sent_to(&ada()).pop().unwrap();
@@ -453,11 +527,11 @@ mod tests {
         stored(world, &submitted.request_id).await
     }
 
-    async fn stored(world: &World, request_id: &str) -> DataSubjectRequest {
+    async fn stored<S: RecordStore>(world: &World<S>, request_id: &str) -> DataSubjectRequest {
         parse_request(&world.store.get(&request_key(request_id)).await.unwrap().unwrap()).unwrap()
     }
 
-    async fn task(world: &World, task_id: &str) -> SystemTask {
+    async fn task<S: RecordStore>(world: &World<S>, task_id: &str) -> SystemTask {
         world.requests().task(task_id).await.unwrap().unwrap().0
     }
 
@@ -532,6 +606,11 @@ mod tests {
             };
             for record in crate::store::query_all(&world.store, &query).await.unwrap() {
                 assert_eq!(record.subject, None);
+                let stored = serde_json::to_string(&record.attributes).unwrap();
+                assert!(
+                    !stored.contains("ada@example.com"),
+                    "the address is read from the task at hand-over, never kept in the outbox: {stored}"
+                );
                 listed.push(record.key.sort);
             }
         }
@@ -548,6 +627,76 @@ mod tests {
             .await
             .unwrap();
         assert!(about_ada.iter().all(|record| record.entity != entity::DSR_TASK));
+    }
+
+    #[tokio::test]
+    async fn once_an_erasures_tasks_have_all_ended_the_address_is_nowhere_in_the_table() {
+        let world = world();
+        let request = verified(&world, submission(RequestType::Erasure)).await;
+        let connector = Flaky::failing(0);
+        let far = world.now() + jiff::SignedDuration::from_hours(1);
+        let handed = world
+            .requests()
+            .deliver_tasks(&connector, delivery::RetryPolicy::default(), far)
+            .await
+            .unwrap();
+        assert_eq!(handed.sent, 3);
+        let anywhere = |world: &World| {
+            world
+                .store
+                .snapshot()
+                .into_iter()
+                .filter(|record| {
+                    serde_json::to_string(&record.attributes)
+                        .unwrap()
+                        .contains("ada@example.com")
+                })
+                .map(|record| record.entity)
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            anywhere(&world).iter().all(|entity| entity == entity::DSR_TASK),
+            "only the open tasks of systems that key by address hold it: {:?}",
+            anywhere(&world)
+        );
+        answer_all_but(&world, &request, "").await;
+        assert_eq!(
+            stored(&world, &request.request_id).await.status,
+            RequestStatus::Completed
+        );
+        assert_eq!(anywhere(&world), Vec::<String>::new());
+    }
+
+    #[tokio::test]
+    async fn a_request_rejected_with_tasks_open_leaves_no_address_in_them_and_hands_none_over() {
+        let world = world();
+        let request = verified(&world, submission(RequestType::Restriction)).await;
+        assert_eq!(request.status, RequestStatus::AwaitingTeam);
+        world
+            .requests()
+            .reject(&request.request_id, "Not a request we can act on.", "sub-1")
+            .await
+            .unwrap();
+        for summary in &request.tasks {
+            let record = world
+                .store
+                .get(&task_key(&request.request_id, &summary.system))
+                .await
+                .unwrap()
+                .unwrap();
+            let text = serde_json::to_string(&record.attributes).unwrap();
+            assert!(!text.contains("ada@example.com"), "{text}");
+            assert!(record.expires_at.is_some(), "kept as long as the closed request");
+            assert_eq!(world.store.get(&delivery_key(&summary.task_id)).await.unwrap(), None);
+        }
+        let connector = Flaky::failing(0);
+        let far = world.now() + jiff::SignedDuration::from_hours(1);
+        let run = world
+            .requests()
+            .deliver_tasks(&connector, delivery::RetryPolicy::default(), far)
+            .await
+            .unwrap();
+        assert_eq!(run.sent, 0, "nothing handed over for a rejected request");
     }
 
     #[tokio::test]
@@ -573,10 +722,48 @@ mod tests {
             ["service", "crm"],
             "Art. 21(1): only what is processed on legitimate interest (security logs, prospects)"
         );
-        let mut opt_out = submission(RequestType::Objection);
-        opt_out.scope = Some(ObjectionScope::Marketing);
-        let done = world.requests().submit(opt_out).await.unwrap();
-        assert!(stored(&world, &done.request_id).await.tasks.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_objection_to_marketing_or_a_ccpa_opt_out_asks_the_prospect_crm_and_completes_on_its_answer() {
+        let world = world();
+        for (request_type, scope) in [
+            (RequestType::Objection, Some(ObjectionScope::Marketing)),
+            (RequestType::CcpaOptOut, None),
+        ] {
+            let mut opt_out = submission(request_type);
+            opt_out.scope = scope;
+            let submitted = world.requests().submit(opt_out).await.unwrap();
+            let request = stored(&world, &submitted.request_id).await;
+            assert_eq!(
+                systems_of(&request),
+                [("crm", TaskKind::Act)],
+                "{request_type:?}: only the system holding prospects"
+            );
+            assert!(
+                request.has_event(RequestEventKind::MarketingStopped),
+                "acted on at once"
+            );
+            assert_eq!(request.status, RequestStatus::InProgress);
+            let crm = task(&world, &request.tasks[0].task_id).await;
+            assert_eq!(
+                crm.payload.as_ref().and_then(|payload| payload.email.as_deref()),
+                Some("ada@example.com"),
+                "the CRM keys by address"
+            );
+            // Listed for hand-over like any webhook task.
+            let listed = world.store.get(&delivery_key(&crm.task_id)).await.unwrap();
+            assert!(listed.is_some());
+            world
+                .requests()
+                .answer_task(&crm.task_id, &answer("done"), &system("crm"))
+                .await
+                .unwrap();
+            assert_eq!(
+                stored(&world, &submitted.request_id).await.status,
+                RequestStatus::Completed
+            );
+        }
     }
 
     #[tokio::test]
@@ -625,6 +812,25 @@ mod tests {
             systems_of(&erasure).contains(&("support_desk", TaskKind::Act)),
             "a processor is told to act: that tells it"
         );
+        // The reply names the recipients told (Art. 19, second sentence).
+        let reply = world
+            .mailer
+            .sent_to(&ada())
+            .into_iter()
+            .find(|mail| mail.subject == "Your data is erased")
+            .expect("the erasure's reply");
+        assert!(
+            reply
+                .text
+                .contains("(GDPR Art. 19): Support tooling suppliers; Web analytics suppliers; Event partner."),
+            "{}",
+            reply.text
+        );
+        let told = recipients_told(&world.register, RequestType::Erasure, &erasure.tasks);
+        assert_eq!(
+            told.iter().map(|entry| entry.system.as_str()).collect::<Vec<_>>(),
+            ["support_desk", "web_analytics", "partner_contact"]
+        );
         let restriction = verified(&world, submission(RequestType::Restriction)).await;
         assert!(systems_of(&restriction).contains(&("partner_contact", TaskKind::Notify)));
         let access = verified(&world, submission(RequestType::Access)).await;
@@ -634,6 +840,7 @@ mod tests {
                 .any(|(system, _)| *system == "partner_contact"),
             "an access request asks another controller nothing"
         );
+        assert!(recipients_told(&world.register, RequestType::Access, &access.tasks).is_empty());
     }
 
     #[tokio::test]
@@ -1029,5 +1236,170 @@ mod tests {
             .await
             .unwrap();
         assert!(entries.iter().all(|entry| entry.overdue_tasks.is_empty()));
+    }
+
+    /// A store whose writes that complete a request fail while it is armed:
+    /// the completion after the last answer fails half-way, after the
+    /// answer itself is stored.
+    struct FailingCompletion {
+        inner: crate::store::memory::MemoryStore,
+        armed: std::sync::atomic::AtomicBool,
+    }
+
+    impl FailingCompletion {
+        fn arm(&self, armed: bool) {
+            self.armed.store(armed, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl RecordStore for FailingCompletion {
+        async fn get(&self, key: &RecordKey) -> Result<Option<Record>, crate::store::StoreError> {
+            self.inner.get(key).await
+        }
+        async fn write(&self, writes: Vec<Write>) -> Result<(), crate::store::StoreError> {
+            let completes = writes.iter().any(|write| {
+                matches!(write, Write::Put { record, .. } if record.entity == entity::DSR_REQUEST
+                    && record.attributes.get("status").and_then(Value::as_str) == Some("completed"))
+            });
+            if completes && self.armed.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(crate::store::StoreError::Unavailable("injected".to_owned()));
+            }
+            self.inner.write(writes).await
+        }
+        async fn query(
+            &self,
+            query: &Query,
+            limit: usize,
+            cursor: Option<crate::store::Cursor>,
+        ) -> Result<crate::store::Page, crate::store::StoreError> {
+            self.inner.query(query, limit, cursor).await
+        }
+        async fn delete_all(&self, keys: &[RecordKey]) -> Result<(), crate::store::StoreError> {
+            self.inner.delete_all(keys).await
+        }
+    }
+
+    fn failing_world() -> World<FailingCompletion> {
+        let store = FailingCompletion {
+            inner: crate::store::memory::MemoryStore::new(),
+            armed: std::sync::atomic::AtomicBool::new(false),
+        };
+        World::on(store, crate::testing::timestamp("2027-03-10T09:00:00Z")).asking_every_system()
+    }
+
+    /// Answers every task of the request but `last`, as its own system.
+    async fn answer_all_but<S: RecordStore>(world: &World<S>, request: &DataSubjectRequest, last: &str) -> String {
+        let mut last_id = String::new();
+        for summary in &request.tasks {
+            let (_, id) = parse_task_id(&summary.task_id).unwrap();
+            if id == last {
+                last_id = summary.task_id.clone();
+                continue;
+            }
+            world
+                .requests()
+                .answer_task(&summary.task_id, &answer("not_found"), &system(id))
+                .await
+                .unwrap();
+        }
+        last_id
+    }
+
+    fn exports<S>(world: &World<S>) -> usize {
+        world
+            .mailer
+            .sent_to(&ada())
+            .iter()
+            .filter(|mail| !mail.attachments.is_empty())
+            .count()
+    }
+
+    #[tokio::test]
+    async fn a_completion_that_fails_after_the_last_answer_is_done_by_the_next_scheduled_run_once() {
+        let world = failing_world();
+        let request = verified(&world, submission(RequestType::Access)).await;
+        let last = answer_all_but(&world, &request, "crm").await;
+        world.store.arm(true);
+        let failed = world
+            .requests()
+            .answer_task(&last, &answer("done"), &system("crm"))
+            .await;
+        assert!(
+            matches!(failed, Err(TaskError::Request(DsrError::Store(_)))),
+            "{failed:?}"
+        );
+        world.store.arm(false);
+        assert_eq!(
+            task(&world, &last).await.status,
+            TaskStatus::Done,
+            "the answer is stored"
+        );
+        assert_eq!(
+            stored(&world, &request.request_id).await.status,
+            RequestStatus::InProgress
+        );
+        assert_eq!(exports(&world), 0);
+        // The outbox's scheduled run completes it, with the export, once.
+        let far = world.now() + jiff::SignedDuration::from_hours(1);
+        assert_eq!(world.requests().resume_fulfilment(far).await.unwrap(), 1);
+        let done = stored(&world, &request.request_id).await;
+        assert_eq!(done.status, RequestStatus::Completed);
+        assert_eq!(exports(&world), 1);
+        assert_eq!(
+            world.requests().resume_fulfilment(far).await.unwrap(),
+            0,
+            "nothing left listed"
+        );
+        assert!(matches!(
+            world
+                .requests()
+                .answer_task(&last, &answer("done"), &system("crm"))
+                .await,
+            Err(TaskError::AlreadyAnswered)
+        ));
+        assert_eq!(exports(&world), 1, "completed once");
+        let completed = stored(&world, &request.request_id)
+            .await
+            .events
+            .iter()
+            .filter(|event| event.event == RequestEventKind::ExportSent)
+            .count();
+        assert_eq!(completed, 1);
+    }
+
+    #[tokio::test]
+    async fn a_repeated_answer_completes_a_request_whose_completion_failed() {
+        let world = failing_world();
+        let request = verified(&world, submission(RequestType::Erasure)).await;
+        let last = answer_all_but(&world, &request, "service").await;
+        world.store.arm(true);
+        assert!(world
+            .requests()
+            .answer_task(&last, &answer("done"), &system("service"))
+            .await
+            .is_err());
+        world.store.arm(false);
+        assert_eq!(
+            stored(&world, &request.request_id).await.status,
+            RequestStatus::InProgress
+        );
+        // The system, having seen an error, sends its answer again.
+        assert!(matches!(
+            world
+                .requests()
+                .answer_task(&last, &answer("done"), &system("service"))
+                .await,
+            Err(TaskError::AlreadyAnswered)
+        ));
+        let done = stored(&world, &request.request_id).await;
+        assert_eq!(done.status, RequestStatus::Completed);
+        assert_eq!(
+            done.events
+                .iter()
+                .filter(|event| event.event == RequestEventKind::Completed)
+                .count(),
+            1
+        );
     }
 }
