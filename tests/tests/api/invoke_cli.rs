@@ -202,7 +202,7 @@ fn every_sample_event_gives_its_outcome_through_infra_invoke() {
         text(&seeded.stderr)
     );
     for made in [
-        "table privacy-local: created (indexes subject, due; TTL on expires_at)",
+        "table privacy-local: created (indexes subject, due, audience; TTL on expires_at)",
         "SES identity privacy@example.com: verified",
         "SES configuration set privacy-local: created",
         "SSM parameter /privacy/local/subject-pepper: created (SecureString, the value of $SUBJECT_PEPPER)",

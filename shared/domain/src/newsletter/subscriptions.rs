@@ -273,6 +273,9 @@ impl Subscriptions<'_> {
         record.subject = Some(subject.clone());
         record.version = version;
         record.set_body(subscription);
+        // Only a confirmed subscription is in its list's audience (the index
+        // the issue planner queries); any other status leaves it.
+        record.audience = super::audience::audience_of(subject, subscription);
         record
     }
 }
