@@ -246,6 +246,9 @@ pub enum IssueError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// The run's time is up: the rest of the batch is for the retry.
+    #[error("the run's deadline came before the batch was done")]
+    Deadline,
     /// The mail service is unavailable: retry the batch later.
     #[error(transparent)]
     Mail(#[from] MailError),
@@ -587,6 +590,8 @@ mod tests {
     use crate::testing::{email, World};
 
     const CONFIRM: &str = "https://privacy.example.com/newsletter/confirm?token=";
+    /// A deadline no test reaches.
+    const FAR: Timestamp = Timestamp::MAX;
 
     fn world() -> World {
         World::at("2026-06-01T09:00:00Z")
@@ -645,12 +650,15 @@ mod tests {
             .unwrap()
     }
 
+    static UNPACED: std::sync::LazyLock<sender::Pacer> =
+        std::sync::LazyLock::new(|| sender::Pacer::new(std::time::Duration::ZERO));
+
     fn sender<S: RecordStore>(world: &World<S>) -> IssueSender<'_> {
         IssueSender {
             ports: world.ports(),
             token_key: &world.secrets.token_key,
             links: &world.links,
-            interval: std::time::Duration::ZERO,
+            pacer: &UNPACED,
         }
     }
 
@@ -665,7 +673,7 @@ mod tests {
 
     async fn send_all<S: RecordStore>(world: &World<S>, queue: &MemoryQueue) {
         for batch in queue.take_all() {
-            sender(world).send_batch(&batch).await.unwrap();
+            sender(world).send_batch(&batch, FAR).await.unwrap();
         }
     }
 
@@ -861,10 +869,10 @@ mod tests {
         let queue = MemoryQueue::new();
         plan(&world, &queue).await;
         let batch = one_batch(&queue);
-        sender(&world).send_batch(&batch).await.unwrap();
+        sender(&world).send_batch(&batch, FAR).await.unwrap();
         assert_eq!(issue_mails(&world).len(), 3);
         // The same batch delivered again (SQS delivers at least once): nothing more is sent.
-        let again = sender(&world).send_batch(&batch).await.unwrap();
+        let again = sender(&world).send_batch(&batch, FAR).await.unwrap();
         assert_eq!(again.already_handled, 3);
         assert_eq!(issue_mails(&world).len(), 3);
         let report = Issues { ports: world.ports() }.report(&issue.issue_id).await.unwrap();
@@ -886,11 +894,11 @@ mod tests {
         let sender = sender(&world);
         let mut partial = batch.clone();
         partial.recipients.truncate(2);
-        sender.send_batch(&partial).await.unwrap();
+        sender.send_batch(&partial, FAR).await.unwrap();
         world.mailer.fail_next(1);
-        assert!(matches!(sender.send_batch(&batch).await, Err(IssueError::Mail(_))));
+        assert!(matches!(sender.send_batch(&batch, FAR).await, Err(IssueError::Mail(_))));
         assert_eq!(world.mailer.sent().len(), sent_before + 2);
-        sender.send_batch(&batch).await.unwrap();
+        sender.send_batch(&batch, FAR).await.unwrap();
         let mails = issue_mails(&world);
         let mut to: Vec<&str> = mails.iter().map(|m| m.to.as_str()).collect();
         to.sort();
@@ -912,11 +920,11 @@ mod tests {
         let queue = MemoryQueue::new();
         plan(&world, &queue).await;
         let mut batches = queue.take_all().into_iter();
-        sender(&world).send_batch(&batches.next().unwrap()).await.unwrap();
+        sender(&world).send_batch(&batches.next().unwrap(), FAR).await.unwrap();
         let issues = Issues { ports: world.ports() };
         issues.cancel(&issue.issue_id, "team-member").await.unwrap();
         for batch in batches {
-            let report = sender(&world).send_batch(&batch).await.unwrap();
+            let report = sender(&world).send_batch(&batch, FAR).await.unwrap();
             assert!(report.cancelled);
         }
         let report = issues.report(&issue.issue_id).await.unwrap();

@@ -51,7 +51,8 @@ impl IssuePlanner<'_> {
         let now = self.ports.clock.now();
         let due = Query::SortRange {
             partition: super::DUE_PARTITION.to_owned(),
-            from: String::new(),
+            // DynamoDB refuses an empty key value; every RFC 3339 time sorts after it.
+            from: "0".to_owned(),
             to: format!("{now}#~"),
         };
         let entries = crate::store::query_all(self.ports.store, &due).await?;

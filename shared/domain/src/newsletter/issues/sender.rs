@@ -53,20 +53,47 @@ pub struct BatchReport {
     pub cancelled: bool,
 }
 
+/// Keeps one sender's calls to the mail service at least `interval` apart,
+/// across batches and invocations (built once per process).
+#[derive(Debug)]
+pub struct Pacer {
+    interval: Duration,
+    last_call: tokio::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Pacer {
+    /// `interval`: the configured rate's share of one sender; zero for no pacing.
+    pub fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            last_call: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Waits until the next call may start, and counts it as started.
+    pub async fn wait(&self) {
+        let mut last_call = self.last_call.lock().await;
+        if let Some(previous) = *last_call {
+            tokio::time::sleep_until(previous + self.interval).await;
+        }
+        *last_call = Some(tokio::time::Instant::now());
+    }
+}
+
 pub struct IssueSender<'a> {
     pub ports: Ports<'a>,
     pub token_key: &'a TokenKey,
     pub links: &'a Links,
-    /// The least time between two calls to the mail service (the configured
-    /// rate of one sender); zero for no pacing.
-    pub interval: Duration,
+    pub pacer: &'a Pacer,
 }
 
 impl IssueSender<'_> {
     /// Sends one batch. `Err` when the mail service was unavailable (the
     /// batch is to be retried; the readers already mailed stay mailed) or
     /// the store failed.
-    pub async fn send_batch(&self, batch: &RecipientBatch) -> Result<BatchReport, IssueError> {
+    /// `deadline`: no reader is started after it (the rest of the batch is
+    /// handed back as [`IssueError::Deadline`], for the retry).
+    pub async fn send_batch(&self, batch: &RecipientBatch, deadline: Timestamp) -> Result<BatchReport, IssueError> {
         let mut report = BatchReport::default();
         let Some(stored) = self.ports.store.get(&issue_key(&batch.issue_id)).await? else {
             tracing::warn!(issue_id = %batch.issue_id, "a batch for an unknown issue was dropped");
@@ -80,10 +107,13 @@ impl IssueSender<'_> {
         let shard = batch.recipients.first().map_or(0, |subject| {
             u32::from(crate::newsletter::audience::audience_shard(subject))
         });
-        let mut last_call: Option<tokio::time::Instant> = None;
         let mut outcome = Ok(());
         for subject in &batch.recipients {
-            match self.send_one(&issue, subject, &mut last_call).await {
+            if self.ports.clock.now() >= deadline {
+                outcome = Err(IssueError::Deadline);
+                break;
+            }
+            match self.send_one(&issue, subject).await {
                 Ok(Some(done)) => *report.counts.entry(done).or_default() += 1,
                 Ok(None) => report.already_handled += 1,
                 Err(error) => {
@@ -105,12 +135,7 @@ impl IssueSender<'_> {
     }
 
     /// One reader: `Some(outcome)`, or `None` when an earlier attempt handled them.
-    async fn send_one(
-        &self,
-        issue: &Issue,
-        subject: &SubjectKey,
-        last_call: &mut Option<tokio::time::Instant>,
-    ) -> Result<Option<SendOutcome>, IssueError> {
+    async fn send_one(&self, issue: &Issue, subject: &SubjectKey) -> Result<Option<SendOutcome>, IssueError> {
         let now = self.ports.clock.now();
         let live = |record: Option<Record>| record.filter(|record| !record.is_expired(now));
         let subscription_key = RecordKey::new(
@@ -174,10 +199,7 @@ impl IssueSender<'_> {
             subject,
             Reason::of(&subscription),
         );
-        if let Some(previous) = *last_call {
-            tokio::time::sleep_until(previous + self.interval).await;
-        }
-        *last_call = Some(tokio::time::Instant::now());
+        self.pacer.wait().await;
         match self.ports.mailer.send(&mail).await {
             Ok(_) => Ok(Some(SendOutcome::Sent)),
             Err(MailError::Rejected(reason)) => {
