@@ -11,7 +11,8 @@
 //! after each POST, as the outbox's function does in AWS: webhooks by their
 //! signed POST, events on `TASK_EVENT_BUS` through the SDK's endpoint
 //! (`AWS_ENDPOINT_URL`, e.g. the emulator); a hand-over that fails is retried
-//! with backoff on a later POST.
+//! with backoff on a later POST. Newsletter issues are planned and sent in
+//! process after each POST and every 15 seconds (`issues`).
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -42,6 +43,7 @@ use privacy_http::{ApiRequest, ApiResponse, App, Area, Principal, Settings};
 use tokio::net::TcpListener;
 
 mod file_outbox;
+mod issues;
 mod site;
 mod sweep;
 
@@ -129,6 +131,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         systems,
         settings,
     });
+    issues::spawn_ticker(Arc::clone(&app));
     println!("Mail is written to {outbox_dir}/ and its links printed here.");
     println!("Admin API: Authorization: Bearer {admin_token}");
     tracing::info!("privacy backend listening on {own_origin}");
@@ -235,6 +238,8 @@ async fn drain_outbox(app: Arc<App>) {
     if let Err(error) = outbox.retry(deadline).await {
         tracing::error!(%error, "the outbox's drain failed; the next request retries it");
     }
+    // What the planner's schedule and the sender's queue do in AWS.
+    issues::run(&app).await;
     let (Some(connector), Ok(secrets)) = (CONNECTOR.get(), app.secrets()) else {
         return;
     };
