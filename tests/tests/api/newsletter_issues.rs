@@ -241,3 +241,226 @@ async fn cancel_stops_what_is_not_yet_sent() {
     sender.stop_checking_logs(&personal).await;
     backend.stop(&personal).await;
 }
+
+/// How many readers the issue benchmark plans and sends to (`ISSUE_BENCH_READERS`,
+/// `infra/bench-issue N`; a small audience unless told).
+fn bench_readers() -> usize {
+    std::env::var("ISSUE_BENCH_READERS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(300)
+}
+
+/// A mailer that counts its calls and remembers each recipient once.
+struct TallyMailer {
+    inner: privacy_aws::ses::SesMailer,
+    sent: std::sync::Mutex<(u64, std::collections::HashSet<String>)>,
+}
+
+#[async_trait::async_trait]
+impl privacy_domain::mail::Mailer for TallyMailer {
+    async fn send(
+        &self,
+        mail: &privacy_domain::mail::Mail,
+    ) -> Result<privacy_domain::mail::MessageId, privacy_domain::mail::MailError> {
+        let result = self.inner.send(mail).await;
+        if result.is_ok() {
+            let mut sent = self.sent.lock().unwrap();
+            sent.0 += 1;
+            sent.1.insert(mail.to.as_str().to_owned());
+        }
+        result
+    }
+}
+
+/// The issue benchmark: N confirmed readers seeded with BatchWriteItem, one
+/// issue planned from the audience index onto SQS and sent from it through
+/// the DynamoDB and SES adapters (the sender's code, in process, so that
+/// every AWS call is counted), then every message delivered a second time.
+/// Prints items read per reader, AWS calls per mail, mails per second at
+/// the configured rate, and duplicates (asserted 0).
+#[tokio::test]
+async fn bench_an_issue_plans_and_sends_at_the_configured_rate() {
+    use privacy_domain::newsletter::audience::audience_of;
+    use privacy_domain::newsletter::issues::planner::IssuePlanner;
+    use privacy_domain::newsletter::issues::sender::{IssueSender, Pacer};
+    use privacy_domain::newsletter::issues::{IssueDraft, Issues, RecipientBatch};
+    use privacy_domain::newsletter::{LawfulBasis, Links, Subscription};
+    use privacy_domain::store::memory::{Calls, CountingStore};
+    use privacy_domain::store::RecordKey;
+
+    let readers = bench_readers();
+    let rate: f64 = std::env::var("ISSUE_BENCH_RATE")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(100.0);
+    let deployment = privacy_tests::newsletter::Deployment::new().await;
+    let queue_url = privacy_tests::issues::recipient_queue().await;
+    let dynamodb = privacy_tests::aws::dynamodb().await;
+    let now = jiff::Timestamp::now();
+    // Seed: confirmed subscriptions shaped as the sign-up writes them.
+    let records: Vec<Record> = (0..readers)
+        .map(|n| {
+            let address = format!("bench{n}-{}@example.com", uuid::Uuid::new_v4().simple());
+            let subject = subject_of(&address);
+            let subscription = Subscription {
+                list: ListId::default_list(),
+                email: address,
+                name: None,
+                status: SubscriptionStatus::Confirmed,
+                basis: if n % 10 == 0 {
+                    LawfulBasis::LegitimateInterest
+                } else {
+                    LawfulBasis::Consent
+                },
+                token_digest: None,
+                signed_up_at: Some(now),
+                confirmed_at: Some(now),
+                unsubscribed_at: None,
+                confirmation_mails: Vec::new(),
+                transient_bounces: 0,
+                events: Vec::new(),
+            };
+            let mut record = Record::with_body(
+                RecordKey::new(format!("NEWSLETTER#{}", subject.as_str()), "LIST#news"),
+                entity::NEWSLETTER_SUBSCRIPTION,
+                &subscription,
+            );
+            record.audience = audience_of(&subject, &subscription);
+            record.subject = Some(subject);
+            record
+        })
+        .collect();
+    for chunk in records.chunks(25) {
+        let requests: Vec<_> = chunk
+            .iter()
+            .map(|record| {
+                let put = aws_sdk_dynamodb::types::PutRequest::builder()
+                    .set_item(Some(privacy_aws::dynamodb::to_item(record).unwrap()))
+                    .build()
+                    .unwrap();
+                aws_sdk_dynamodb::types::WriteRequest::builder()
+                    .put_request(put)
+                    .build()
+            })
+            .collect();
+        dynamodb
+            .batch_write_item()
+            .request_items(&deployment.table, requests)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let calls = Calls::default();
+    let store = CountingStore::new(
+        privacy_aws::dynamodb::DynamoRecordStore::new(dynamodb.clone(), &deployment.table),
+        calls.clone(),
+    );
+    let mut world = privacy_domain::testing::World::on(store, now);
+    world.secrets = secrets();
+    world.links = Links::new(privacy_tests::newsletter::PUBLIC_BASE_URL);
+    let clock = privacy_domain::clock::SystemClock;
+    let ports = world.ports();
+    let ports = privacy_domain::ports::Ports { clock: &clock, ..ports };
+    let issues = Issues { ports };
+    let draft = IssueDraft::parse("news", "Benchmark", "Hello.", None, None, jiff::Timestamp::now()).unwrap();
+    let issue = issues.create(draft, "bench").await.unwrap();
+
+    // Plan, run after run, as the schedule would.
+    let sqs_queue = privacy_aws::sqs::SqsRecipientQueue::new(privacy_tests::issues::sqs().await, &queue_url);
+    let planner = IssuePlanner {
+        ports,
+        queue: &sqs_queue,
+    };
+    calls.take();
+    let started = std::time::Instant::now();
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        let report = planner
+            .plan_due(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(50))
+            .await
+            .unwrap();
+        if !report.unfinished {
+            break;
+        }
+    }
+    let planning = started.elapsed();
+    let plan_calls = calls.take();
+    let queries = plan_calls.iter().filter(|call| **call == "query").count();
+    let gets = plan_calls.iter().filter(|call| **call == "get").count();
+    let report = issues.report(&issue.issue_id).await.unwrap();
+    assert_eq!(report.issue.audience, readers as u64, "every reader queued");
+    calls.take();
+
+    let messages = receive_all(&queue_url).await;
+    let batches: Vec<RecipientBatch> = messages
+        .iter()
+        .map(|message| serde_json::from_str(&message.body).unwrap())
+        .collect();
+    let ses = privacy_aws::ses::SesMailer::new(
+        privacy_tests::ses::client().await,
+        deployment.sender.clone(),
+        "example.com".to_owned(),
+    );
+    let mailer = TallyMailer {
+        inner: ses,
+        sent: std::sync::Mutex::new((0, std::collections::HashSet::new())),
+    };
+    let pacer = Pacer::new(std::time::Duration::from_secs_f64(1.0 / rate));
+    let sender = IssueSender {
+        ports: ports_with_mailer(ports, &mailer),
+        token_key: &world.secrets.token_key,
+        links: &world.links,
+        pacer: &pacer,
+    };
+    let started = std::time::Instant::now();
+    for batch in &batches {
+        sender.send_batch(batch, jiff::Timestamp::MAX).await.unwrap();
+    }
+    let sending = started.elapsed();
+    let send_calls = calls.take().len();
+    // Every message delivered again (SQS's at-least-once): nothing more is mailed.
+    for batch in &batches {
+        sender.send_batch(batch, jiff::Timestamp::MAX).await.unwrap();
+    }
+    let (mails, distinct) = {
+        let sent = mailer.sent.lock().unwrap();
+        (sent.0, sent.1.len() as u64)
+    };
+    let duplicates = mails - distinct;
+    let queue_calls = batches.len().div_ceil(10);
+    // Items read while planning: the index's pages hold one item per reader;
+    // each run also reads the issue and the due entry.
+    let items_read = readers + gets + runs;
+    println!(
+        "bench-issue: readers={readers} runs={runs} planning_s={:.1} items_read_per_reader={:.3} \
+         index_queries={queries} sqs_messages={} \
+         mails={mails} sending_s={:.1} mails_per_s={:.1} configured_rate={rate} \
+         aws_calls_per_mail={:.2} duplicates={duplicates}",
+        planning.as_secs_f64(),
+        items_read as f64 / readers as f64,
+        batches.len(),
+        sending.as_secs_f64(),
+        mails as f64 / sending.as_secs_f64(),
+        (send_calls as f64 + mails as f64 + queue_calls as f64) / mails as f64,
+    );
+    assert_eq!(duplicates, 0);
+    assert_eq!(mails, readers as u64);
+    assert!(items_read as f64 / readers as f64 <= 1.1);
+    let counted = issues.report(&issue.issue_id).await.unwrap();
+    assert_eq!(
+        counted
+            .counts
+            .get(privacy_domain::newsletter::issues::SendOutcome::Sent),
+        readers as u64
+    );
+}
+
+fn ports_with_mailer<'a>(
+    ports: privacy_domain::ports::Ports<'a>,
+    mailer: &'a dyn privacy_domain::mail::Mailer,
+) -> privacy_domain::ports::Ports<'a> {
+    privacy_domain::ports::Ports { mailer, ..ports }
+}
