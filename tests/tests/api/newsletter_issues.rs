@@ -142,6 +142,21 @@ async fn an_issue_mails_exactly_the_readers_who_should_get_it_once_each() {
     assert_eq!(shown["counts"]["sent"], 4, "{shown}");
     assert_eq!(shown["counts"]["skipped"]["restricted"], 1, "{shown}");
 
+    // A hard bounce of the issue's mail comes back through the SES feedback function: counted once.
+    for _ in 0..2 {
+        let outcome = feedback
+            .invoke(privacy_tests::events::ses_notification(
+                "Bounce",
+                "Permanent",
+                &readers[2],
+            ))
+            .await;
+        assert!(matches!(outcome, Invocation::Response(_)), "{outcome:?}");
+    }
+    let shown = backend.on_issue(&issue_id, None).await.json();
+    assert_eq!(shown["counts"]["bounced"], 1, "{shown}");
+    assert_eq!(shown["counts"]["sent"], 4, "{shown}");
+
     // Each reader's List-Unsubscribe works with one click.
     let first = &readers[0];
     let mail = issue_mails(first, &subject_line).await.remove(0);

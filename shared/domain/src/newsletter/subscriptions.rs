@@ -255,6 +255,9 @@ impl Subscriptions<'_> {
                     FeedbackKind::TransientBounce => self.count_transient_bounce(&subject, &list).await?,
                 }
             }
+            if feedback.kind == FeedbackKind::PermanentBounce {
+                super::issues::count_bounce(self.ports, &subject).await?;
+            }
             tracing::info!(subject = subject.short(), kind = ?feedback.kind, "delivery feedback recorded");
         }
         Ok(())

@@ -391,6 +391,46 @@ pub(crate) fn count_write(issue_id: &str, shard: u32, counts: &BTreeMap<SendOutc
     })
 }
 
+/// How long after an issue's mail a hard bounce is still counted on it.
+const BOUNCE_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(14 * 24);
+
+/// A hard bounce from the mail service, counted on the issue whose mail the
+/// reader got last (within 14 days): the reader's send records are on the
+/// subject index, and the one counted is marked, so a repeated notification
+/// counts once. Mail that was not an issue's counts nowhere.
+pub async fn count_bounce(ports: Ports<'_>, subject: &SubjectKey) -> Result<(), StoreError> {
+    let now = ports.clock.now();
+    let records = crate::store::query_all(ports.store, &Query::Subject(subject.clone())).await?;
+    let latest = records
+        .into_iter()
+        .filter(|record| record.entity == entity::NEWSLETTER_SEND && !record.is_expired(now))
+        .filter_map(|record| record.body::<sender::SendRecord>().ok().map(|body| (record, body)))
+        .filter(|(_, body)| body.outcome == SendOutcome::Sent && body.at > now - BOUNCE_WINDOW)
+        .max_by_key(|(_, body)| body.at);
+    let Some((stored, mut body)) = latest else {
+        return Ok(());
+    };
+    body.outcome = SendOutcome::Bounced;
+    let mut record = stored.clone();
+    record.version += 1;
+    record.set_body(&body);
+    let shard = u32::from(crate::newsletter::audience::audience_shard(subject));
+    let mut writes = vec![Write::Put {
+        record,
+        precondition: Precondition::Version(stored.version),
+    }];
+    writes.extend(count_write(
+        &body.issue_id,
+        shard,
+        &BTreeMap::from([(SendOutcome::Bounced, 1)]),
+    ));
+    match ports.store.write(writes).await {
+        // A concurrent notification counted it already.
+        Ok(()) | Err(StoreError::Conflict) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
 /// The privacy team's side of issues: write, list, read, test, cancel.
 pub struct Issues<'a> {
     pub ports: Ports<'a>,
@@ -1061,6 +1101,31 @@ mod tests {
             issues.report("0000000000000-zzzzzzzz").await,
             Err(IssueError::NotFound)
         ));
+    }
+
+    #[tokio::test]
+    async fn a_hard_bounce_is_counted_once_on_the_issue_the_reader_got() {
+        let world = world();
+        confirmed(&world, "ada@example.com").await;
+        let issue = create(&world).await;
+        let queue = MemoryQueue::new();
+        plan(&world, &queue).await;
+        send_all(&world, &queue).await;
+        let feedback = crate::newsletter::DeliveryFeedback {
+            kind: crate::newsletter::FeedbackKind::PermanentBounce,
+            recipients: vec![email("ada@example.com")],
+        };
+        for _ in 0..2 {
+            world
+                .subscriptions()
+                .record_feedback(&world.secrets.pepper, &feedback)
+                .await
+                .unwrap();
+        }
+        let report = Issues { ports: world.ports() }.report(&issue.issue_id).await.unwrap();
+        assert_eq!(report.counts.get(SendOutcome::Bounced), 1, "counted once");
+        assert_eq!(report.counts.get(SendOutcome::Sent), 1);
+        assert_eq!(report.status, IssueStatus::Sent);
     }
 
     #[tokio::test]
