@@ -316,7 +316,6 @@ impl IssueDraft {
             }
         }
         let send_at = send_at
-            .filter(|raw| !raw.is_empty())
             .map(|raw| {
                 raw.parse::<Timestamp>()
                     .map_err(|_| FieldError::invalid("send_at", "An RFC 3339 time like 2026-12-31T09:00:00Z."))
@@ -799,6 +798,10 @@ mod tests {
         );
         assert_eq!(
             refused("news", "S", "T", None, Some("tomorrow")),
+            ("send_at".to_owned(), "invalid_field")
+        );
+        assert_eq!(
+            refused("news", "S", "T", None, Some("")),
             ("send_at".to_owned(), "invalid_field")
         );
         let draft =
