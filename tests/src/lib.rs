@@ -5,6 +5,7 @@ pub mod aws;
 pub mod dsr;
 pub mod events;
 pub mod function;
+pub mod issues;
 pub mod lambda_emulator;
 pub mod local;
 pub mod newsletter;

@@ -433,6 +433,7 @@ pub async fn seed(root: &Path, endpoint: &str) -> Result<Vec<String>, LocalError
     let mut senders = std::collections::BTreeSet::new();
     let mut configuration_sets = std::collections::BTreeSet::new();
     let mut parameters = BTreeMap::new();
+    let mut queues = std::collections::BTreeSet::new();
     for logical_id in functions(root)? {
         for (name, value) in function(root, &logical_id)?.environment {
             if value.is_empty() {
@@ -447,6 +448,12 @@ pub async fn seed(root: &Path, endpoint: &str) -> Result<Vec<String>, LocalError
                 }
                 "SES_CONFIGURATION_SET" => {
                     configuration_sets.insert(value);
+                }
+                // The queue is named by the URL's last segment.
+                name if name.ends_with("_QUEUE_URL") => {
+                    if let Some(queue) = value.rsplit('/').next().filter(|queue| !queue.is_empty()) {
+                        queues.insert(queue.to_owned());
+                    }
                 }
                 _ => {
                     if let Some(secret) = name.strip_suffix("_PARAMETER") {
@@ -529,6 +536,17 @@ pub async fn seed(root: &Path, endpoint: &str) -> Result<Vec<String>, LocalError
             .await
             .map_err(|error| failed(format!("SES configuration set {set}"))(sdk_error(&error)))?;
         made.push(format!("SES configuration set {set}: created"));
+    }
+
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    for queue in queues {
+        // CreateQueue is idempotent for a queue with the same attributes.
+        sqs.create_queue()
+            .queue_name(&queue)
+            .send()
+            .await
+            .map_err(|error| failed(format!("SQS queue {queue}"))(sdk_error(&error)))?;
+        made.push(format!("SQS queue {queue}: ready"));
     }
 
     let ssm = aws_sdk_ssm::Client::new(&sdk);

@@ -13,6 +13,8 @@
 //! (`AWS_ENDPOINT_URL`, e.g. the emulator); a hand-over that fails is retried
 //! with backoff on a later POST. Without `SYSTEMS_CONFIG` (and unless
 //! `DEMO_SYSTEMS=off`), demo systems answer the tasks (see [`demo_systems`]).
+//! Newsletter issues are planned and sent in process after each POST and
+//! every 15 seconds (`issues`).
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -44,6 +46,7 @@ use tokio::net::TcpListener;
 
 mod demo_systems;
 mod file_outbox;
+mod issues;
 mod site;
 mod sweep;
 
@@ -149,6 +152,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         (None, _) => {}
     }
+    issues::spawn_ticker(Arc::clone(&app));
     println!("Mail is written to {outbox_dir}/ and its links printed here.");
     println!("Admin API: Authorization: Bearer {admin_token}");
     tracing::info!("privacy backend listening on {own_origin}");
@@ -260,6 +264,8 @@ pub(crate) async fn drain_outbox(app: Arc<App>) {
     if let Err(error) = outbox.retry(deadline).await {
         tracing::error!(%error, "the outbox's drain failed; the next request retries it");
     }
+    // What the planner's schedule and the sender's queue do in AWS.
+    issues::run(&app).await;
     let (Some(connector), Ok(secrets)) = (CONNECTOR.get(), app.secrets()) else {
         return;
     };

@@ -52,6 +52,12 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../../web/console/console.js"),
     ),
     (
+        "/console/issues.html",
+        HTML,
+        include_str!("../../../web/console/issues.html"),
+    ),
+    ("/console/issues.js", JS, include_str!("../../../web/console/issues.js")),
+    (
         "/console/console.css",
         CSS,
         include_str!("../../../web/console/console.css"),

@@ -5,6 +5,7 @@
 //! | key | `PK`, `SK` (S) | table keys |
 //! | subject | `SubjectPK` (S), `SubjectSK` = `PK SK` | GSI `subject` |
 //! | due | `DuePK` = `DUE#yyyy-mm-dd`, `DueSK` = `PK SK` | sparse GSI `due` |
+//! | audience | `AudiencePK` = `AUDIENCE#<list>#<shard>`, `AudienceSK` = `PK SK` | sparse GSI `audience` |
 //! | expires_at | `expires_at` (N, epoch seconds) | the table's TTL attribute |
 //! | entity, version | `entity` (S), `version` (N) | |
 //! | attributes | one attribute each | |
@@ -31,6 +32,8 @@ use crate::attributes::{from_attribute_map, to_attribute_map};
 pub const SUBJECT_INDEX: &str = "subject";
 /// The sparse GSI holding records by the day they fall due.
 pub const DUE_INDEX: &str = "due";
+/// The sparse GSI holding a list's confirmed subscriptions, sharded.
+pub const AUDIENCE_INDEX: &str = "audience";
 
 const BATCH_SIZE: usize = 25;
 const TRANSACTION_LIMIT: usize = 100;
@@ -85,6 +88,10 @@ pub fn to_item(record: &Record) -> Result<HashMap<String, AttributeValue>, Store
         item.insert("DuePK".to_owned(), s(due_partition(day)));
         item.insert("DueSK".to_owned(), s(index_sort(&record.key)));
     }
+    if let Some(audience) = &record.audience {
+        item.insert("AudiencePK".to_owned(), s(audience));
+        item.insert("AudienceSK".to_owned(), s(index_sort(&record.key)));
+    }
     if let Some(at) = record.expires_at {
         item.insert("expires_at".to_owned(), AttributeValue::N(at.as_second().to_string()));
     }
@@ -110,7 +117,8 @@ fn from_item(mut item: HashMap<String, AttributeValue>) -> Result<Record, StoreE
                 .ok_or_else(|| corrupt("DuePK"))
         })
         .transpose()?;
-    for derived in ["SubjectSK", "DueSK"] {
+    let audience = take_s("AudiencePK");
+    for derived in ["SubjectSK", "DueSK", "AudienceSK"] {
         item.remove(derived);
     }
     let number = |value: Option<AttributeValue>, what: &str| -> Result<Option<i64>, StoreError> {
@@ -131,6 +139,7 @@ fn from_item(mut item: HashMap<String, AttributeValue>) -> Result<Record, StoreE
         subject,
         expires_at,
         due,
+        audience,
         version: u64::try_from(version).map_err(|_| corrupt("version"))?,
         attributes,
     })
@@ -412,6 +421,10 @@ impl RecordStore for DynamoRecordStore {
                 .expression_attribute_values(":from", s(from))
                 .expression_attribute_values(":to", s(to))
                 .consistent_read(true),
+            Query::Audience(audience) => request
+                .index_name(AUDIENCE_INDEX)
+                .key_condition_expression("AudiencePK = :audience")
+                .expression_attribute_values(":audience", s(audience)),
             Query::DueOn(day) => request
                 .index_name(DUE_INDEX)
                 .key_condition_expression("DuePK = :day")

@@ -11,6 +11,7 @@ mod dsr;
 mod error;
 mod fields;
 mod html;
+mod issues;
 mod message;
 mod newsletter;
 mod preferences;
@@ -397,6 +398,26 @@ pub const ROUTES: &[Route] = &[
         "/admin/newsletter/subscribers",
         Area::Admin,
         serve!(admin::subscribe_customer),
+    ),
+    route("POST", "/admin/newsletter/issues", Area::Admin, serve!(issues::create)),
+    route("GET", "/admin/newsletter/issues", Area::Admin, serve!(issues::list)),
+    route(
+        "GET",
+        "/admin/newsletter/issues/{issue_id}",
+        Area::Admin,
+        serve!(issues::show),
+    ),
+    route(
+        "POST",
+        "/admin/newsletter/issues/{issue_id}/test",
+        Area::Admin,
+        serve!(issues::test),
+    ),
+    route(
+        "POST",
+        "/admin/newsletter/issues/{issue_id}/cancel",
+        Area::Admin,
+        serve!(issues::cancel),
     ),
     route(
         "PUT",

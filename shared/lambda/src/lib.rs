@@ -29,6 +29,7 @@ use privacy_domain::subject::Pepper;
 use privacy_domain::tokens::TokenKey;
 use privacy_http::{ApiRequest, ApiResponse, App, Area, Principal, Settings};
 
+pub mod issues;
 pub mod sweep;
 
 #[derive(thiserror::Error)]

@@ -415,15 +415,17 @@ async fn every_admin_route_answers_401_without_valid_credentials() {
     // The queue, its four decisions, holds (2), customer subscriptions, the
     // account settings' lists, the proof of consent, the two reports, a
     // system's answer recorded by the team, a request's detail, the team's
-    // notes and the monthly request report.
-    assert_eq!(admin_routes.len(), 16);
+    // notes, the monthly request report and newsletter issues (write, list,
+    // show, test, cancel).
+    assert_eq!(admin_routes.len(), 21);
     for route in admin_routes {
         let path = route
             .path
             .replace("{request_id}", "0d3c4a1e-2f5b-4c6d-8e7f-9a0b1c2d3e4f")
             .replace("{hold_id}", "1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a6b")
             .replace("{consent_id}", "2f3e4d5c-6b7a-4899-8a0b-1c2d3e4f5a6b")
-            .replace("{task_id}", "0d3c4a1e-2f5b-4c6d-8e7f-9a0b1c2d3e4f.bookkeeping");
+            .replace("{task_id}", "0d3c4a1e-2f5b-4c6d-8e7f-9a0b1c2d3e4f.bookkeeping")
+            .replace("{issue_id}", "9999999999999-00000000");
         let key = format!("{} {}", route.method, route.path);
         let body = (route.method == "POST").then(|| json!({"reason": "x"}).to_string());
         let anonymous = backend.admin.http(http_event(&key, &path, body.as_deref())).await;

@@ -114,6 +114,8 @@ fn wired_functions(event: &Value) -> BTreeSet<String> {
         "SNS"
     } else if event["Records"][0]["eventSource"] == "aws:dynamodb" {
         "DynamoDB"
+    } else if event["Records"][0]["eventSource"] == "aws:sqs" {
+        "SQS"
     } else if event["detail-type"] == "Scheduled Event" || event.get("now").is_some() {
         "Schedule"
     } else {
@@ -202,9 +204,10 @@ fn every_sample_event_gives_its_outcome_through_infra_invoke() {
         text(&seeded.stderr)
     );
     for made in [
-        "table privacy-local: created (indexes subject, due; TTL on expires_at)",
+        "table privacy-local: created (indexes subject, due, audience; TTL on expires_at)",
         "SES identity privacy@example.com: verified",
         "SES configuration set privacy-local: created",
+        "SQS queue privacy-local-recipients: ready",
         "SSM parameter /privacy/local/subject-pepper: created (SecureString, the value of $SUBJECT_PEPPER)",
         "SSM parameter /privacy/local/token-key: created (SecureString, the value of $TOKEN_KEY)",
     ] {

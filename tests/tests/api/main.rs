@@ -18,6 +18,7 @@ mod dsr_rectification;
 mod invoke_cli;
 mod lambda_emulator;
 mod legal_holds;
+mod newsletter_issues;
 mod newsletter_lambda;
 mod newsletter_preferences;
 mod openapi_routes;

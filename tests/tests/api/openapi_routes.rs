@@ -998,6 +998,66 @@ async fn the_handlers_answer_as_openapi_documents() {
         .await;
     api.expect(403, post(customers).json(&customer).team().from(EVIL)).await;
 
+    // ------------------------------------------------ newsletter issues (SPEC 9)
+    let issues = "/admin/newsletter/issues";
+    let draft = json!({"list": "news", "subject": "June news", "text": "Hello.", "html": "<p>Hello.</p>"});
+    api.expect(401, post(issues).json(&draft)).await;
+    let written = api.expect_json(202, post(issues).json(&draft).team()).await;
+    let issue = written["issue_id"].as_str().expect("an issue id").to_owned();
+    for (field, body) in [
+        ("list", json!({"list": "sales", "subject": "S", "text": "T"})),
+        ("subject", json!({"list": "news", "subject": " ", "text": "T"})),
+        ("text", json!({"list": "news", "subject": "S"})),
+        (
+            "html",
+            json!({"list": "news", "subject": "S", "text": "T", "html": "<script>x()</script>"}),
+        ),
+        (
+            "send_at",
+            json!({"list": "news", "subject": "S", "text": "T", "send_at": "2020-01-01T00:00:00Z"}),
+        ),
+        (
+            "colour",
+            json!({"list": "news", "subject": "S", "text": "T", "colour": "red"}),
+        ),
+    ] {
+        let refused = api.expect_json(400, post(issues).json(&body).team()).await;
+        assert_eq!(refused["error"]["field"], field, "{refused}");
+    }
+    api.expect(415, post(issues).raw("text/plain", b"x".to_vec()).team())
+        .await;
+    api.expect(413, post(issues).raw("application/json", big()).team())
+        .await;
+    let listed = api.expect_json(200, get(issues).team()).await;
+    assert_eq!(listed["issues"][0]["issue_id"], issue.as_str(), "{listed}");
+    api.expect(400, get(format!("{issues}?limit=0")).team()).await;
+    let shown = api.expect_json(200, get(format!("{issues}/{issue}")).team()).await;
+    assert_eq!(shown["counts"]["sent"], 0, "{shown}");
+    api.expect(404, get(format!("{issues}/not-an-issue")).team()).await;
+    let test = format!("{issues}/{issue}/test");
+    api.expect(200, post(&test).json(&json!({"to": unique("tester")})).team())
+        .await;
+    let bad_to = api
+        .expect_json(400, post(&test).json(&json!({"to": "nobody"})).team())
+        .await;
+    assert_eq!(bad_to["error"]["field"], "to", "{bad_to}");
+    api.expect(
+        404,
+        post(format!("{issues}/9999999999999-00000000/test"))
+            .json(&json!({"to": unique("t")}))
+            .team(),
+    )
+    .await;
+    api.expect(415, post(&test).raw("text/plain", b"x".to_vec()).team())
+        .await;
+    api.expect(413, post(&test).raw("application/json", big()).team()).await;
+    let cancel = format!("{issues}/{issue}/cancel");
+    let cancelled = api.expect_json(200, post(&cancel).team()).await;
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+    api.expect(409, post(&cancel).team()).await;
+    api.expect(404, post(format!("{issues}/9999999999999-00000000/cancel")).team())
+        .await;
+
     // ------------------------------------------------ systems of record (SPEC 8)
     let mut systems = Api::asking_every_system();
     let person = unique("systems");

@@ -48,6 +48,7 @@ mod cases {
         let mut stored = record("P#1", "S#1");
         stored.subject = Some(subject('a'));
         stored.due = Some(date(2027, 3, 1));
+        stored.audience = Some("AUDIENCE#news#07".to_owned());
         stored.expires_at = Some(Timestamp::from_second(1_803_000_000).unwrap());
         stored.version = 7;
         stored.attributes.insert(
@@ -303,6 +304,34 @@ mod cases {
             .is_empty());
     }
 
+    pub async fn the_audience_index_is_sparse_paginated_and_dropped_on_rewrite(store: &dyn RecordStore) {
+        let mut records = Vec::new();
+        for n in 0..7 {
+            let mut record = record(&format!("NEWSLETTER#{n}"), "LIST#news");
+            record.audience = Some(if n < 5 { "AUDIENCE#news#03" } else { "AUDIENCE#news#04" }.to_owned());
+            records.push(record);
+        }
+        records.push(record("NEWSLETTER#9", "LIST#news"));
+        put_all(store, records).await;
+        let shard = Query::Audience("AUDIENCE#news#03".to_owned());
+        let first = store.query(&shard, 3, None).await.unwrap();
+        assert_eq!(first.records.len(), 3);
+        assert_eq!(first.records[0].audience.as_deref(), Some("AUDIENCE#news#03"));
+        let rest = store.query(&shard, 3, first.next).await.unwrap();
+        assert_eq!(rest.records.len() + 3, 5);
+        // Rewritten without the key (a subscription that ended), a record leaves the index.
+        put_all(store, [record("NEWSLETTER#0", "LIST#news")]).await;
+        assert_eq!(query_all(store, &shard).await.unwrap().len(), 4);
+        assert_eq!(
+            keys(
+                &query_all(store, &Query::Audience("AUDIENCE#news#04".to_owned()))
+                    .await
+                    .unwrap()
+            ),
+            ["NEWSLETTER#5/LIST#news", "NEWSLETTER#6/LIST#news"]
+        );
+    }
+
     pub async fn delete_all_works_in_batches(store: &dyn RecordStore) {
         put_all(store, (0..60).map(|n| record("P#11", &format!("S#{n:03}")))).await;
         let doomed: Vec<RecordKey> = (0..57).map(|n| RecordKey::new("P#11", format!("S#{n:03}"))).collect();
@@ -502,6 +531,7 @@ conformance!(
     query_all_reads_beyond_the_default_page_size,
     the_subject_index_finds_a_person_everywhere_and_no_one_else,
     the_due_index_is_sparse_and_by_day,
+    the_audience_index_is_sparse_paginated_and_dropped_on_rewrite,
     delete_all_works_in_batches,
     reserved_attribute_names_are_refused,
     adds_create_then_increment_counters,

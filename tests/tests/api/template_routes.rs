@@ -8,10 +8,15 @@ use privacy_tests::newsletter::Deployment;
 use privacy_tests::{aws, template};
 use serde_json::json;
 
-/// What the retention sweep needs besides the shared test environment.
+/// What the retention sweep and the newsletter planner need besides the
+/// shared test environment.
 const SWEEP_ENVIRONMENT: &[(&str, &str)] = &[
     ("PRIVACY_TEAM_ADDRESS", "privacy-team@example.com"),
     ("ALLOW_NOW_OVERRIDE", "true"),
+    (
+        "RECIPIENT_QUEUE_URL",
+        "http://127.0.0.1:1/123456789012/recipients-never-used",
+    ),
 ];
 
 #[test]
@@ -94,6 +99,8 @@ fn each_function_may_read_only_the_secrets_it_needs() {
         ("dsr-intake", &[PEPPER, TOKEN_KEY, SYSTEMS]),
         ("dsr-admin", &[PEPPER, TOKEN_KEY]),
         ("retention-sweep", &[PEPPER]),
+        ("newsletter-planner", &[]),
+        ("newsletter-sender", &[TOKEN_KEY]),
     ];
     let template = template::template();
     for function in template::functions() {

@@ -16,9 +16,11 @@
 //! - `SUPPRESSION#<subject>` / `NEWSLETTER`: a [`Suppression`], the subject
 //!   key and a reason, no address. Kept indefinitely.
 //!
-//! Context `newsletter`: may use `consent`, `mail`, `ports`, `register`, `store` and the kernel (README, "The domain crate's contexts").
+//! Context `newsletter`: may use `consent`, `holds` (a restricted reader gets no issue), `mail`, `ports`, `register`, `store` and the kernel (README, "The domain crate's contexts").
 
+pub mod audience;
 mod events;
+pub mod issues;
 mod preferences;
 mod subscriptions;
 
@@ -288,6 +290,7 @@ impl Links {
         format!("{}/newsletter/unsubscribe?token={token}", self.base)
     }
 
+    /// The preference centre (SPEC 9): the token is the subject's alone.
     pub fn newsletter_preferences(&self, token: &str) -> String {
         format!("{}/newsletter/preferences?token={token}", self.base)
     }

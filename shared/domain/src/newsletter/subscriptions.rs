@@ -266,6 +266,9 @@ impl Subscriptions<'_> {
                     FeedbackKind::TransientBounce => self.count_transient_bounce(&subject, &list).await?,
                 }
             }
+            if feedback.kind == FeedbackKind::PermanentBounce {
+                super::issues::count_bounce(self.ports, &subject).await?;
+            }
             tracing::info!(subject = subject.short(), kind = ?feedback.kind, "delivery feedback recorded");
         }
         Ok(())
@@ -284,6 +287,9 @@ impl Subscriptions<'_> {
         record.subject = Some(subject.clone());
         record.version = version;
         record.set_body(subscription);
+        // Only a confirmed subscription is in its list's audience (the index
+        // the issue planner queries); any other status leaves it.
+        record.audience = super::audience::audience_of(subject, subscription);
         record
     }
 }

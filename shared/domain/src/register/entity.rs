@@ -16,6 +16,15 @@ pub const NEWSLETTER_SUBSCRIPTION: &str = "newsletter_subscription";
 pub const NEWSLETTER_CONFIRMATION_TOKEN: &str = "newsletter_confirmation_token";
 pub const NEWSLETTER_EVIDENCE: &str = "newsletter_evidence";
 pub const SUPPRESSION: &str = "suppression";
+/// A newsletter issue: its content and progress, no person. Kept.
+pub const NEWSLETTER_ISSUE: &str = "newsletter_issue";
+/// An issue waiting for its planner (`ISSUE_DUE` / `<send_at>#<id>`).
+pub const NEWSLETTER_ISSUE_DUE: &str = "newsletter_issue_due";
+/// One shard of an issue's counters: counts, no person. Kept.
+pub const NEWSLETTER_ISSUE_COUNT: &str = "newsletter_issue_count";
+/// The send record of an issue to one reader (the mail log of an issue):
+/// written before the mail leaves, so a retry never mails twice. 90 days.
+pub const NEWSLETTER_SEND: &str = "newsletter_send";
 
 // Mail (`mail`).
 pub const MAIL_OUTBOX: &str = "mail_outbox";

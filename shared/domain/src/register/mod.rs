@@ -530,7 +530,7 @@ pub fn category_of(record: &Record) -> Option<CategoryId> {
         // The opt-in evidence: the category's `evidence` retention.
         entity::NEWSLETTER_EVIDENCE => CategoryId::NewsletterSubscribed,
         entity::SUPPRESSION | entity::PROCESSING_RESTRICTION => CategoryId::Suppression,
-        entity::MAIL_OUTBOX | entity::MAIL_LOG | entity::DSR_INTAKE => CategoryId::MailLog,
+        entity::MAIL_OUTBOX | entity::MAIL_LOG | entity::DSR_INTAKE | entity::NEWSLETTER_SEND => CategoryId::MailLog,
         entity::DSR_REQUEST => match status {
             // A never-verified request stays in its category once expired (minimised).
             Some("awaiting_verification" | "expired") => CategoryId::RequestsUnverified,

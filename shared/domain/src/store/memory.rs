@@ -117,6 +117,7 @@ impl RecordStore for MemoryStore {
             }
             Query::Subject(subject) => record.subject.as_ref() == Some(subject),
             Query::DueOn(day) => record.due == Some(*day),
+            Query::Audience(audience) => record.audience.as_ref() == Some(audience),
             Query::SortRange { partition, from, to } => {
                 record.key.partition == *partition && record.key.sort >= *from && record.key.sort <= *to
             }

@@ -53,6 +53,10 @@ pub struct Record {
     pub expires_at: Option<Timestamp>,
     /// The day the retention sweep must look at the record.
     pub due: Option<Date>,
+    /// The audience a newsletter is sent to (`AUDIENCE#<list>#<shard>`): set
+    /// on a confirmed subscription only, so that an issue's planner reads
+    /// its list's readers by [`Query::Audience`] (a sparse index).
+    pub audience: Option<String>,
     /// Incremented by every conditional update; the precondition of the next.
     pub version: u64,
     /// The entity's own fields. Names must not clash with [`RESERVED_ATTRIBUTES`].
@@ -71,6 +75,8 @@ pub const RESERVED_ATTRIBUTES: &[&str] = &[
     "SubjectSK",
     "DuePK",
     "DueSK",
+    "AudiencePK",
+    "AudienceSK",
 ];
 
 impl Record {
@@ -81,6 +87,7 @@ impl Record {
             subject: None,
             expires_at: None,
             due: None,
+            audience: None,
             version: 1,
             attributes: Map::new(),
         }
@@ -169,6 +176,9 @@ pub enum Query {
     Subject(SubjectKey),
     /// Every record due on one day, ordered by key.
     DueOn(Date),
+    /// The records carrying one audience key, ordered by key (a confirmed
+    /// subscription's `AUDIENCE#<list>#<shard>`).
+    Audience(String),
     /// The records of one partition whose sort key lies between `from` and
     /// `to` (both included), in sort-key order.
     SortRange {
