@@ -1,20 +1,65 @@
 //! AWS adapters of the privacy domain's ports.
 //!
-//! - [`ses::SesMailer`]: mail through SES `SendRawEmail`; [`ses_feedback`]: its bounce and complaint notifications.
 //! - [`dynamodb::DynamoRecordStore`]: the record store on one DynamoDB table
 //!   (design: `infra/dynamodb-access-patterns.md`).
-//! - [`systems::SystemsConnector`]: tasks to systems of record, by EventBridge
-//!   event or signed webhook POST.
+//! - [`ses::SesMailer`] (feature `ses`): mail through SES `SendRawEmail`;
+//!   [`ses_feedback`]: its bounce and complaint notifications.
+//! - [`systems::SystemsConnector`] (feature `events`): tasks to systems of
+//!   record, by EventBridge event or signed webhook POST.
+//! - [`ssm`] (feature `ssm`): the secrets, in one `GetParameters` call.
+//! - [`calls`]: the count of AWS calls and consumed capacity, on every client.
 //!
-//! The SDK is pointed at an emulator by the standard `AWS_ENDPOINT_URL`.
+//! Each SDK client but DynamoDB's is a cargo feature, so that a function
+//! links only the clients it uses. The SDK is pointed at an emulator by the
+//! standard `AWS_ENDPOINT_URL`.
 
 pub mod attributes;
+pub mod calls;
 pub mod dynamodb;
+#[cfg(feature = "ses")]
 pub mod ses;
 pub mod ses_feedback;
+#[cfg(feature = "ssm")]
+pub mod ssm;
+#[cfg(feature = "events")]
 pub mod systems;
 
 /// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// A DynamoDB client whose calls are counted ([`calls::CallCounter`]).
+pub fn dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .interceptor(calls::CallCounter)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// An SES client whose calls are counted.
+#[cfg(feature = "ses")]
+pub fn ses_client(sdk: &aws_config::SdkConfig) -> aws_sdk_ses::Client {
+    let config = aws_sdk_ses::config::Builder::from(sdk)
+        .interceptor(calls::CallCounter)
+        .build();
+    aws_sdk_ses::Client::from_conf(config)
+}
+
+/// An EventBridge client whose calls are counted.
+#[cfg(feature = "events")]
+pub fn eventbridge_client(sdk: &aws_config::SdkConfig) -> aws_sdk_eventbridge::Client {
+    let config = aws_sdk_eventbridge::config::Builder::from(sdk)
+        .interceptor(calls::CallCounter)
+        .build();
+    aws_sdk_eventbridge::Client::from_conf(config)
+}
+
+/// An SSM client whose calls are counted.
+#[cfg(feature = "ssm")]
+pub fn ssm_client(sdk: &aws_config::SdkConfig) -> aws_sdk_ssm::Client {
+    let config = aws_sdk_ssm::config::Builder::from(sdk)
+        .interceptor(calls::CallCounter)
+        .build();
+    aws_sdk_ssm::Client::from_conf(config)
 }
