@@ -299,6 +299,9 @@ def main():
         rows = []
         floor_cold = None
         for logical_id, binary, memory, event, expected, event_name in todo:
+            if not os.path.exists(os.path.join(X86_DIR, binary, "bootstrap")):
+                print(f"{binary}: not built, skipped", file=sys.stderr)
+                continue
             runs = [run_once(binary, logical_id, memory, event, expected, environment, new_table()) for _ in range(RUNS)]
             cold = statistics.median(run["cold_ms"] for run in runs)
             if binary == FLOOR:
