@@ -24,9 +24,23 @@ pub mod ssm;
 #[cfg(feature = "events")]
 pub mod systems;
 
-/// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
+/// The SDK configuration of a Lambda function, from the variables Lambda
+/// sets: `AWS_REGION`, the role's credentials (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), and `AWS_ENDPOINT_URL`
+/// where set (tests, local runs). Not `aws_config::load_defaults`: its
+/// default chain (profile files, SSO, web identity through STS, IMDS) is
+/// never used in Lambda, and linking it costs size; the clients add the
+/// SDK's defaults (HTTPS client, retries, timeouts) themselves.
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    let credentials = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
+    let mut config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(std::env::var("AWS_REGION").ok().map(aws_config::Region::new))
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(credentials));
+    if let Some(endpoint) = std::env::var("AWS_ENDPOINT_URL").ok().filter(|url| !url.is_empty()) {
+        config = config.endpoint_url(endpoint);
+    }
+    config.build()
 }
 
 /// A DynamoDB client whose calls are counted ([`calls::CallCounter`]).
