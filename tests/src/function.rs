@@ -56,6 +56,16 @@ impl Function {
         }
     }
 
+    /// The AWS calls of the latest invocation, from the `aws calls` line the
+    /// function logs after each (privacy-lambda's `report_calls`).
+    pub fn last_aws_calls(&self) -> AwsCalls {
+        let logs = self.process.logs();
+        logs.lines()
+            .rev()
+            .find_map(AwsCalls::parse)
+            .unwrap_or_else(|| panic!("no `aws calls` line in the logs:\n{logs}"))
+    }
+
     /// Stops the function and asserts that none of `personal_data` appears in
     /// anything it logged. Returns the logs.
     pub async fn stop_checking_logs(self, personal_data: &[&str]) -> String {
@@ -67,5 +77,30 @@ impl Function {
             );
         }
         logs
+    }
+}
+
+/// What one invocation called (the `aws calls` log line).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwsCalls {
+    pub calls: u64,
+    pub capacity_units: f64,
+    /// `Service.Operation`, comma-separated, in order.
+    pub operations: String,
+}
+
+impl AwsCalls {
+    /// The line's fields, from the JSON log format the tests use.
+    pub fn parse(line: &str) -> Option<Self> {
+        if !line.contains("aws calls") {
+            return None;
+        }
+        let value: Value = serde_json::from_str(line.trim()).ok()?;
+        let fields = &value["fields"];
+        (fields["message"] == "aws calls").then(|| Self {
+            calls: fields["aws_calls"].as_u64().unwrap_or_default(),
+            capacity_units: fields["capacity_units"].as_f64().unwrap_or_default(),
+            operations: fields["operations"].as_str().unwrap_or_default().to_owned(),
+        })
     }
 }

@@ -17,7 +17,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, DeleteRequest, Put, TransactWriteItem, Update, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, KeysAndAttributes, Put, TransactWriteItem, Update,
+    WriteRequest,
+};
 use aws_sdk_dynamodb::Client;
 use jiff::civil::Date;
 use jiff::Timestamp;
@@ -36,6 +39,7 @@ pub const DUE_INDEX: &str = "due";
 pub const AUDIENCE_INDEX: &str = "audience";
 
 const BATCH_SIZE: usize = 25;
+const BATCH_GET_SIZE: usize = 100;
 const TRANSACTION_LIMIT: usize = 100;
 const BATCH_ATTEMPTS: u32 = 8;
 
@@ -331,6 +335,18 @@ impl DynamoRecordStore {
                         .map_err(invalid)?;
                     TransactWriteItem::builder().update(update).build()
                 }
+                Write::Check { key, precondition } => {
+                    let condition = condition(*precondition);
+                    let check = ConditionCheck::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_attributes(key)))
+                        .set_condition_expression(condition.expression.map(str::to_owned))
+                        .set_expression_attribute_names(condition.names)
+                        .set_expression_attribute_values(condition.values)
+                        .build()
+                        .map_err(invalid)?;
+                    TransactWriteItem::builder().condition_check(check).build()
+                }
             };
             items.push(item);
         }
@@ -382,6 +398,60 @@ impl RecordStore for DynamoRecordStore {
         output.item.map(from_item).transpose()
     }
 
+    /// One BatchGetItem (strongly consistent) per 100 distinct keys, again
+    /// for any keys DynamoDB leaves unprocessed.
+    async fn get_many(&self, keys: &[RecordKey]) -> Result<Vec<Option<Record>>, StoreError> {
+        if keys.len() == 1 {
+            return Ok(vec![self.get(&keys[0]).await?]);
+        }
+        let mut distinct: Vec<&RecordKey> = Vec::new();
+        for key in keys {
+            if !distinct.contains(&key) {
+                distinct.push(key);
+            }
+        }
+        let mut found: HashMap<RecordKey, Record> = HashMap::new();
+        for chunk in distinct.chunks(BATCH_GET_SIZE) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.iter().map(|key| key_attributes(key)).collect()))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|error| StoreError::Invalid(error.to_string()))?,
+            );
+            let mut attempt = 0;
+            while let Some(request) = pending.take() {
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|error| unavailable(&error))?;
+                for item in output
+                    .responses
+                    .and_then(|mut tables| tables.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    let record = from_item(item)?;
+                    found.insert(record.key.clone(), record);
+                }
+                pending = output
+                    .unprocessed_keys
+                    .and_then(|mut tables| tables.remove(&self.table))
+                    .filter(|rest| !rest.keys.is_empty());
+                if pending.is_some() {
+                    attempt += 1;
+                    if attempt >= BATCH_ATTEMPTS {
+                        return Err(StoreError::Unavailable("BatchGetItem left keys unprocessed".to_owned()));
+                    }
+                    tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
+                }
+            }
+        }
+        Ok(keys.iter().map(|key| found.get(key).cloned()).collect())
+    }
+
     async fn write(&self, mut writes: Vec<Write>) -> Result<(), StoreError> {
         match writes.len() {
             0 => Ok(()),
@@ -389,6 +459,21 @@ impl RecordStore for DynamoRecordStore {
                 Write::Put { record, precondition } => self.put(&record, precondition).await,
                 Write::Delete { key, precondition } => self.delete(&key, precondition).await,
                 Write::Add { key, entity, counts } => self.add(&key, &entity, &counts).await,
+                // A check alone writes nothing: read whether it holds.
+                Write::Check { key, precondition } => {
+                    let found = self.get(&key).await?;
+                    let holds = match precondition {
+                        Precondition::None => true,
+                        Precondition::Absent => found.is_none(),
+                        Precondition::Present => found.is_some(),
+                        Precondition::Version(version) => found.is_some_and(|record| record.version == version),
+                    };
+                    if holds {
+                        Ok(())
+                    } else {
+                        Err(StoreError::Conflict)
+                    }
+                }
             },
             _ => self.transact(writes).await,
         }

@@ -1,22 +1,92 @@
 //! AWS adapters of the privacy domain's ports.
 //!
-//! - [`ses::SesMailer`]: mail through SES `SendRawEmail`; [`ses_feedback`]: its bounce and complaint notifications.
 //! - [`dynamodb::DynamoRecordStore`]: the record store on one DynamoDB table
 //!   (design: `infra/dynamodb-access-patterns.md`).
-//! - [`sqs::SqsRecipientQueue`]: the newsletter issues' recipient queue.
-//! - [`systems::SystemsConnector`]: tasks to systems of record, by EventBridge
-//!   event or signed webhook POST.
+//! - [`ses::SesMailer`] (feature `ses`): mail through SES `SendRawEmail`;
+//!   [`ses_feedback`]: its bounce and complaint notifications.
+//! - [`systems::SystemsConnector`] (feature `events`): tasks to systems of
+//!   record, by EventBridge event or signed webhook POST.
+//! - [`sqs::SqsRecipientQueue`] (feature `sqs`): the newsletter issues'
+//!   recipient queue.
+//! - [`ssm`] (feature `ssm`): the secrets, in one `GetParameters` call.
+//! - [`calls`]: the count of AWS calls and consumed capacity, on every client.
 //!
-//! The SDK is pointed at an emulator by the standard `AWS_ENDPOINT_URL`.
+//! Each SDK client but DynamoDB's is a cargo feature, so that a function
+//! links only the clients it uses. The SDK is pointed at an emulator by the
+//! standard `AWS_ENDPOINT_URL`.
 
 pub mod attributes;
+pub mod calls;
 pub mod dynamodb;
+#[cfg(feature = "ses")]
 pub mod ses;
 pub mod ses_feedback;
+#[cfg(feature = "sqs")]
 pub mod sqs;
+#[cfg(feature = "ssm")]
+pub mod ssm;
+#[cfg(feature = "events")]
 pub mod systems;
 
-/// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
+/// The SDK configuration of a Lambda function, from the variables Lambda
+/// sets: `AWS_REGION`, the role's credentials (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), and `AWS_ENDPOINT_URL`
+/// where set (tests, local runs). Not `aws_config::load_defaults`: its
+/// default chain (profile files, SSO, web identity through STS, IMDS) is
+/// never used in Lambda, and linking it costs size; the clients add the
+/// SDK's defaults (HTTPS client, retries, timeouts) themselves.
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    let credentials = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
+    let mut config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(std::env::var("AWS_REGION").ok().map(aws_config::Region::new))
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(credentials));
+    if let Some(endpoint) = std::env::var("AWS_ENDPOINT_URL").ok().filter(|url| !url.is_empty()) {
+        config = config.endpoint_url(endpoint);
+    }
+    config.build()
+}
+
+/// A DynamoDB client whose calls are counted ([`calls::CallCounter`]).
+pub fn dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .interceptor(calls::CallCounter)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// An SES client whose calls are counted.
+#[cfg(feature = "ses")]
+pub fn ses_client(sdk: &aws_config::SdkConfig) -> aws_sdk_ses::Client {
+    let config = aws_sdk_ses::config::Builder::from(sdk)
+        .interceptor(calls::CallCounter)
+        .build();
+    aws_sdk_ses::Client::from_conf(config)
+}
+
+/// An EventBridge client whose calls are counted.
+#[cfg(feature = "events")]
+pub fn eventbridge_client(sdk: &aws_config::SdkConfig) -> aws_sdk_eventbridge::Client {
+    let config = aws_sdk_eventbridge::config::Builder::from(sdk)
+        .interceptor(calls::CallCounter)
+        .build();
+    aws_sdk_eventbridge::Client::from_conf(config)
+}
+
+/// An SSM client whose calls are counted.
+#[cfg(feature = "ssm")]
+pub fn ssm_client(sdk: &aws_config::SdkConfig) -> aws_sdk_ssm::Client {
+    let config = aws_sdk_ssm::config::Builder::from(sdk)
+        .interceptor(calls::CallCounter)
+        .build();
+    aws_sdk_ssm::Client::from_conf(config)
+}
+
+/// An SQS client whose calls are counted.
+#[cfg(feature = "sqs")]
+pub fn sqs_client(sdk: &aws_config::SdkConfig) -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::config::Builder::from(sdk)
+        .interceptor(calls::CallCounter)
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
 }

@@ -4,18 +4,61 @@
 //! calls [`handle`]; the local server does the same with a socket. There is
 //! one implementation of every route, and [`ROUTES`] lists them all (the same
 //! set as template.yaml's, which a test checks).
+//!
+//! # Route groups and cargo features: a function links only what it serves
+//!
+//! Every route belongs to a group, named by the module of its handler, and
+//! each group is a cargo feature of this crate:
+//!
+//! | feature | handlers | served by |
+//! |---|---|---|
+//! | `consent` | `consent::*` | consent-capture |
+//! | `newsletter` | `newsletter::*`, `preferences::show`/`save` | newsletter-subscribe, newsletter-unsubscribe |
+//! | `dsr` | `dsr::*`, the register | dsr-intake |
+//! | `systems` | `systems::answer_from_system` | dsr-intake |
+//! | `admin` | `admin::*`, `reports::*`, `issues::*`, `systems::answer_for_system`, `preferences::set_subscriptions` | dsr-admin |
+//!
+//! [`ROUTES`] always lists every route (tests compare it with template.yaml
+//! and openapi.yaml); the `serve!` macro gives a route whose group is not
+//! built a stub handler, so its code is not linked. A new route in an
+//! existing module needs no gating; a new module needs one `serve!` arm and,
+//! if it is a new group, one feature here. A module that other groups borrow
+//! from (`dsr::requests`, `consent::consent_id`) is compiled for them too.
+//! A function picks its groups in its Cargo.toml, through `privacy-lambda`'s
+//! features of the same names (which also pick the AWS clients it needs);
+//! the local server and the tests turn every group on.
+// A build with some groups leaves some shared helpers unused; the workspace
+// build (every group on) still reports dead code.
+#![cfg_attr(
+    not(all(
+        feature = "consent",
+        feature = "newsletter",
+        feature = "dsr",
+        feature = "systems",
+        feature = "admin"
+    )),
+    allow(dead_code, unused_imports)
+)]
 
+#[cfg(feature = "admin")]
 mod admin;
+#[cfg(any(feature = "consent", feature = "admin"))]
 mod consent;
+#[cfg(any(feature = "dsr", feature = "systems", feature = "admin"))]
 mod dsr;
 mod error;
 mod fields;
 mod html;
+#[cfg(feature = "admin")]
 mod issues;
 mod message;
+#[cfg(feature = "newsletter")]
 mod newsletter;
+#[cfg(any(feature = "newsletter", feature = "admin"))]
 mod preferences;
+#[cfg(feature = "admin")]
 mod reports;
+#[cfg(any(feature = "systems", feature = "admin"))]
 mod systems;
 
 use std::fmt;
@@ -272,11 +315,61 @@ const fn route(method: &'static str, path: &'static str, area: Area, handler: Ha
     }
 }
 
-/// A [`Handler`] from an `async fn(&App, &PathParams, &ApiRequest)`.
+/// A [`Handler`] from an `async fn(&App, &PathParams, &ApiRequest)`, when
+/// the handler's group (its module, see the crate's documentation) is built.
 macro_rules! serve {
-    ($handler:path) => {
-        |app, params, request| Box::pin($handler(app, params, request))
+    (consent::$handler:ident) => {
+        gated!("consent", consent::$handler)
     };
+    (newsletter::$handler:ident) => {
+        gated!("newsletter", newsletter::$handler)
+    };
+    (dsr::$handler:ident) => {
+        gated!("dsr", dsr::$handler)
+    };
+    (register) => {
+        gated!("dsr", register)
+    };
+    (systems::answer_for_system) => {
+        gated!("admin", systems::answer_for_system)
+    };
+    (systems::$handler:ident) => {
+        gated!("systems", systems::$handler)
+    };
+    (admin::$handler:ident) => {
+        gated!("admin", admin::$handler)
+    };
+    (reports::$handler:ident) => {
+        gated!("admin", reports::$handler)
+    };
+    (issues::$handler:ident) => {
+        gated!("admin", issues::$handler)
+    };
+    (preferences::set_subscriptions) => {
+        gated!("admin", preferences::set_subscriptions)
+    };
+    (preferences::$handler:ident) => {
+        gated!("newsletter", preferences::$handler)
+    };
+}
+
+/// The handler when `$feature` is on, [`not_built`] when it is off (the
+/// handler's code is then neither compiled nor linked).
+macro_rules! gated {
+    ($feature:tt, $handler:path) => {{
+        #[cfg(feature = $feature)]
+        let handler: Handler = |app, params, request| Box::pin($handler(app, params, request));
+        #[cfg(not(feature = $feature))]
+        let handler: Handler = not_built;
+        handler
+    }};
+}
+
+/// What a route of a group this build leaves out answers (only reachable
+/// by serving an area the function was not built for).
+#[allow(dead_code)] // every group built: no route needs it
+fn not_built<'a>(_app: &'a App, _params: &'a PathParams, _request: &'a ApiRequest) -> Answer<'a> {
+    Box::pin(async { Err(ApiError::new(404, "not_found", "There is nothing at this path.")) })
 }
 
 /// Every route the API serves, each with its handler: dispatch is one lookup.

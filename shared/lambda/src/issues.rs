@@ -56,7 +56,7 @@ pub fn send_interval() -> Result<Duration, ConfigError> {
 pub async fn recipient_queue_from_env() -> Result<SqsRecipientQueue, ConfigError> {
     let url = required(RECIPIENT_QUEUE_URL)?;
     let sdk = privacy_aws::sdk_config().await;
-    Ok(SqsRecipientQueue::new(aws_sdk_sqs::Client::new(&sdk), url))
+    Ok(SqsRecipientQueue::new(privacy_aws::sqs_client(&sdk), url))
 }
 
 /// Runs the planner on every scheduled event until shortly before the deadline.

@@ -1,36 +1,50 @@
 //! What every function's `main` shares: configuration from the environment,
 //! clients built once, and the translation between API Gateway HTTP API
 //! (payload format 2.0) events and the API's requests and responses.
+//!
+//! A function picks what it serves with this crate's cargo features (README,
+//! "Lean functions"): the route groups of `privacy-http` (`consent`,
+//! `newsletter`, `dsr`, `systems`, `admin`), the AWS clients besides
+//! DynamoDB's (`mail`: SES, `ssm`: secrets from Parameter Store) and the
+//! loops that are not HTTP (`feedback`, `outbox`, `sweep`, `issues`). What it does not
+//! pick is not linked.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
-use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::http::{HeaderMap, HeaderName, HeaderValue};
-use aws_lambda_events::sns::SnsEvent;
-use aws_sdk_ssm::error::ProvideErrorMetadata;
 use base64::Engine;
-use jiff::{SignedDuration, Timestamp};
 use lambda_runtime::{service_fn, LambdaEvent};
+use privacy_aws::calls::Tally;
 use privacy_aws::dynamodb::DynamoRecordStore;
-use privacy_aws::ses::SesMailer;
-use privacy_aws::systems::SystemsConnector;
 use privacy_domain::clock::{Clock, SystemClock};
 use privacy_domain::dsr::tasks::config::{SystemsConfig, SystemsConfigError};
-use privacy_domain::dsr::tasks::delivery::{DeliveryReport, RetryPolicy};
-use privacy_domain::dsr::Requests;
 use privacy_domain::holds::keeping::HoldAwareStore;
 use privacy_domain::mail::{Mail, MailError, Mailer, MessageId};
-use privacy_domain::newsletter::{Links, Subscriptions};
 use privacy_domain::register::{Register, RegisterError};
 use privacy_domain::subject::Pepper;
 use privacy_domain::tokens::TokenKey;
 use privacy_http::{ApiRequest, ApiResponse, App, Area, Principal, Settings};
 
+#[cfg(feature = "feedback")]
+mod feedback;
+#[cfg(feature = "issues")]
 pub mod issues;
+#[cfg(feature = "outbox")]
+mod outbox;
+#[cfg(feature = "sweep")]
 pub mod sweep;
+
+#[cfg(feature = "feedback")]
+pub use feedback::serve_ses_feedback;
+#[cfg(feature = "outbox")]
+pub use outbox::{
+    serve_outbox_retry, task_connector_from_env, task_retry_policy, OutboxTrigger, StreamRecord, TASK_EVENT_BUS,
+    TASK_RETRY_FIRST_SECONDS,
+};
 
 #[derive(thiserror::Error)]
 pub enum ConfigError {
@@ -46,6 +60,8 @@ pub enum ConfigError {
     NotANumber(&'static str),
     #[error("the HTTPS client could not load the system's trusted roots: {0}")]
     Tls(String),
+    #[error("this function is built without the `{0}` feature it needs")]
+    NotBuilt(&'static str),
     #[error(transparent)]
     Register(#[from] RegisterError),
 }
@@ -73,51 +89,54 @@ pub struct Needs {
     pub pepper: bool,
     /// The token key (the function signs or checks tokens, links or cursors).
     pub token_key: bool,
-    /// SES, with `SENDER_ADDRESS`.
+    /// SES, with `SENDER_ADDRESS` (feature `mail`).
     pub mail: bool,
     /// The systems of record's endpoints and secrets (`SYSTEMS_CONFIG`, or
     /// the SSM parameter named by `SYSTEMS_PARAMETER`).
     pub systems: bool,
 }
 
+/// A secret: its value in the first variable (local runs and tests), or, in
+/// AWS, the SecureString SSM parameter named by the second.
+type Secret = (&'static str, &'static str);
+const PEPPER: Secret = ("SUBJECT_PEPPER", "SUBJECT_PEPPER_PARAMETER");
+const TOKEN_KEY: Secret = ("TOKEN_KEY", "TOKEN_KEY_PARAMETER");
+const SYSTEMS: Secret = ("SYSTEMS_CONFIG", "SYSTEMS_PARAMETER");
+
 /// Builds the app from the environment: `TABLE_NAME`, `ALLOWED_ORIGINS`,
 /// `PUBLIC_BASE_URL`, `SENDER_ADDRESS`, `SES_CONFIGURATION_SET`, the secrets,
 /// and the SDK's own variables (`AWS_REGION`, `AWS_ENDPOINT_URL`, credentials).
+///
+/// Start-up makes at most one AWS call: the secrets that are not in the
+/// environment are read from SSM in one `GetParameters`.
 pub async fn app_from_env(needs: Needs) -> Result<App, ConfigError> {
     let table = required("TABLE_NAME")?;
     let sdk = privacy_aws::sdk_config().await;
-    let store = DynamoRecordStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
-    let mailer: Arc<dyn Mailer> = if needs.mail {
-        let sender = required("SENDER_ADDRESS")?;
-        let domain = sender
-            .rsplit_once('@')
-            .map_or("localhost", |(_, domain)| domain)
-            .trim_end_matches('>');
-        let mut mailer = SesMailer::new(aws_sdk_ses::Client::new(&sdk), sender.clone(), domain.to_owned());
-        if let Some(set) = optional("SES_CONFIGURATION_SET") {
-            mailer = mailer.with_configuration_set(set);
-        }
-        Arc::new(mailer)
-    } else {
-        Arc::new(NoMail)
-    };
+    let store = DynamoRecordStore::new(privacy_aws::dynamodb_client(&sdk), table);
+    let mailer = mailer(needs.mail, &sdk)?;
     // Each function reads only the secrets it needs (and may read only those: template.yaml).
-    let ssm = aws_sdk_ssm::Client::new(&sdk);
-    let pepper = if needs.pepper {
-        let pepper = secret(&ssm, "SUBJECT_PEPPER", "SUBJECT_PEPPER_PARAMETER").await?;
-        Some(Pepper::new(pepper).map_err(|_| ConfigError::WeakSecret("SUBJECT_PEPPER"))?)
-    } else {
-        None
+    let mut wanted = Vec::new();
+    if needs.pepper {
+        wanted.push(PEPPER);
+    }
+    if needs.token_key {
+        wanted.push(TOKEN_KEY);
+    }
+    if needs.systems && (optional(SYSTEMS.0).is_some() || optional(SYSTEMS.1).is_some()) {
+        wanted.push(SYSTEMS);
+    }
+    let mut secrets = secrets(&sdk, &wanted).await?;
+    let pepper = match secrets.remove(PEPPER.0) {
+        Some(pepper) => Some(Pepper::new(pepper).map_err(|_| ConfigError::WeakSecret("SUBJECT_PEPPER"))?),
+        None => None,
     };
-    let token_key = if needs.token_key {
-        let token_key = secret(&ssm, "TOKEN_KEY", "TOKEN_KEY_PARAMETER").await?;
-        Some(TokenKey::new(token_key).map_err(|_| ConfigError::WeakSecret("TOKEN_KEY"))?)
-    } else {
-        None
+    let token_key = match secrets.remove(TOKEN_KEY.0) {
+        Some(key) => Some(TokenKey::new(key).map_err(|_| ConfigError::WeakSecret("TOKEN_KEY"))?),
+        None => None,
     };
     let register = Register::standard()?;
     let systems = if needs.systems {
-        systems_config(&ssm, &register).await?.map(Arc::new)
+        systems_config(secrets.remove(SYSTEMS.0), &register)?.map(Arc::new)
     } else {
         None
     };
@@ -135,52 +154,99 @@ pub async fn app_from_env(needs: Needs) -> Result<App, ConfigError> {
     })
 }
 
-/// A secret from the environment itself (`SUBJECT_PEPPER`, `TOKEN_KEY`:
-/// local runs and tests) or, in AWS, from the SecureString SSM parameter
-/// named by `SUBJECT_PEPPER_PARAMETER` / `TOKEN_KEY_PARAMETER`.
-async fn secret(
-    ssm: &aws_sdk_ssm::Client,
-    value: &'static str,
-    parameter: &'static str,
-) -> Result<Vec<u8>, ConfigError> {
-    if let Some(secret) = optional(value) {
-        return Ok(secret.into_bytes());
+/// SES when the function sends mail (feature `mail`), else a mailer that refuses.
+fn mailer(mail: bool, sdk: &aws_config::SdkConfig) -> Result<Arc<dyn Mailer>, ConfigError> {
+    if !mail {
+        return Ok(Arc::new(NoMail));
     }
-    let name = optional(parameter).ok_or(ConfigError::Missing(parameter))?;
-    let output = ssm
-        .get_parameter()
-        .name(name)
-        .with_decryption(true)
-        .send()
-        .await
-        .map_err(|error| ConfigError::Parameter(parameter, error.code().unwrap_or("no error code").to_owned()))?;
-    output
-        .parameter
-        .and_then(|parameter| parameter.value)
-        .map(String::into_bytes)
-        .ok_or(ConfigError::Parameter(parameter, "no value".to_owned()))
+    #[cfg(feature = "mail")]
+    {
+        let sender = required("SENDER_ADDRESS")?;
+        let domain = sender
+            .rsplit_once('@')
+            .map_or("localhost", |(_, domain)| domain)
+            .trim_end_matches('>');
+        let client = privacy_aws::ses_client(sdk);
+        let mut mailer = privacy_aws::ses::SesMailer::new(client, sender.clone(), domain.to_owned());
+        if let Some(set) = optional("SES_CONFIGURATION_SET") {
+            mailer = mailer.with_configuration_set(set);
+        }
+        Ok(Arc::new(mailer))
+    }
+    #[cfg(not(feature = "mail"))]
+    {
+        let _ = sdk;
+        Err(ConfigError::NotBuilt("mail"))
+    }
+}
+
+/// The `wanted` secrets by their value variable: from the environment, or
+/// (the rest) from SSM in one call. A secret neither names is missing.
+async fn secrets(
+    sdk: &aws_config::SdkConfig,
+    wanted: &[Secret],
+) -> Result<HashMap<&'static str, Vec<u8>>, ConfigError> {
+    let mut found = HashMap::new();
+    let mut from_ssm: Vec<(Secret, String)> = Vec::new();
+    for &(value, parameter) in wanted {
+        if let Some(secret) = optional(value) {
+            found.insert(value, secret.into_bytes());
+        } else {
+            let name = optional(parameter).ok_or(ConfigError::Missing(parameter))?;
+            from_ssm.push(((value, parameter), name));
+        }
+    }
+    if from_ssm.is_empty() {
+        return Ok(found);
+    }
+    #[cfg(feature = "ssm")]
+    {
+        use privacy_aws::ssm::{get_parameters, ParameterError};
+        let names: Vec<String> = from_ssm.iter().map(|(_, name)| name.clone()).collect();
+        let values = get_parameters(&privacy_aws::ssm_client(sdk), &names)
+            .await
+            .map_err(|error| {
+                // The variable naming the parameter SSM refused, or the first one asked for.
+                let variable = match &error {
+                    ParameterError::Invalid(refused) => from_ssm.iter().find(|(_, name)| name == refused),
+                    ParameterError::Call(_) => None,
+                }
+                .unwrap_or(&from_ssm[0])
+                .0
+                 .1;
+                ConfigError::Parameter(variable, error.to_string())
+            })?;
+        for ((value, parameter), name) in from_ssm {
+            let secret = values
+                .get(&name)
+                .ok_or(ConfigError::Parameter(parameter, "no value".to_owned()))?;
+            found.insert(value, secret.clone().into_bytes());
+        }
+        Ok(found)
+    }
+    #[cfg(not(feature = "ssm"))]
+    {
+        let _ = sdk;
+        Err(ConfigError::NotBuilt("ssm"))
+    }
 }
 
 /// The systems configuration: the JSON itself in `SYSTEMS_CONFIG` (local
 /// runs and tests) or, in AWS, the SecureString SSM parameter named by
-/// `SYSTEMS_PARAMETER`. Neither set: `None`, and requests are answered for
-/// this product's own data only (said once, at start).
-pub async fn systems_config(
-    ssm: &aws_sdk_ssm::Client,
-    register: &Register,
-) -> Result<Option<SystemsConfig>, ConfigError> {
-    let (source, json) = if let Some(json) = optional("SYSTEMS_CONFIG") {
-        ("SYSTEMS_CONFIG", json.into_bytes())
-    } else if optional("SYSTEMS_PARAMETER").is_some() {
-        (
-            "SYSTEMS_PARAMETER",
-            secret(ssm, "SYSTEMS_CONFIG", "SYSTEMS_PARAMETER").await?,
-        )
-    } else {
+/// `SYSTEMS_PARAMETER` (read with the other secrets). Neither set: `None`,
+/// and requests are answered for this product's own data only (said once,
+/// at start).
+fn systems_config(json: Option<Vec<u8>>, register: &Register) -> Result<Option<SystemsConfig>, ConfigError> {
+    let Some(json) = json else {
         tracing::warn!(
             "no systems configuration (SYSTEMS_PARAMETER / SYSTEMS_CONFIG): requests ask no other system of record"
         );
         return Ok(None);
+    };
+    let source = if optional(SYSTEMS.0).is_some() {
+        SYSTEMS.0
+    } else {
+        SYSTEMS.1
     };
     let json = String::from_utf8(json)
         .map_err(|_| ConfigError::Systems(source, SystemsConfigError::Malformed("not UTF-8".to_owned())))?;
@@ -190,6 +256,18 @@ pub async fn systems_config(
         "systems of record configured: verified requests ask every registered system"
     );
     Ok(Some(config))
+}
+
+/// Logs the AWS calls an invocation made (`aws calls aws_calls=N …`): the
+/// benchmark and the budget test read this line.
+pub fn report_calls(start: &Tally) {
+    let tally = Tally::since(start);
+    tracing::info!(
+        aws_calls = tally.calls,
+        capacity_units = tally.capacity_units,
+        operations = %tally,
+        "aws calls"
+    );
 }
 
 /// The mailer of a function that sends no mail.
@@ -209,7 +287,9 @@ pub async fn serve_http(app: App, areas: &'static [Area]) -> Result<(), lambda_r
     let app = &app;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
+            let calls = Tally::begin();
             let response = privacy_http::handle(app, areas, api_request(event.payload)).await;
+            report_calls(&calls);
             Ok::<_, Infallible>(gateway_response(response))
         },
     ))
@@ -307,151 +387,4 @@ pub fn gateway_response(response: ApiResponse) -> ApiGatewayV2httpResponse {
     gateway.body = (!response.body.is_empty()).then_some(Body::Text(response.body));
     gateway.is_base64_encoded = false;
     gateway
-}
-
-/// Runs the runtime loop for SES notifications delivered by SNS: bounces
-/// and complaints suppress, transient bounces are counted. A record that
-/// cannot be stored fails the invocation, so SNS/Lambda retry it and, after
-/// that, it lands in the dead-letter queue: no report is lost.
-pub async fn serve_ses_feedback(app: App) -> Result<(), lambda_runtime::Error> {
-    let app = &app;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SnsEvent>| async move {
-        let pepper = app.pepper().map_err(|_| "the subject pepper is not configured")?;
-        let subscriptions = Subscriptions { ports: app.ports() };
-        for record in &event.payload.records {
-            match privacy_aws::ses_feedback::parse(&record.sns.message) {
-                Ok(Some(feedback)) => subscriptions.record_feedback(pepper, &feedback).await?,
-                Ok(None) => {}
-                Err(error) => tracing::warn!(%error, message_id = %record.sns.message_id, "SNS message ignored"),
-            }
-        }
-        Ok::<(), lambda_runtime::Error>(())
-    }))
-    .await
-}
-
-/// How long before the Lambda deadline a batch job stops taking new work.
-const DEADLINE_MARGIN: SignedDuration = SignedDuration::from_secs(5);
-
-/// What starts the outbox's drain: the schedule, or a batch of the table's
-/// stream (new outbox entries). Neither carries anything the drain needs: it
-/// reads the outbox itself. Anything else is refused.
-#[derive(Debug, serde::Deserialize)]
-#[serde(untagged)]
-pub enum OutboxTrigger {
-    Stream {
-        #[serde(rename = "Records")]
-        records: Vec<StreamRecord>,
-    },
-    Schedule(EventBridgeEvent<serde_json::Value>),
-}
-
-/// One record of a DynamoDB stream batch, as far as the drain looks at it.
-#[derive(Debug, serde::Deserialize)]
-pub struct StreamRecord {
-    #[serde(rename = "eventSource")]
-    pub event_source: String,
-}
-
-/// Where the deployment's own task events go (`event` systems that name no
-/// bus of their own): the bus template.yaml creates or is given.
-pub const TASK_EVENT_BUS: &str = "TASK_EVENT_BUS";
-/// The wait before a failed hand-over's first retry, in seconds (default:
-/// [`RetryPolicy::default`]'s minute). Tests shorten it; the template does not set it.
-pub const TASK_RETRY_FIRST_SECONDS: &str = "TASK_RETRY_FIRST_SECONDS";
-
-/// The connector that hands tasks to the systems of record, when the app
-/// has a systems configuration (`None`: no other system is asked).
-pub async fn task_connector_from_env(app: &App) -> Result<Option<SystemsConnector>, ConfigError> {
-    let Some(config) = app.systems.clone() else {
-        return Ok(None);
-    };
-    let sdk = privacy_aws::sdk_config().await;
-    let connector = SystemsConnector::new(
-        config,
-        aws_sdk_eventbridge::Client::new(&sdk),
-        optional(TASK_EVENT_BUS),
-        app.clock.clone(),
-    )
-    .map_err(|error| ConfigError::Tls(error.kind().to_string()))?;
-    Ok(Some(connector))
-}
-
-/// The retry schedule of the hand-over: the domain's default, or a first
-/// wait of `TASK_RETRY_FIRST_SECONDS` (a whole number of seconds).
-pub fn task_retry_policy() -> Result<RetryPolicy, ConfigError> {
-    let mut policy = RetryPolicy::default();
-    if let Some(seconds) = optional(TASK_RETRY_FIRST_SECONDS) {
-        let seconds: u32 = seconds
-            .trim()
-            .parse()
-            .map_err(|_| ConfigError::NotANumber(TASK_RETRY_FIRST_SECONDS))?;
-        policy.first = SignedDuration::from_secs(i64::from(seconds));
-        policy.cap = policy.cap.max(policy.first);
-    }
-    Ok(policy)
-}
-
-/// Runs the runtime loop of the outbox's drain: sends queued mail, then
-/// hands listed tasks to their systems (with `connector`), until shortly
-/// before the invocation's deadline, and reports the counts.
-pub async fn serve_outbox_retry(
-    app: App,
-    connector: Option<SystemsConnector>,
-    policy: RetryPolicy,
-) -> Result<(), lambda_runtime::Error> {
-    let app = &app;
-    let connector = connector.as_ref();
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<OutboxTrigger>| async move {
-        if let OutboxTrigger::Stream { records } = &event.payload {
-            if records.iter().any(|record| record.event_source != "aws:dynamodb") {
-                return Err("a batch of records that is not the table's stream".into());
-            }
-        }
-        let deadline = Timestamp::from_millisecond(i64::try_from(event.context.deadline).unwrap_or(i64::MAX))
-            .unwrap_or(Timestamp::MAX)
-            - DEADLINE_MARGIN;
-        let outbox = app.ports().outbox();
-        // The mail first: a sign-up's confirmation does not wait for an erasure.
-        let report = outbox.retry(deadline).await?;
-        let secrets = app.secrets().map_err(|_| "the secrets are not configured")?;
-        let links = Links::new(&app.settings.public_base_url);
-        let requests = Requests {
-            ports: app.ports(),
-            secrets: &secrets,
-            links: &links,
-            privacy_team: app.settings.privacy_team_address.as_ref(),
-            systems: app.systems_scope(),
-        };
-        // Tasks listed for hand-over (a new task starts a run through the stream; a retry is due on a later run).
-        let tasks = match connector {
-            Some(connector) => requests.deliver_tasks(connector, policy, deadline).await?,
-            None => DeliveryReport::default(),
-        };
-        // Erasures and exports too large for one run go on in the scheduled runs, a run's work each.
-        let resumed = match &event.payload {
-            OutboxTrigger::Schedule(_) => requests.resume_fulfilment(deadline).await?,
-            OutboxTrigger::Stream { .. } => 0,
-        };
-        tracing::info!(
-            sent = report.sent,
-            still_queued = report.still_queued,
-            rejected = report.rejected,
-            skipped = report.skipped,
-            nothing_to_send = report.nothing_to_send,
-            fulfilment_runs = resumed,
-            tasks_sent = tasks.sent,
-            tasks_retrying = tasks.retrying,
-            tasks_dead_lettered = tasks.dead_lettered,
-            tasks_waiting = tasks.waiting,
-            "outbox drained"
-        );
-        let mut body = serde_json::to_value(report)?;
-        if let Some(fields) = body.as_object_mut() {
-            fields.insert("fulfilment_runs".to_owned(), serde_json::json!(resumed));
-            fields.insert("tasks".to_owned(), serde_json::to_value(tasks)?);
-        }
-        Ok::<_, lambda_runtime::Error>(body)
-    }))
-    .await
 }

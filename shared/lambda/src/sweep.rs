@@ -180,7 +180,10 @@ impl SweepFunction {
 pub async fn serve_retention_sweep(function: SweepFunction) -> Result<(), lambda_runtime::Error> {
     let function = &function;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        function.handle(&event.payload, event.context.deadline).await
+        let calls = privacy_aws::calls::Tally::begin();
+        let result = function.handle(&event.payload, event.context.deadline).await;
+        crate::report_calls(&calls);
+        result
     }))
     .await
 }

@@ -8,6 +8,7 @@
 mod admin_access;
 mod api_methods;
 mod bounded_work;
+mod call_budgets;
 mod consent_lambda;
 mod dsr_deadlines;
 mod dsr_export;

@@ -572,7 +572,15 @@ impl ConsentLedger<'_> {
     ) -> Result<ConsentState, ConsentError> {
         for _ in 0..ATTEMPTS {
             let now = self.clock.now();
-            let stored = self.store.get(&state_key(&event.consent_id)).await?;
+            // The state and the link (the person the history is about, if
+            // any) in one round trip.
+            let mut found = self
+                .store
+                .get_many(&[state_key(&event.consent_id), link_key(&event.consent_id)])
+                .await?
+                .into_iter();
+            let stored = found.next().flatten();
+            let link = found.next().flatten();
             let (precondition, before) = match &stored {
                 Some(record) => (
                     Precondition::Version(record.version),
@@ -591,12 +599,7 @@ impl ConsentLedger<'_> {
             // are found through the link.
             let subject = match before.as_ref().and_then(|(_, subject, _)| subject.clone()) {
                 Some(subject) => Some(subject),
-                None => self
-                    .store
-                    .get(&link_key(&event.consent_id))
-                    .await?
-                    .filter(|link| !link.is_expired(now))
-                    .and_then(|link| link.subject),
+                None => link.filter(|link| !link.is_expired(now)).and_then(|link| link.subject),
             };
             let previous_receipt_sha256 = before.as_ref().map(|(_, _, state)| state.last_receipt_sha256.clone());
             let mut receipt = ConsentReceipt {

@@ -411,8 +411,36 @@ impl<S: RecordStore> RecordStore for HoldAwareStore<S> {
         self.inner.get(key).await
     }
 
+    async fn get_many(&self, keys: &[RecordKey]) -> Result<Vec<Option<Record>>, StoreError> {
+        self.inner.get_many(keys).await
+    }
+
     async fn write(&self, mut writes: Vec<Write>) -> Result<(), StoreError> {
         let now = self.clock.now();
+        // Most people have no hold summary: the writes go out with a check
+        // that the summary is absent instead of a read before them (one
+        // call fewer). A check that fails (or the writer's own precondition)
+        // takes the path that reads the summaries and stamps.
+        let people = stamped_people(&writes);
+        if people.is_empty() {
+            return self.inner.write(writes).await;
+        }
+        let summary_keys: Vec<RecordKey> = people.iter().map(HoldSummary::key).collect();
+        let writes_a_summary = writes.iter().any(|write| match write {
+            Write::Put { record, .. } => summary_keys.contains(&record.key),
+            Write::Delete { key, .. } | Write::Add { key, .. } | Write::Check { key, .. } => summary_keys.contains(key),
+        });
+        if !writes_a_summary && writes.len() + summary_keys.len() <= OPTIMISTIC_LIMIT {
+            let mut optimistic = writes.clone();
+            optimistic.extend(summary_keys.into_iter().map(|key| Write::Check {
+                key,
+                precondition: Precondition::Absent,
+            }));
+            match self.inner.write(optimistic).await {
+                Err(StoreError::Conflict) => {}
+                other => return other,
+            }
+        }
         let mut summaries: HashMap<SubjectKey, HoldSummary> = HashMap::new();
         for write in &mut writes {
             let Write::Put { record, .. } = write else {
@@ -449,6 +477,30 @@ impl<S: RecordStore> RecordStore for HoldAwareStore<S> {
     async fn delete_all(&self, keys: &[RecordKey]) -> Result<(), StoreError> {
         self.inner.delete_all(keys).await
     }
+}
+
+/// The most writes the optimistic path sends in one transaction (DynamoDB's
+/// limit is 100 items).
+const OPTIMISTIC_LIMIT: usize = 100;
+
+/// The people whose records in `writes` a hold could keep longer (the
+/// records the careful path stamps), each once.
+fn stamped_people(writes: &[Write]) -> Vec<SubjectKey> {
+    let mut people: Vec<SubjectKey> = Vec::new();
+    for write in writes {
+        let Write::Put { record, .. } = write else {
+            continue;
+        };
+        if record.entity == entity::LEGAL_HOLD {
+            continue;
+        }
+        if let (Some(subject), Some(_), Some(_)) = (&record.subject, category_of(record), record.expires_at) {
+            if !people.contains(subject) {
+                people.push(subject.clone());
+            }
+        }
+    }
+    people
 }
 
 pub fn restriction_key(subject: &SubjectKey) -> RecordKey {

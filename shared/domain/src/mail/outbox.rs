@@ -26,6 +26,7 @@
 use base64::Engine as _;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::clock::Clock;
@@ -35,7 +36,29 @@ use crate::register::{entity, CategoryId, Register};
 use crate::store::{Cursor, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
 use crate::subject::SubjectKey;
 
+/// The outbox's partitions: `OUTBOX#0` … `OUTBOX#7`, an entry's shard
+/// picked by its mail id, so that queued mail (a write per sign-up) spreads
+/// over [`OUTBOX_SHARDS`] partitions instead of capping at one partition's
+/// 1,000 writes per second. The drain reads every shard, and the single
+/// partition `OUTBOX` that entries queued before the sharding live in
+/// (rewrites keep an entry's key, so those drain where they are; the
+/// partition stays empty once they have, and its read can then go).
 const OUTBOX_PARTITION: &str = "OUTBOX";
+pub const OUTBOX_SHARDS: u8 = 8;
+
+/// The partition of the entry of `mail_id`.
+pub fn outbox_partition(mail_id: &Uuid) -> String {
+    let shard = Sha256::digest(mail_id.as_bytes())[0] % OUTBOX_SHARDS;
+    format!("{OUTBOX_PARTITION}#{shard}")
+}
+
+/// Every partition the drain reads: the shards, then the one of the entries
+/// queued before the sharding.
+fn outbox_partitions() -> impl Iterator<Item = String> {
+    (0..OUTBOX_SHARDS)
+        .map(|shard| format!("{OUTBOX_PARTITION}#{shard}"))
+        .chain(std::iter::once(OUTBOX_PARTITION.to_owned()))
+}
 /// How long a claim keeps other senders off an entry.
 const CLAIM: SignedDuration = SignedDuration::from_secs(120);
 /// The most a stored mail's attachments may weigh together: base64 makes them
@@ -272,8 +295,24 @@ impl Outbox<'_> {
     /// Sends what is queued, oldest first, until `deadline` (a Lambda's time budget).
     pub async fn retry(&self, deadline: Timestamp) -> Result<RetryReport, StoreError> {
         let mut report = RetryReport::default();
+        for partition in outbox_partitions() {
+            if self.clock.now() >= deadline {
+                break;
+            }
+            self.drain_partition(partition, deadline, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    /// Sends what one partition holds, oldest first, until `deadline`.
+    async fn drain_partition(
+        &self,
+        partition: String,
+        deadline: Timestamp,
+        report: &mut RetryReport,
+    ) -> Result<(), StoreError> {
         let query = Query::Partition {
-            partition: OUTBOX_PARTITION.to_owned(),
+            partition,
             sort_prefix: String::new(),
         };
         let mut cursor: Option<Cursor> = None;
@@ -282,7 +321,7 @@ impl Outbox<'_> {
             for record in page.records {
                 let now = self.clock.now();
                 if now >= deadline {
-                    return Ok(report);
+                    return Ok(());
                 }
                 if record.is_expired(now) {
                     continue;
@@ -313,7 +352,9 @@ impl Outbox<'_> {
                     report.skipped += 1;
                     continue;
                 };
-                let claimed = self.entry_record(&entry, &subject, record.version + 1);
+                let mut claimed = self.entry_record(&entry, &subject, record.version + 1);
+                // Where it is stored (an entry queued before the sharding stays put).
+                claimed.key = record.key.clone();
                 match crate::store::put(self.store, claimed.clone(), Precondition::Version(record.version)).await {
                     Ok(()) => {}
                     Err(StoreError::Conflict) => {
@@ -361,7 +402,7 @@ impl Outbox<'_> {
             }
             match page.next {
                 Some(next) => cursor = Some(next),
-                None => return Ok(report),
+                None => return Ok(()),
             }
         }
     }
@@ -386,8 +427,10 @@ impl Outbox<'_> {
             entry.claimed_until = None;
             entry.last_error = outcome.err().map(|error| error.to_string());
             let Some(subject) = &subject else { return delivery };
+            let mut record = self.entry_record(&entry, subject, stored.version + 1);
+            record.key = stored.key.clone();
             let writes = vec![Write::Put {
-                record: self.entry_record(&entry, subject, stored.version + 1),
+                record,
                 precondition: Precondition::Version(stored.version),
             }];
             if let Err(error) = self.store.write(writes).await {
@@ -445,7 +488,10 @@ impl Outbox<'_> {
 
     fn entry_record(&self, entry: &OutboxEntry, subject: &SubjectKey, version: u64) -> Record {
         let mut record = Record::new(
-            RecordKey::new(OUTBOX_PARTITION, format!("{}#{}", entry.queued_at, entry.mail_id)),
+            RecordKey::new(
+                outbox_partition(&entry.mail_id),
+                format!("{}#{}", entry.queued_at, entry.mail_id),
+            ),
             entity::MAIL_OUTBOX,
         );
         record.subject = Some(subject.clone());
@@ -520,6 +566,66 @@ mod tests {
             !log.attributes.contains_key("attachments"),
             "the mail log keeps no content"
         );
+    }
+
+    #[tokio::test]
+    async fn a_thousand_queued_mails_spread_over_every_shard_and_all_are_drained() {
+        let store = MemoryStore::new();
+        let mailer = RecordingMailer::new();
+        let clock = FixedClock::new("2026-03-01T12:00:00Z".parse().unwrap());
+        let register = Register::standard().unwrap();
+        let outbox = Outbox {
+            store: &store,
+            mailer: &mailer,
+            clock: &clock,
+            register: &register,
+        };
+        let subject = SubjectKey::derive(
+            &Pepper::new(vec![1; 32]).unwrap(),
+            &EmailAddress::parse("to", "ada@example.com").unwrap(),
+        );
+        // A second's worth of sign-ups at 1,000 per second: one queued mail each.
+        let writes: Vec<Write> = (0..1000)
+            .map(|_| {
+                outbox
+                    .queue(&mail_with(Vec::new()), "newsletter_confirmation", &subject)
+                    .unwrap()
+            })
+            .collect();
+        let mut per_partition: std::collections::BTreeMap<String, usize> = Default::default();
+        for write in &writes {
+            let Write::Put { record, .. } = write else {
+                panic!("a put")
+            };
+            *per_partition.entry(record.key.partition.clone()).or_default() += 1;
+        }
+        assert_eq!(per_partition.len(), usize::from(OUTBOX_SHARDS), "{per_partition:?}");
+        let busiest = per_partition.values().max().copied().unwrap_or_default();
+        assert!(
+            busiest < 1000 / usize::from(OUTBOX_SHARDS) * 3 / 2,
+            "one partition takes {busiest} of 1,000 writes: {per_partition:?}"
+        );
+        for write in writes {
+            store.write(vec![write]).await.unwrap();
+        }
+        // An entry queued before the sharding, in the single partition, is drained too.
+        let entry = OutboxEntry::of(&mail_with(Vec::new()), "newsletter_confirmation", clock.now(), None);
+        let mut legacy = outbox.entry_record(&entry, &subject, 1);
+        legacy.key.partition = OUTBOX_PARTITION.to_owned();
+        store
+            .write(vec![Write::Put {
+                record: legacy,
+                precondition: Precondition::Absent,
+            }])
+            .await
+            .unwrap();
+
+        let report = outbox.retry(clock.now() + SignedDuration::from_mins(1)).await.unwrap();
+        assert_eq!(report.sent, 1001);
+        assert!(!store
+            .snapshot()
+            .iter()
+            .any(|record| record.entity == entity::MAIL_OUTBOX));
     }
 
     #[tokio::test]

@@ -73,6 +73,7 @@ impl RecordStore for MemoryStore {
                     }
                     (key, Precondition::None)
                 }
+                Write::Check { key, precondition } => (key, *precondition),
             };
             if !holds(precondition, records.get(key)) {
                 return Err(StoreError::Conflict);
@@ -86,6 +87,7 @@ impl RecordStore for MemoryStore {
                 Write::Delete { key, .. } => {
                     records.remove(&key);
                 }
+                Write::Check { .. } => {}
                 Write::Add { key, entity, counts } => {
                     let record = records.entry(key.clone()).or_insert_with(|| {
                         let mut record = Record::new(key, entity.clone());

@@ -165,6 +165,14 @@ pub enum Write {
         entity: String,
         counts: std::collections::BTreeMap<String, u64>,
     },
+    /// Writes nothing: the writes fail together ([`StoreError::Conflict`])
+    /// unless `precondition` holds for the record at `key` (DynamoDB: a
+    /// `ConditionCheck` in the transaction). Lets a writer rely on a record
+    /// staying as it is without reading it first.
+    Check {
+        key: RecordKey,
+        precondition: Precondition,
+    },
 }
 
 /// The ways records are read in bulk.
@@ -216,6 +224,17 @@ pub enum StoreError {
 #[async_trait]
 pub trait RecordStore: Send + Sync {
     async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError>;
+
+    /// The records at `keys`, in their order (`None` where there is none):
+    /// several reads in one round trip where the store can (DynamoDB:
+    /// BatchGetItem, strongly consistent). One by one unless overridden.
+    async fn get_many(&self, keys: &[RecordKey]) -> Result<Vec<Option<Record>>, StoreError> {
+        let mut found = Vec::with_capacity(keys.len());
+        for key in keys {
+            found.push(self.get(key).await?);
+        }
+        Ok(found)
+    }
 
     /// Applies every write or none. With more than one write, the
     /// preconditions of all are checked together (a transaction).
