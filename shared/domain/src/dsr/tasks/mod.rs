@@ -1084,6 +1084,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn returned_data_too_large_to_mail_stays_for_the_team_until_it_completes_the_request() {
+        let world = world();
+        let request = verified(&world, submission(RequestType::Access)).await;
+        let requests = world.requests();
+        let service = task_id(&request.request_id, "service");
+        let large = "x".repeat(crate::dsr::export::MAX_EXPORT_BYTES);
+        let data = TaskAnswer::parse(&json!({"status": "done", "data": {"marker": "pro-7731", "log": large}})).unwrap();
+        requests.answer_task(&service, &data, &system("service")).await.unwrap();
+        answer_all_but(&world, &request, "service").await;
+        assert_eq!(
+            stored(&world, &request.request_id).await.status,
+            RequestStatus::AwaitingTeam
+        );
+        assert_eq!(exports(&world), 0, "too large to mail");
+        assert_eq!(
+            tasks_holding(&world, "pro-7731"),
+            vec!["TASK#service"],
+            "the team delivers it"
+        );
+        requests
+            .complete(&request.request_id, "Delivered by secure transfer.", "sub-1")
+            .await
+            .unwrap();
+        assert_eq!(tasks_holding(&world, "pro-7731"), Vec::<String>::new());
+        assert_eq!(task(&world, &service).await.status, TaskStatus::Done);
+    }
+
+    #[tokio::test]
     async fn an_access_request_rejected_after_a_system_returned_data_leaves_none_in_its_tasks() {
         let world = world();
         let request = verified(&world, submission(RequestType::Access)).await;
