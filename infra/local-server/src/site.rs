@@ -51,6 +51,20 @@ const FILES: &[(&str, &str, &str)] = &[
         JS,
         include_str!("../../../web/console/console.js"),
     ),
+    ("/console/core.js", JS, include_str!("../../../web/console/core.js")),
+    ("/console/texts.js", JS, include_str!("../../../web/console/texts.js")),
+    (
+        "/console/requests.js",
+        JS,
+        include_str!("../../../web/console/requests.js"),
+    ),
+    ("/console/detail.js", JS, include_str!("../../../web/console/detail.js")),
+    ("/console/charts.js", JS, include_str!("../../../web/console/charts.js")),
+    (
+        "/console/consent.js",
+        JS,
+        include_str!("../../../web/console/consent.js"),
+    ),
     (
         "/console/issues.html",
         HTML,

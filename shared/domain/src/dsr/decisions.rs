@@ -88,7 +88,7 @@ impl Requests<'_> {
                 .clone()
                 .ok_or_else(|| DsrError::Corrupt("a request without subject".into()))?;
             let also = if request.status.is_closed() {
-                self.close_open_tasks(&request, now).await?
+                self.closing_task_writes(&request, now).await?
             } else {
                 Vec::new()
             };
@@ -118,29 +118,44 @@ impl Requests<'_> {
         Err(DsrError::Contended)
     }
 
-    /// The writes that leave no personal data in the tasks a closing request
-    /// still has open (a rejection does not wait for them): each loses its
-    /// payload (the subject key, and the address for a system that keys by
-    /// it), is kept as long as the closed request, and is no longer listed
-    /// for hand-over. Tasks are not on the subject index, so neither an
-    /// erasure nor the retention sweep would otherwise reach what they hold.
-    async fn close_open_tasks(&self, request: &DataSubjectRequest, now: Timestamp) -> Result<Vec<Write>, DsrError> {
+    /// The writes that leave no personal data in the tasks of a request that
+    /// closes, in the write that closes it: a task still open (a rejection
+    /// does not wait for it) loses its payload (the subject key, and the
+    /// address for a system that keys by it) and is no longer listed for
+    /// hand-over; a task that returned data for an access request loses that
+    /// data (the export that carried it has been mailed, or delivered by the
+    /// team). Each keeps its status, dates and reason, the record of
+    /// compliance, as long as the closed request. Tasks are not on the
+    /// subject index, so neither an erasure nor the retention sweep would
+    /// otherwise reach what they hold.
+    pub(crate) async fn closing_task_writes(
+        &self,
+        request: &DataSubjectRequest,
+        now: Timestamp,
+    ) -> Result<Vec<Write>, DsrError> {
         let mut writes = Vec::new();
-        for summary in request.tasks.iter().filter(|task| !task.status.has_ended()) {
+        for summary in &request.tasks {
             let Some((mut task, version)) = self.task(&summary.task_id).await? else {
                 continue;
             };
+            let open = !task.status.has_ended();
+            if !open && task.payload.is_none() && task.data.is_none() {
+                continue;
+            }
             task.payload = None;
+            task.data = None;
             let mut record = task.record(version + 1);
             self.ports.register.stamp(&mut record, CategoryId::RequestsClosed, now);
             writes.push(Write::Put {
                 record,
                 precondition: Precondition::Version(version),
             });
-            writes.push(Write::Delete {
-                key: tasks::delivery_key(&summary.task_id),
-                precondition: Precondition::None,
-            });
+            if open {
+                writes.push(Write::Delete {
+                    key: tasks::delivery_key(&summary.task_id),
+                    precondition: Precondition::None,
+                });
+            }
         }
         Ok(writes)
     }

@@ -11,8 +11,9 @@ impl Fulfilment<'_> {
     /// system (what it returned, or what it said). Does nothing to a request
     /// in any other state (another answer got there first).
     ///
-    /// Idempotent: the completion, the mail (queued in the same write) and
-    /// the removal of the request's listing for completion
+    /// Idempotent: the completion, the mail (queued in the same write), the
+    /// removal of each system's returned data from its task (it travels in
+    /// the mail; see [`Requests::closing_task_writes`]) and the removal of the request's listing for completion
     /// ([`completion_due`], stored with the last answer) are one write, so a
     /// completion that failed half-way is done again whole by a repeated
     /// answer or the outbox's next scheduled run ([`Fulfilment::resume`]).
@@ -84,7 +85,12 @@ impl Fulfilment<'_> {
                 Some((write, claimed)) => (Some(write), Some(claimed)),
                 None => (None, None),
             };
-            let writes = std::iter::once(completion_done(request_id)).chain(queued).collect();
+            let mut writes: Vec<Write> = std::iter::once(completion_done(request_id)).chain(queued).collect();
+            if request.status.is_closed() {
+                // The systems' files are in the export just queued: their
+                // data leaves the tasks in the same write.
+                writes.extend(self.requests.closing_task_writes(&request, now).await?);
+            }
             match self
                 .requests
                 .save_with_writes(&subject, &request, stored.version, writes)

@@ -8,8 +8,11 @@
 //!   `<request_id>.<system_id>`, names its key. It is not on the subject
 //!   index (an erasure must not erase the erasure's own tasks); the payload
 //!   (subject key, and the address only for a system that keys by it) is
-//!   dropped when the task ends, and the ended task is kept as long as a
-//!   closed request (register: `requests_closed`).
+//!   dropped when the task ends, what a system returned for an access
+//!   request (`data`) is dropped in the write that mails the export holding
+//!   it (or when the team closes the request), and the ended task, with its
+//!   status, dates and reason, is kept as long as a closed request
+//!   (register: `requests_closed`).
 //! - `TASK_OUTBOX#<shard>` / `<task_id>`: a task still to be handed to an
 //!   `event` or `webhook` system (no personal data; see [`delivery`]).
 //!   Spread over [`DELIVERY_SHARDS`] partitions: no single hot key.
@@ -186,7 +189,8 @@ pub struct SystemTask {
     pub answered_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// What an access request's system returned: its own file in the export.
+    /// What an access request's system returned: its own file in the export;
+    /// dropped once that export is mailed or the request closes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
 }
@@ -1031,6 +1035,98 @@ mod tests {
         )
         .unwrap();
         assert_eq!(crm["status"], "not_found");
+    }
+
+    /// The task records (and only those) whose stored text contains `text`.
+    fn tasks_holding(world: &World, text: &str) -> Vec<String> {
+        world
+            .store
+            .snapshot()
+            .into_iter()
+            .filter(|record| record.entity == entity::DSR_TASK)
+            .filter(|record| serde_json::to_string(&record.attributes).unwrap().contains(text))
+            .map(|record| record.key.sort)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_systems_returned_data_leaves_its_task_in_the_write_that_mails_the_export() {
+        let world = world();
+        let request = verified(&world, submission(RequestType::Access)).await;
+        let requests = world.requests();
+        let service = task_id(&request.request_id, "service");
+        let data = TaskAnswer::parse(&json!({"status": "done", "data": {"account": {"plan": "pro-7731"}}})).unwrap();
+        requests.answer_task(&service, &data, &system("service")).await.unwrap();
+        assert_eq!(
+            tasks_holding(&world, "pro-7731"),
+            vec!["TASK#service"],
+            "kept until the export is built"
+        );
+        answer_all_but(&world, &request, "service").await;
+        assert_eq!(
+            stored(&world, &request.request_id).await.status,
+            RequestStatus::Completed
+        );
+        assert_eq!(exports(&world), 1);
+        assert_eq!(tasks_holding(&world, "pro-7731"), Vec::<String>::new());
+        let kept = task(&world, &service).await;
+        assert_eq!(kept.data, None);
+        assert_eq!(kept.status, TaskStatus::Done, "the record of compliance stays");
+        assert!(kept.ended_at.is_some());
+        assert_eq!(kept.answered_by.as_deref(), Some("system:service"));
+        let record = world
+            .store
+            .get(&task_key(&request.request_id, "service"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(record.expires_at.is_some(), "kept as long as the closed request");
+    }
+
+    #[tokio::test]
+    async fn returned_data_too_large_to_mail_stays_for_the_team_until_it_completes_the_request() {
+        let world = world();
+        let request = verified(&world, submission(RequestType::Access)).await;
+        let requests = world.requests();
+        let service = task_id(&request.request_id, "service");
+        let large = "x".repeat(crate::dsr::export::MAX_EXPORT_BYTES);
+        let data = TaskAnswer::parse(&json!({"status": "done", "data": {"marker": "pro-7731", "log": large}})).unwrap();
+        requests.answer_task(&service, &data, &system("service")).await.unwrap();
+        answer_all_but(&world, &request, "service").await;
+        assert_eq!(
+            stored(&world, &request.request_id).await.status,
+            RequestStatus::AwaitingTeam
+        );
+        assert_eq!(exports(&world), 0, "too large to mail");
+        assert_eq!(
+            tasks_holding(&world, "pro-7731"),
+            vec!["TASK#service"],
+            "the team delivers it"
+        );
+        requests
+            .complete(&request.request_id, "Delivered by secure transfer.", "sub-1")
+            .await
+            .unwrap();
+        assert_eq!(tasks_holding(&world, "pro-7731"), Vec::<String>::new());
+        assert_eq!(task(&world, &service).await.status, TaskStatus::Done);
+    }
+
+    #[tokio::test]
+    async fn an_access_request_rejected_after_a_system_returned_data_leaves_none_in_its_tasks() {
+        let world = world();
+        let request = verified(&world, submission(RequestType::Access)).await;
+        let requests = world.requests();
+        let service = task_id(&request.request_id, "service");
+        let data = TaskAnswer::parse(&json!({"status": "done", "data": {"account": {"plan": "pro-7731"}}})).unwrap();
+        requests.answer_task(&service, &data, &system("service")).await.unwrap();
+        requests
+            .reject(&request.request_id, "Not a request we can act on.", "sub-1")
+            .await
+            .unwrap();
+        assert_eq!(exports(&world), 0);
+        assert_eq!(tasks_holding(&world, "pro-7731"), Vec::<String>::new());
+        assert_eq!(tasks_holding(&world, "ada@example.com"), Vec::<String>::new());
+        assert_eq!(task(&world, &service).await.status, TaskStatus::Done);
     }
 
     #[tokio::test]
