@@ -384,20 +384,33 @@ impl Newsletter<'_> {
         let subject = self.subject_of(&sign_up.email);
         for _ in 0..ATTEMPTS {
             let now = self.ports.clock.now();
-            let suppression = self.subscriptions().live(&suppression_key(&subject)).await?;
+            // One round trip: the suppression, every list's subscription and
+            // the evidence of the lists asked for.
+            let all: Vec<ListId> = ListId::all().collect();
+            let asked: Vec<&ListId> = all.iter().filter(|list| sign_up.lists.contains(list)).collect();
+            let mut keys = vec![suppression_key(&subject)];
+            keys.extend(all.iter().map(|list| subscription_key(&subject, list)));
+            keys.extend(asked.iter().map(|list| evidence_key(&subject, list)));
+            let mut found = self.ports.store.get_many(&keys).await?.into_iter();
+            let suppression = found.next().flatten().filter(|record| !record.is_expired(now));
+            let subscriptions: Vec<Option<Record>> = found.by_ref().take(all.len()).collect();
+            let mut evidences = found;
             let mut lists = Vec::new();
-            for list in ListId::all() {
-                let stored = self.ports.store.get(&subscription_key(&subject, &list)).await?;
+            for (list, stored) in all.iter().zip(subscriptions) {
                 let existing: Option<Subscription> = stored
                     .as_ref()
                     .filter(|record| !record.is_expired(now))
                     .map(Record::body)
                     .transpose()?;
-                let evidence = match sign_up.lists.contains(&list) {
-                    true => Some(self.subscriptions().stored_evidence(&subject, &list, now).await?),
+                let evidence = match sign_up.lists.contains(list) {
+                    true => Some(Subscriptions::evidence_as_stored(
+                        list,
+                        evidences.next().flatten(),
+                        now,
+                    )?),
                     false => None,
                 };
-                lists.push((list, stored, existing, evidence));
+                lists.push((list.clone(), stored, existing, evidence));
             }
             let live = |stored: &Option<Record>| stored.clone().filter(|record| !record.is_expired(now));
             let mut recent: Vec<Timestamp> = lists

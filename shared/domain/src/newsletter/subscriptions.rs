@@ -52,6 +52,16 @@ impl Subscriptions<'_> {
         now: Timestamp,
     ) -> Result<(Option<Record>, OptInEvidence), NewsletterError> {
         let stored = self.ports.store.get(&evidence_key(subject, list)).await?;
+        Self::evidence_as_stored(list, stored, now)
+    }
+
+    /// The evidence of `list` from its record as read (`stored`): an
+    /// expired one starts afresh.
+    pub(super) fn evidence_as_stored(
+        list: &ListId,
+        stored: Option<Record>,
+        now: Timestamp,
+    ) -> Result<(Option<Record>, OptInEvidence), NewsletterError> {
         let evidence = match stored.as_ref().filter(|record| !record.is_expired(now)) {
             Some(record) => record.body()?,
             None => OptInEvidence {
