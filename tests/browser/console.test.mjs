@@ -48,7 +48,17 @@ function expectedCounts(items) {
     awaiting_team: open.filter((item) => item.status === 'awaiting_team').length,
     'due-soon': open.filter((item) => item.days_left >= 0 && item.days_left <= 7).length,
     overdue: open.filter((item) => item.days_left < 0).length,
+    ...openTasksPerSystem(open),
   };
+}
+
+// The other systems' tasks not yet ended, per system, of the open requests.
+function openTasksPerSystem(open) {
+  const counts = {};
+  for (const task of open.flatMap((item) => item.tasks || [])) {
+    if (!['done', 'not_found', 'exempt'].includes(task.status)) counts[`tasks-${task.system}`] = (counts[`tasks-${task.system}`] || 0) + 1;
+  }
+  return counts;
 }
 
 async function shownCounts(page) {
@@ -435,16 +445,16 @@ browserTest('console (stubbed API): due soon and overdue, paging, bars and point
   const pages = {
     '': {
       requests: [
-        { request_id: 'req-overdue', type: 'ccpa_know', status: 'awaiting_team', jurisdiction: 'ccpa', received_at: '2026-09-01T09:00:00Z', due_on: '2026-10-16', extended: false, days_left: -2 },
+        { request_id: 'req-overdue', type: 'ccpa_know', status: 'awaiting_team', jurisdiction: 'ccpa', received_at: '2026-09-01T09:00:00Z', due_on: '2026-10-16', extended: false, days_left: -2, tasks: [{ task_id: 'req-overdue.crm', system: 'crm', kind: 'act', status: 'sent', due_on: '2026-10-10' }, { task_id: 'req-overdue.service', system: 'service', kind: 'act', status: 'done', due_on: '2026-10-10' }] },
         { request_id: 'req-today', type: 'restriction', status: 'awaiting_team', jurisdiction: 'gdpr', received_at: '2026-10-01T09:00:00Z', due_on: '2026-11-01', extended: false, days_left: 0 },
       ],
       next_cursor: 'page-2',
     },
     'page-2': {
       requests: [
-        { request_id: 'req-soon', type: 'access', status: 'in_progress', jurisdiction: 'gdpr', received_at: '2026-10-05T09:00:00Z', due_on: '2026-11-05', extended: false, days_left: 4 },
+        { request_id: 'req-soon', type: 'access', status: 'in_progress', jurisdiction: 'gdpr', received_at: '2026-10-05T09:00:00Z', due_on: '2026-11-05', extended: false, days_left: 4, tasks: [{ task_id: 'req-soon.service', system: 'service', kind: 'act', status: 'pending', due_on: '2026-10-10' }, { task_id: 'req-soon.crm', system: 'crm', kind: 'act', status: 'failed', due_on: '2026-10-10' }] },
         { request_id: 'req-later', type: 'erasure', status: 'verified', jurisdiction: 'gdpr', received_at: '2026-10-20T09:00:00Z', due_on: '2026-11-20', extended: true, days_left: 19 },
-        { request_id: 'req-done', type: 'access', status: 'completed', jurisdiction: 'gdpr', received_at: '2026-08-20T09:00:00Z', due_on: '2026-09-20', extended: false, days_left: -41 },
+        { request_id: 'req-done', type: 'access', status: 'completed', jurisdiction: 'gdpr', received_at: '2026-08-20T09:00:00Z', due_on: '2026-09-20', extended: false, days_left: -41, tasks: [{ task_id: 'req-done.service', system: 'service', kind: 'act', status: 'pending', due_on: '2026-10-10' }] },
       ],
     },
   };
@@ -512,7 +522,7 @@ browserTest('console (stubbed API): due soon and overdue, paging, bars and point
   await page.getByRole('button', { name: 'Open the console' }).click();
   await page.locator('tr[data-request-id="req-later"]').waitFor();
   assert.deepEqual(await shownCounts(page), {
-    open: 4, verified: 1, in_progress: 1, awaiting_team: 2, 'due-soon': 2, overdue: 1, 'received-year': 9, 'answered-year': 7, 'on-time': '83.3 %',
+    open: 4, verified: 1, in_progress: 1, awaiting_team: 2, 'due-soon': 2, overdue: 1, 'tasks-crm': 2, 'tasks-service': 1, 'received-year': 9, 'answered-year': 7, 'on-time': '83.3 %',
   });
   assert.deepEqual(
     await page.locator('#request-table tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.dataset.requestId, tr.children[1].textContent])),

@@ -11,6 +11,14 @@ export function renderCounts() {
   }
   figures.push(['due-soon', T.countsDueSoon, open.filter((item) => item.days_left >= 0 && item.days_left <= 7).length]);
   figures.push(['overdue', T.countsOverdue, open.filter((item) => item.days_left < 0).length]);
+  // The other systems' open tasks, per system (from the queue's entries).
+  const openTasks = new Map();
+  for (const task of open.flatMap((item) => item.tasks || [])) {
+    if (['pending', 'sent', 'failed'].includes(task.status)) openTasks.set(task.system, (openTasks.get(task.system) || 0) + 1);
+  }
+  for (const [system, number] of [...openTasks].sort(([a], [b]) => a.localeCompare(b))) {
+    figures.push([`tasks-${system}`, T.countsTasks(system), number]);
+  }
   if (state.report) {
     const rows = state.report.rows || [];
     const sum = (name) => rows.reduce((total, row) => total + (row[name] || 0), 0);

@@ -80,6 +80,12 @@ pub async fn queue(app: &App, _params: &PathParams, request: &ApiRequest) -> Res
             if let (Some(scope), Some(fields)) = (entry.scope, view.as_object_mut()) {
                 fields.insert("scope".to_owned(), json!(scope.as_str()));
             }
+            // The other systems' tasks as they stand, overdue ones first.
+            if let (false, Some(fields)) = (entry.tasks.is_empty(), view.as_object_mut()) {
+                let mut tasks: Vec<_> = entry.tasks.iter().collect();
+                tasks.sort_by_key(|task| (!task.is_overdue(today), task.due_on));
+                fields.insert("tasks".to_owned(), json!(tasks));
+            }
             view
         })
         .collect();

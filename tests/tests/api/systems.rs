@@ -244,6 +244,24 @@ async fn a_verified_erasure_is_handed_to_every_connected_system_signed_and_answe
     }
     assert_ne!(request["status"], "completed", "{request}");
 
+    // The team's queue shows each task beside the request.
+    let queue = systems
+        .admin
+        .http(with_jwt(
+            http_event("GET /admin/dsr", "/admin/dsr", None),
+            "team-member-1",
+        ))
+        .await;
+    assert_eq!(queue.status, 200, "{}", queue.body);
+    let queue: Value = serde_json::from_str(&queue.body).unwrap();
+    let entry = queue["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["request_id"] == id.as_str())
+        .unwrap_or_else(|| panic!("the request in the queue: {queue}"));
+    assert_eq!(statuses(entry), statuses(&request), "{entry}");
+
     // The stream's run hands the event and webhook tasks over.
     let report = systems.drain(&[], &[&address]).await;
     assert_eq!(report["sent"], 3, "{report}");
