@@ -23,14 +23,6 @@ use crate::{ApiError, ApiRequest, ApiResponse, App, PathParams};
 const QUEUE_PAGE_DEFAULT: usize = 50;
 const QUEUE_PAGE_MAX: usize = 200;
 
-/// The acting member of the team: the token's `sub`.
-fn acting(request: &ApiRequest) -> &str {
-    request
-        .principal
-        .as_ref()
-        .map_or("", |principal| principal.sub.as_str())
-}
-
 /// `GET /admin/dsr`: one page of the queue, soonest due first.
 pub async fn queue(app: &App, _params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (secrets, links) = (app.secrets()?, app.links(request));
@@ -128,13 +120,8 @@ pub async fn add_note(app: &App, params: &PathParams, request: &ApiRequest) -> R
     let body = request.json_object()?;
     refuse_unknown(&body, &["text"], "a note")?;
     let text = required_text(&body, "text")?;
-    let principal = acting(request);
-    let by = if principal.is_empty() {
-        "privacy_team"
-    } else {
-        principal
-    };
-    match requests(app, &secrets, &links).add_note(id, text, by).await {
+    let principal = request.team_member();
+    match requests(app, &secrets, &links).add_note(id, text, principal).await {
         Ok(noted) => {
             tracing::info!(principal, request_id = id, "note added");
             Ok(ApiResponse::json(201, &json!({"notes": noted.notes})))
@@ -189,7 +176,7 @@ async fn decide(
 ) -> Result<ApiResponse, ApiError> {
     let (secrets, links) = (app.secrets()?, app.links(request));
     let requests = requests(app, &secrets, &links);
-    let principal = acting(request);
+    let principal = request.team_member();
     let id = params.get("request_id").unwrap_or_default();
     let body = request.json_object()?;
     let field = if decision == Decision::Complete {
@@ -209,15 +196,10 @@ async fn decide(
         Some(raw) if decision == Decision::Reject => DenialReason::parse("reason_code", raw)?,
         _ => DenialReason::Other,
     };
-    let by = if principal.is_empty() {
-        "privacy_team"
-    } else {
-        principal
-    };
     let outcome = match decision {
-        Decision::Extend => requests.extend(id, &text, by).await,
-        Decision::Complete => requests.complete(id, &text, by).await,
-        Decision::Reject => requests.reject_for(id, &text, code, by).await,
+        Decision::Extend => requests.extend(id, &text, principal).await,
+        Decision::Complete => requests.complete(id, &text, principal).await,
+        Decision::Reject => requests.reject_for(id, &text, code, principal).await,
     };
     tracing::info!(principal, request_id = id, decision = ?decision, "privacy team decision");
     match outcome {
@@ -236,17 +218,12 @@ async fn decide(
 pub async fn lift_restriction(app: &App, params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let (secrets, links) = (app.secrets()?, app.links(request));
     let requests = requests(app, &secrets, &links);
-    let principal = acting(request);
+    let principal = request.team_member();
     let id = params.get("request_id").unwrap_or_default();
     let body = request.json_object()?;
     refuse_unknown(&body, &["reason"], "lifting a restriction")?;
     let reason = parse_reason("reason", required_text(&body, "reason")?)?;
-    let by = if principal.is_empty() {
-        "privacy_team"
-    } else {
-        principal
-    };
-    match requests.lift_restriction(id, &reason, by).await {
+    match requests.lift_restriction(id, &reason, principal).await {
         Ok(request) => {
             tracing::info!(principal, request_id = id, "restriction lifted by the privacy team");
             Ok(ApiResponse::json(200, &status_view(app, &request)))
@@ -266,7 +243,7 @@ pub async fn lift_restriction(app: &App, params: &PathParams, request: &ApiReque
 
 /// `POST /admin/holds`: a legal hold, re-stamping what it covers.
 pub async fn place_hold(app: &App, _params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
-    let principal = acting(request);
+    let principal = request.team_member();
     let body = request.json_object()?;
     refuse_unknown(
         &body,
@@ -289,7 +266,7 @@ pub async fn place_hold(app: &App, _params: &PathParams, request: &ApiRequest) -
 
 /// `DELETE /admin/holds/{id}`: lifts a hold, keeping a record of who did.
 pub async fn lift_hold(app: &App, params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
-    let principal = acting(request);
+    let principal = request.team_member();
     let id = params
         .get("hold_id")
         .and_then(|id| id.parse().ok())

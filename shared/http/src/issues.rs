@@ -12,13 +12,6 @@ use crate::{ApiError, ApiRequest, ApiResponse, App, PathParams};
 const LIST_DEFAULT: usize = 20;
 const LIST_MAX: usize = 50;
 
-fn acting(request: &ApiRequest) -> &str {
-    request
-        .principal
-        .as_ref()
-        .map_or("privacy_team", |principal| principal.sub.as_str())
-}
-
 fn issues(app: &App) -> Issues<'_> {
     Issues { ports: app.ports() }
 }
@@ -97,7 +90,7 @@ pub async fn create(app: &App, _params: &PathParams, request: &ApiRequest) -> Re
         optional_text(&body, "send_at")?,
         app.clock.now(),
     )?;
-    let issue = issues(app).create(draft, acting(request)).await.map_err(failed)?;
+    let issue = issues(app).create(draft, request.team_member()).await.map_err(failed)?;
     Ok(ApiResponse::json(
         202,
         &json!({"issue_id": issue.issue_id, "status": "scheduled", "send_at": issue.send_at}),
@@ -160,7 +153,7 @@ pub async fn test(app: &App, params: &PathParams, request: &ApiRequest) -> Resul
 /// `POST /admin/newsletter/issues/{issue_id}/cancel`: stops what is not yet sent.
 pub async fn cancel(app: &App, params: &PathParams, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let id = params.get("issue_id").unwrap_or_default();
-    issues(app).cancel(id, acting(request)).await.map_err(failed)?;
+    issues(app).cancel(id, request.team_member()).await.map_err(failed)?;
     let report = issues(app).report(id).await.map_err(failed)?;
     Ok(ApiResponse::json(200, &view(&report, false)))
 }

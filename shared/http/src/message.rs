@@ -131,6 +131,15 @@ impl ApiRequest {
 }
 
 impl ApiRequest {
+    /// The acting member of the privacy team, recorded on their actions: the
+    /// token's `sub` (`privacy_team` for a request without one, which the
+    /// admin area never lets through).
+    pub fn team_member(&self) -> &str {
+        self.principal
+            .as_ref()
+            .map_or("privacy_team", |principal| principal.sub.as_str())
+    }
+
     /// The `token` a link's page posts back: the form field of its button,
     /// or `{"token"}` in JSON. `None` when there is none.
     pub fn posted_token(&self) -> Result<Option<String>, ApiError> {

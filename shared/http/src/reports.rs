@@ -16,10 +16,7 @@ pub async fn consent_proof(app: &App, params: &PathParams, request: &ApiRequest)
         .proof(consent_id)
         .await
         .map_err(consent_error)?;
-    let principal = request
-        .principal
-        .as_ref()
-        .map_or("", |principal| principal.sub.as_str());
+    let principal = request.team_member();
     tracing::info!(
         principal,
         intact = proof.verification.intact,

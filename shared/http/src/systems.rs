@@ -75,11 +75,7 @@ pub async fn answer_for_system(app: &App, params: &PathParams, request: &ApiRequ
     }
     let fields = request.json_object()?;
     let answer = TaskAnswer::parse(&Value::Object(fields))?;
-    let sub = request
-        .principal
-        .as_ref()
-        .map(|principal| principal.sub.clone())
-        .unwrap_or_default();
+    let sub = request.team_member().to_owned();
     record(app, request, task_id, &answer, &Answerer::Team(sub)).await
 }
 
