@@ -7,7 +7,7 @@
 
 use crate::clock::{Clock, FixedClock};
 use crate::dsr::tasks::SystemsScope;
-use crate::dsr::Requests;
+use crate::dsr::{RequestType, Requests, Submission};
 use crate::email::EmailAddress;
 use crate::mail::RecordingMailer;
 use crate::newsletter::{Links, Newsletter, Subscriptions};
@@ -137,6 +137,23 @@ pub fn test_secrets() -> Secrets {
 }
 
 /// An address a test names (panics on an invalid one).
+/// A request of `request_type` from `address` through the API, with
+/// nothing else filled in.
+pub fn submission(request_type: RequestType, address: &str) -> Submission {
+    Submission {
+        request_type,
+        email: email(address),
+        name: None,
+        jurisdiction: None,
+        details: None,
+        corrections: None,
+        consent_id: None,
+        scope: None,
+        channel: "api",
+        ip: None,
+    }
+}
+
 pub fn email(address: &str) -> EmailAddress {
     EmailAddress::parse("email", address).expect("a valid test address")
 }

@@ -232,18 +232,7 @@ mod tests {
     use crate::testing::{email, World};
 
     fn submission(request_type: RequestType) -> Submission {
-        Submission {
-            request_type,
-            email: email("ada@example.com"),
-            name: None,
-            jurisdiction: None,
-            details: None,
-            corrections: None,
-            consent_id: None,
-            scope: None,
-            channel: "api",
-            ip: None,
-        }
+        crate::testing::submission(request_type, "ada@example.com")
     }
 
     async fn verified(world: &World, request_type: RequestType) -> String {

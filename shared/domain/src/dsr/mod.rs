@@ -814,18 +814,7 @@ mod tests {
         }
 
         fn submission(&self, kind: RequestType) -> Submission {
-            Submission {
-                request_type: kind,
-                email: EmailAddress::parse("email", "ada@example.com").unwrap(),
-                name: None,
-                jurisdiction: None,
-                scope: None,
-                details: None,
-                corrections: None,
-                consent_id: None,
-                channel: "api",
-                ip: None,
-            }
+            crate::testing::submission(kind, "ada@example.com")
         }
 
         fn verification_token(&self) -> String {

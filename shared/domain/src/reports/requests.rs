@@ -217,18 +217,7 @@ mod tests {
     use crate::testing::{email, World};
 
     fn submission(kind: RequestType, address: &str) -> Submission {
-        Submission {
-            request_type: kind,
-            email: email(address),
-            name: None,
-            jurisdiction: None,
-            scope: None,
-            details: None,
-            corrections: None,
-            consent_id: None,
-            channel: "api",
-            ip: None,
-        }
+        crate::testing::submission(kind, address)
     }
 
     /// Submits and verifies `kind` for `address`; the request id.

@@ -880,18 +880,7 @@ mod tests {
             privacy_team: None,
             systems: Default::default(),
         };
-        let submit = |request_type| Submission {
-            request_type,
-            email: ada.clone(),
-            name: None,
-            jurisdiction: None,
-            details: None,
-            corrections: None,
-            consent_id: None,
-            scope: None,
-            channel: "api",
-            ip: None,
-        };
+        let submit = |request_type| crate::testing::submission(request_type, ada.as_str());
         let restriction = requests.submit(submit(RequestType::Restriction)).await.unwrap();
         let access = requests.submit(submit(RequestType::Access)).await.unwrap();
         for submitted in [&restriction, &access] {
@@ -993,18 +982,7 @@ mod tests {
         }
 
         fn submission(kind: RequestType) -> Submission {
-            Submission {
-                request_type: kind,
-                email: Self::ada(),
-                name: None,
-                jurisdiction: None,
-                details: None,
-                corrections: None,
-                consent_id: None,
-                scope: None,
-                channel: "api",
-                ip: None,
-            }
+            crate::testing::submission(kind, "ada@example.com")
         }
 
         /// Submits and verifies; returns the request as stored afterwards.

@@ -502,18 +502,7 @@ mod tests {
     }
 
     fn submission(request_type: RequestType) -> Submission {
-        Submission {
-            request_type,
-            email: ada(),
-            name: None,
-            jurisdiction: None,
-            details: None,
-            corrections: None,
-            consent_id: None,
-            scope: None,
-            channel: "api",
-            ip: None,
-        }
+        crate::testing::submission(request_type, "ada@example.com")
     }
 
     fn world() -> World {
