@@ -120,11 +120,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let connector = match &systems {
         Some(systems) => {
-            let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            // The functions' SDK configuration: the environment's region,
+            // credentials and endpoint, no probing of instance metadata.
+            let sdk = privacy_aws::sdk_config().await;
             let bus = std::env::var("TASK_EVENT_BUS").ok();
             Some(SystemsConnector::new(
                 systems.clone(),
-                aws_sdk_eventbridge::Client::new(&sdk),
+                privacy_aws::eventbridge_client(&sdk),
                 bus,
                 clock.clone(),
             )?)
