@@ -13,7 +13,14 @@ export async function openDetail(id) {
   } catch (failure) {
     return;
   }
-  if (state.selected === id) renderDetail();
+  if (state.selected !== id) return;
+  // Drawn again with what was loaded: keep what the team has typed meanwhile.
+  const typed = [...$('#detail').querySelectorAll('textarea[id], select[id]')].map((node) => [node.id, node.value]);
+  renderDetail();
+  for (const [key, value] of typed) {
+    const node = document.getElementById(key);
+    if (node) node.value = value;
+  }
 }
 
 export function closeDetail() {
