@@ -49,6 +49,14 @@ export function element(tag, attributes = {}, ...children) {
   return node;
 }
 
+/** Draws a part of the page again only when what it shows has changed (`key`), so that a
+ * redraw never takes a form from under the team while they type in it or click it. */
+export function redraw(holder, key, build) {
+  if (holder.dataset.drawn === key) return;
+  holder.dataset.drawn = key;
+  holder.replaceChildren(...build());
+}
+
 export function svg(tag, attributes = {}, ...children) {
   const node = document.createElementNS(SVG, tag);
   for (const [name, value] of Object.entries(attributes)) {

@@ -1,7 +1,7 @@
 /*! detail.js: a request's detail (facts, timeline, tasks, mails, notes) and its actions. */
 
 import { loadDetail, loadQueue, renderAll } from './console.js';
-import { $, CLOSED, LIFTABLE, REASON_CODES, T, call, day, daysLeft, element, instant, say, state, statusName, typeName } from './core.js';
+import { $, CLOSED, LIFTABLE, REASON_CODES, T, call, day, daysLeft, element, instant, redraw, say, state, statusName, typeName } from './core.js';
 
 export async function openDetail(id) {
   state.selected = id;
@@ -13,14 +13,8 @@ export async function openDetail(id) {
   } catch (failure) {
     return;
   }
-  if (state.selected !== id) return;
-  // Drawn again with what was loaded: keep what the team has typed meanwhile.
-  const typed = [...$('#detail').querySelectorAll('textarea[id], select[id]')].map((node) => [node.id, node.value]);
-  renderDetail();
-  for (const [key, value] of typed) {
-    const node = document.getElementById(key);
-    if (node) node.value = value;
-  }
+  // Drawn again with what was loaded; the action forms stay as they are (see redraw).
+  if (state.selected === id) renderDetail();
 }
 
 export function closeDetail() {
@@ -79,8 +73,8 @@ export function renderDetail() {
   const forms = [];
   if (!CLOSED.includes(item.status)) forms.push('extend', 'complete', 'reject');
   if (LIFTABLE.includes(item.type)) forms.push('lift-restriction');
-  $('#detail-actions').replaceChildren(
-    ...(forms.length ? forms.map((action) => actionForm(item, action)) : [element('p', { text: T.noActions })]),
+  redraw($('#detail-actions'), [state.lang, item.request_id, ...forms].join(' '), () =>
+    forms.length ? forms.map((action) => actionForm(item, action)) : [element('p', { text: T.noActions })],
   );
 }
 
@@ -89,11 +83,11 @@ export const systemName = (task) => task.system_name || task.system;
 export function renderTasks(item) {
   const detail = state.details[item.request_id];
   const tasks = (detail && detail.tasks) || [];
-  const holder = $('#detail-tasks');
-  if (!tasks.length) {
-    holder.replaceChildren(element('p', { class: 'optional', text: detail ? T.noTasks : T.loading }));
-    return;
-  }
+  const key = [state.lang, item.request_id, detail ? JSON.stringify(tasks) : 'loading'].join(' ');
+  redraw($('#detail-tasks'), key, () => (tasks.length ? taskTable(item, tasks) : [element('p', { class: 'optional', text: detail ? T.noTasks : T.loading })]));
+}
+
+function taskTable(item, tasks) {
   const table = element(
     'table',
     { id: 'task-table' },
@@ -123,10 +117,7 @@ export function renderTasks(item) {
     ),
   );
   const open = tasks.filter((task) => !['done', 'not_found', 'exempt'].includes(task.status));
-  holder.replaceChildren(
-    element('div', { class: 'table-wrap' }, table),
-    ...open.map((task) => answerForm(item, task)),
-  );
+  return [element('div', { class: 'table-wrap' }, table), ...open.map((task) => answerForm(item, task))];
 }
 
 export function answerForm(item, task) {
@@ -209,7 +200,7 @@ export function renderNotes(item) {
       $('#note-text').focus();
     });
   });
-  $('#detail-notes').replaceChildren(
+  redraw($('#detail-notes'), [state.lang, id, detail ? JSON.stringify(notes) : 'loading'].join(' '), () => [
     notes.length
       ? element(
           'ol',
@@ -220,7 +211,7 @@ export function renderNotes(item) {
         )
       : element('p', { class: 'optional', text: T.noNotes }),
     detail ? form : null,
-  );
+  ]);
 }
 
 /** Posts a form's body; a refusal is shown by the field it names, else in the status line. */
@@ -231,6 +222,9 @@ export async function submitForm(form, path, body, done) {
   button.disabled = true;
   try {
     const answer = await call('POST', path, body);
+    // Done: the form is empty again, in case it stays drawn (see redraw).
+    form.reset();
+    button.disabled = false;
     await done(answer);
   } catch (failure) {
     button.disabled = false;
@@ -266,9 +260,8 @@ export function actionForm(item, action) {
     code = element(
       'select',
       { id: 'action-reject-code', name: 'reason_code', 'aria-describedby': 'action-reject-code-error' },
-      ...REASON_CODES.map((value) => element('option', { value, text: T.reasonCodes[value] })),
+      ...REASON_CODES.map((value) => element('option', { value, text: T.reasonCodes[value], selected: value === 'other' ? '' : null })),
     );
-    code.value = 'other';
     fields.push(
       element(
         'div',
@@ -286,32 +279,15 @@ export function actionForm(item, action) {
   );
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    for (const node of form.querySelectorAll('.field-error')) node.textContent = '';
-    for (const node of form.querySelectorAll('[aria-invalid]')) node.removeAttribute('aria-invalid');
     const body = { [spec.field]: textarea.value.trim() };
     if (code) body.reason_code = code.value;
-    const button = form.querySelector('button[type="submit"]');
-    button.disabled = true;
-    try {
-      const answer = await call('POST', `/admin/dsr/${encodeURIComponent(id)}/${action}`, body);
+    await submitForm(form, `/admin/dsr/${encodeURIComponent(id)}/${action}`, body, async (answer) => {
       if (answer && Array.isArray(answer.events)) state.events[id] = answer.events;
       await Promise.all([loadQueue(), loadDetail(id)]);
       renderAll();
       say(T.actionDone(id, spec.done, answer && answer.due_on ? day(answer.due_on) : ''), 'success');
       $('#detail-title').focus();
-    } catch (failure) {
-      button.disabled = false;
-      if (failure.handled) return;
-      const detail = failure.json && failure.json.error;
-      const target = detail && detail.field && form.querySelector(`[name="${CSS.escape(detail.field)}"]`);
-      if (target) {
-        target.setAttribute('aria-invalid', 'true');
-        form.querySelector('#' + CSS.escape(target.id + '-error')).textContent = detail.message;
-        target.focus();
-      } else {
-        say(detail ? detail.message : T.actionFailed, 'error');
-      }
-    }
+    });
   });
   return form;
 }
