@@ -241,6 +241,8 @@ browserTest('console: proof of consent, the consent chart and the request chart 
   assert.equal((await api('DELETE', `/consent/${consentId}`)).status < 300, true);
   const proof = (await admin('GET', `/admin/consent/${consentId}/proof`)).json;
   assert.equal(proof.receipts.length, 3);
+  // Its visitor verifies a request with the consent id: the history is linked to their address.
+  const person = await seedRequest(page, 'access', { consent_id: consentId });
 
   await signIn(page, ADMIN_TOKEN);
   await page.locator('#counts .count').first().waitFor();
@@ -290,7 +292,7 @@ browserTest('console: proof of consent, the consent chart and the request chart 
   await page.getByRole('button', { name: 'Show the proof' }).click();
   await page.locator('.verdict[data-intact="true"]', { hasText: 'The hash chain is intact.' }).waitFor();
   assert.deepEqual(
-    await page.locator('#receipts-table tbody tr').evaluateAll((rows) => rows.map((row) => [row.children[0].textContent, row.children[1].textContent])),
+    await page.locator('#proof-result .receipts tbody tr').evaluateAll((rows) => rows.map((row) => [row.children[0].textContent, row.children[1].textContent])),
     proof.receipts.map((receipt) => [String(receipt.sequence), receipt.action]),
   );
   await page.locator('.proof-state', { hasText: 'withdrawn' }).waitFor();
@@ -300,6 +302,28 @@ browserTest('console: proof of consent, the consent chart and the request chart 
   await page.getByRole('button', { name: 'Show the proof' }).click();
   await page.locator('#proof-id[aria-invalid="true"]').waitFor();
   assert.ok((await page.locator('#proof-id-error').textContent()).length > 0, 'the API\'s message by the field');
+
+  // The proof for a person: their linked history, found by the address (sent in the body).
+  const asked = [];
+  page.on('request', (request) => asked.push(request.url()));
+  await page.getByLabel('Or a person\'s e-mail address').fill(person.email);
+  await page.getByRole('button', { name: 'Show their proofs' }).click();
+  const theirs = page.locator(`#proof-result .proof[data-consent-id="${consentId}"]`);
+  await theirs.locator('.verdict[data-intact="true"]').waitFor();
+  assert.equal(await page.locator('#proof-result .proof').count(), 1, 'only the history linked to them');
+  assert.equal(await theirs.locator('.receipts tbody tr').count(), 3);
+  assert.ok(asked.every((url) => !url.includes(encodeURIComponent(person.email)) && !url.includes(person.email)), 'no address in a URL');
+  await page.getByLabel('Or a person\'s e-mail address').fill(uniqueEmail('console-nobody'));
+  await page.getByRole('button', { name: 'Show their proofs' }).click();
+  await page.locator('#proof-result', { hasText: 'No consent history is linked to this address.' }).waitFor();
+  await page.getByLabel('Or a person\'s e-mail address').fill('not an address');
+  await page.getByRole('button', { name: 'Show their proofs' }).click();
+  await page.locator('#proof-email[aria-invalid="true"]').waitFor();
+  assert.ok((await page.locator('#proof-email-error').textContent()).length > 0, 'the API\'s message by the field');
+  await page.getByLabel('Or a person\'s e-mail address').fill(person.email);
+  await page.getByRole('button', { name: 'Show their proofs' }).click();
+  await theirs.locator('.verdict[data-intact="true"]').waitFor();
+  await assertAccessible(page, 'the console with a person\'s proofs');
 
   await page.getByRole('button', { name: 'Svenska' }).click();
   await page.getByRole('heading', { name: 'Bevis på samtycke' }).waitFor();

@@ -6,8 +6,14 @@ import { $, T, call, element, failureText, fieldError, instant, say, state } fro
 
 export function renderProof() {
   const result = $('#proof-result');
-  const proof = state.proof;
-  if (!proof) return result.replaceChildren();
+  const shown = state.proofs;
+  if (!shown) return result.replaceChildren();
+  if (!shown.list.length) return result.replaceChildren(element('p', { class: 'optional', text: T.noLinkedConsent }));
+  result.replaceChildren(...shown.list.map((proof) => proofView(proof, shown.person)));
+}
+
+/** One consent id's proof: the verdict, the latest state and every receipt. */
+function proofView(proof, titled) {
   const verdict = proof.verification || {};
   const verdictText = verdict.intact
     ? T.proofIntact
@@ -16,7 +22,10 @@ export function renderProof() {
       : T.proofBrokenNoSeq;
   const stateView = proof.state;
   const yesNo = (value) => (value ? T.yes : T.no);
-  result.replaceChildren(
+  return element(
+    'article',
+    { class: 'proof', 'data-consent-id': proof.consent_id },
+    titled ? element('h3', {}, element('code', { text: T.proofOf(proof.consent_id) })) : null,
     element(
       'div',
       { class: 'verdict', 'data-intact': String(Boolean(verdict.intact)), 'data-broken-at': verdict.broken_at },
@@ -40,7 +49,7 @@ export function renderProof() {
       { class: 'table-wrap' },
       element(
         'table',
-        { id: 'receipts-table' },
+        { class: 'receipts' },
         element('caption', { text: T.receiptsCaption }),
         element(
           'thead',
@@ -77,24 +86,39 @@ export function renderProof() {
   );
 }
 
-export async function showProof(event) {
+/** Asks for proofs and shows them; a refusal by the field it names goes by `input`. */
+async function showProofs(event, input, field, ask) {
   event.preventDefault();
-  const input = $('#proof-id');
-  fieldError(input, '');
-  const id = input.value.trim();
-  if (!id) return;
+  for (const node of [$('#proof-id'), $('#proof-email')]) fieldError(node, '');
+  const value = input.value.trim();
+  if (!value) return;
   try {
-    state.proof = await call('GET', `/admin/consent/${encodeURIComponent(id)}/proof`);
+    state.proofs = await ask(value);
     renderProof();
     say('');
   } catch (failure) {
     if (failure.handled) return;
-    state.proof = null;
+    state.proofs = null;
     renderProof();
     const detail = failure.json && failure.json.error;
-    if (detail && (detail.field === 'consent_id' || failure.status === 404)) fieldError(input, detail.message);
+    if (detail && (detail.field === field || failure.status === 404)) fieldError(input, detail.message);
     else say(failureText(failure), 'error');
   }
+}
+
+export function showProof(event) {
+  return showProofs(event, $('#proof-id'), 'consent_id', async (id) => ({
+    list: [await call('GET', `/admin/consent/${encodeURIComponent(id)}/proof`)],
+    person: false,
+  }));
+}
+
+/** A person's proofs: the address goes in the body, never in a URL. */
+export function showProofsOfPerson(event) {
+  return showProofs(event, $('#proof-email'), 'email', async (email) => ({
+    list: (await call('POST', '/admin/consent/proofs', { email })).proofs,
+    person: true,
+  }));
 }
 
 export async function showRange(event) {

@@ -2,7 +2,8 @@
  *
  * Reads GET /admin/dsr (every page, following next_cursor) for the counts and the list,
  * GET /admin/reports/requests?year= and GET /admin/reports/consent?from=&to= for the charts
- * (plain SVG, charts.js), GET /admin/consent/{id}/proof for the proof of consent; acts through
+ * (plain SVG, charts.js), GET /admin/consent/{id}/proof and POST /admin/consent/proofs (a
+ * person's, the address in the body) for the proof of consent; acts through
  * POST /admin/dsr/{id}/extend|complete|reject|lift-restriction; a request's detail from
  * GET /admin/dsr/{id} (timeline, tasks, mails, notes), with POST /admin/dsr/{id}/tasks/{task_id}
  * (a system's answer) and POST /admin/dsr/{id}/notes; the on-time rate and the chart per month
@@ -12,7 +13,7 @@
  */
 
 import { renderConsentChart, renderMonthlyChart, renderRequestChart } from './charts.js';
-import { renderProof, showProof, showRange } from './consent.js';
+import { renderProof, showProof, showProofsOfPerson, showRange } from './consent.js';
 import {
   $,
   KEY,
@@ -195,6 +196,7 @@ function setUp() {
     if (event.key === 'Escape' && !event.target.closest('textarea, select')) closeDetail();
   });
   $('#proof-form').addEventListener('submit', showProof);
+  $('#proof-person-form').addEventListener('submit', showProofsOfPerson);
   $('#range-form').addEventListener('submit', showRange);
   $('#year-form').addEventListener('submit', showYear);
   $('#report-csv').addEventListener('click', downloadCsv);

@@ -23,7 +23,7 @@ export const state = {
   report: null, // the request report of state.year
   reportYear: null,
   consent: null, // the consent report
-  proof: null,
+  proofs: null, // { list, person }: the proofs shown, of one consent id or of a person
   selected: null, // request id shown in the detail
   events: {}, // request id -> events from the answer to an action
   details: {}, // request id -> GET /admin/dsr/{id}
@@ -166,7 +166,7 @@ export function fieldError(input, message) {
 
 export function signOut(message) {
   sessionStorage.removeItem(KEY);
-  Object.assign(state, { items: [], report: null, consent: null, proof: null, selected: null, events: {}, details: {}, monthly: null });
+  Object.assign(state, { items: [], report: null, consent: null, proofs: null, selected: null, events: {}, details: {}, monthly: null });
   $('#console').hidden = true;
   $('#signin').hidden = false;
   const input = $('#admin-token');

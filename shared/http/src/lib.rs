@@ -525,6 +525,12 @@ pub const ROUTES: &[Route] = &[
         serve!(reports::consent_proof),
     ),
     route(
+        "POST",
+        "/admin/consent/proofs",
+        Area::Admin,
+        serve!(reports::consent_proofs_of_person),
+    ),
+    route(
         "GET",
         "/admin/reports/consent",
         Area::Admin,

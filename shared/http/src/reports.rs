@@ -1,9 +1,13 @@
 //! SPEC 10: the privacy team's reports and the proof of consent. Behind the
 //! same authoriser as every `/admin` route (`lib.rs` answers 401/403 first).
 
+use privacy_domain::email::EmailAddress;
 use privacy_domain::reports::{self, DayRange};
+use privacy_domain::subject::SubjectKey;
+use serde_json::json;
 
 use crate::consent::{consent_error, consent_id};
+use crate::fields::{refuse_unknown, required_text};
 use crate::{ApiError, ApiRequest, ApiResponse, App, PathParams};
 
 /// `GET /admin/consent/{consent_id}/proof`: every receipt, the checkpoint
@@ -24,6 +28,34 @@ pub async fn consent_proof(app: &App, params: &PathParams, request: &ApiRequest)
         "proof of consent read by the privacy team"
     );
     Ok(ApiResponse::json(200, &proof))
+}
+
+/// `POST /admin/consent/proofs {"email"}`: the proof of every consent
+/// history linked to a person, for an auditor or a dispute about them. The
+/// address travels in the body, never in a URL, and is logged nowhere.
+pub async fn consent_proofs_of_person(
+    app: &App,
+    _params: &PathParams,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let body = request.json_object()?;
+    refuse_unknown(&body, &["email"], "a proof of consent for a person")?;
+    let email = EmailAddress::parse("email", required_text(&body, "email")?)?;
+    let subject = SubjectKey::derive(app.pepper()?, &email);
+    let proofs = app
+        .ports()
+        .consent_ledger()
+        .proofs_of_person(&subject)
+        .await
+        .map_err(consent_error)?;
+    tracing::info!(
+        principal = request.team_member(),
+        subject = subject.short(),
+        histories = proofs.len(),
+        intact = proofs.iter().all(|proof| proof.verification.intact),
+        "proof of consent for a person read by the privacy team"
+    );
+    Ok(ApiResponse::json(200, &json!({ "proofs": proofs })))
 }
 
 /// Today on the controller's calendar (reports count days there).

@@ -413,11 +413,12 @@ async fn every_admin_route_answers_401_without_valid_credentials() {
     let backend = DsrBackend::start().await;
     let admin_routes: Vec<_> = ROUTES.iter().filter(|route| route.area == Area::Admin).collect();
     // The queue, its four decisions, holds (2), customer subscriptions, the
-    // account settings' lists, the proof of consent, the two reports, a
+    // account settings' lists, the proof of consent (by id and for a
+    // person), the two reports, a
     // system's answer recorded by the team, a request's detail, the team's
     // notes, the monthly request report and newsletter issues (write, list,
     // show, test, cancel).
-    assert_eq!(admin_routes.len(), 21);
+    assert_eq!(admin_routes.len(), 22);
     for route in admin_routes {
         let path = route
             .path

@@ -302,6 +302,63 @@ async fn the_reports_answer_only_the_privacy_team_and_name_a_bad_year() {
     backend.consent.stop_checking_logs(&[]).await;
 }
 
+#[tokio::test]
+async fn the_proof_of_consent_for_a_person_proves_each_history_linked_to_their_address_and_no_other() {
+    let backend = Backend::start().await;
+    let record = |consent_id: &str| {
+        let body = json!({"consent_id": consent_id, "policy_version": "2026-01", "source": "banner",
+            "categories": {"analytics": true, "marketing": false}})
+        .to_string();
+        backend.consent.http(http_event("POST /consent", "/consent", Some(&body)))
+    };
+    // Ada's history, linked to her when she verifies a request with its id,
+    // and a history nobody linked.
+    let (hers, unlinked) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
+    for id in [&hers, &unlinked] {
+        assert_eq!(record(id).await.status, 201);
+    }
+    let ada = unique_address("ada");
+    backend
+        .verified_body(json!({"type": "access", "email": ada, "consent_id": hers}))
+        .await;
+
+    let route = "POST /admin/consent/proofs";
+    let path = "/admin/consent/proofs";
+    let proofs = backend.admin(route, path, Some(json!({"email": ada}))).await;
+    assert_eq!(proofs.status, 200, "{}", proofs.body);
+    let proofs = proofs.json()["proofs"].as_array().cloned().unwrap();
+    assert_eq!(proofs.len(), 1, "{proofs:#?}");
+    assert_eq!(proofs[0]["consent_id"], hers.as_str());
+    assert_eq!(proofs[0]["verification"]["intact"], true);
+    assert_eq!(proofs[0]["receipts"].as_array().unwrap().len(), 1);
+    assert!(!proofs[0].to_string().contains(&ada), "a proof holds no address");
+
+    // Someone with no linked history: an empty list, not an error.
+    let nobody = backend
+        .admin(route, path, Some(json!({"email": unique_address("nobody")})))
+        .await;
+    assert_eq!((nobody.status, nobody.json()["proofs"].clone()), (200, json!([])));
+
+    // Bad input names the field; credentials are required.
+    for (body, field) in [
+        (json!({}), "email"),
+        (json!({"email": "not an address"}), "email"),
+        (json!({"email": ada, "consent_id": hers}), "consent_id"),
+    ] {
+        let refused = backend.admin(route, path, Some(body.clone())).await;
+        assert_eq!(refused.status, 400, "{body}: {}", refused.body);
+        assert_eq!(refused.error().1.as_deref(), Some(field), "{body}");
+    }
+    let body = json!({"email": ada}).to_string();
+    let anonymous = backend.admin.http(http_event(route, path, Some(&body))).await;
+    assert_eq!(anonymous.status, 401, "{}", anonymous.body);
+    assert!(!anonymous.body.contains("receipts"));
+
+    backend.intake.stop_checking_logs(&[&ada]).await;
+    backend.admin.stop_checking_logs(&[&ada]).await;
+    backend.consent.stop_checking_logs(&[]).await;
+}
+
 /// A report entry as the request's record would have written it, stored directly.
 #[allow(clippy::too_many_arguments)]
 fn seeded_entry(

@@ -5,8 +5,11 @@
 use serde::Serialize;
 
 use super::{
-    verify_chain, ChainBreak, ConsentCheckpoint, ConsentError, ConsentId, ConsentLedger, ConsentReceipt, ConsentState,
+    linked_consent_ids, verify_chain, ChainBreak, ConsentCheckpoint, ConsentError, ConsentId, ConsentLedger,
+    ConsentReceipt, ConsentState,
 };
+use crate::store::{self, Query};
+use crate::subject::SubjectKey;
 
 /// What verifying a chain found, in the words an auditor reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -82,6 +85,28 @@ impl ConsentLedger<'_> {
             receipts,
             verification,
         })
+    }
+
+    /// The proofs of every consent history linked to a person (when they
+    /// confirmed a sign-up or verified a request with its consent id), in
+    /// the order of the ids. A linked history that no longer exists (erased,
+    /// or expired with its retention) has no proof and is left out.
+    pub async fn proofs_of_person(&self, subject: &SubjectKey) -> Result<Vec<ConsentProof>, ConsentError> {
+        let now = self.clock.now();
+        let indexed: Vec<_> = store::query_all(self.store, &Query::Subject(subject.clone()))
+            .await?
+            .into_iter()
+            .filter(|record| !record.is_expired(now))
+            .collect();
+        let mut proofs = Vec::new();
+        for consent_id in linked_consent_ids(&indexed) {
+            match self.proof(consent_id).await {
+                Ok(proof) => proofs.push(proof),
+                Err(ConsentError::NotFound) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(proofs)
     }
 }
 
@@ -159,6 +184,36 @@ mod tests {
             (proof.verification.problem, proof.verification.broken_at),
             (Some("missing"), Some(2))
         );
+    }
+
+    #[tokio::test]
+    async fn a_persons_proofs_are_those_of_the_histories_linked_to_them_and_no_other() {
+        let world = World::at("2026-05-01T08:00:00Z");
+        let ledger = world.ports().consent_ledger();
+        let client = ClientContext::default();
+        let ada = world.subject_of("ada@example.com");
+        let mut linked = Vec::new();
+        for analytics in [true, false] {
+            let recorded = ledger.record(decision(analytics, None), &client).await.unwrap();
+            ledger.link_subject(recorded.consent_id, &ada).await.unwrap();
+            linked.push(recorded.consent_id);
+        }
+        // Someone else's history, and one linked to nobody.
+        let other = ledger.record(decision(true, None), &client).await.unwrap();
+        ledger
+            .link_subject(other.consent_id, &world.subject_of("bo@example.com"))
+            .await
+            .unwrap();
+        ledger.record(decision(true, None), &client).await.unwrap();
+
+        let proofs = ledger.proofs_of_person(&ada).await.unwrap();
+        let mut proven: Vec<ConsentId> = proofs.iter().map(|proof| proof.consent_id).collect();
+        proven.sort_by_key(|id| id.0);
+        linked.sort_by_key(|id| id.0);
+        assert_eq!(proven, linked);
+        assert!(proofs.iter().all(|proof| proof.verification.intact && proof.receipts.len() == 1));
+        let nobody = world.subject_of("nobody@example.com");
+        assert!(ledger.proofs_of_person(&nobody).await.unwrap().is_empty());
     }
 
     #[tokio::test]
