@@ -1,6 +1,7 @@
 //! Intake: a request received, limited and mailed its link (SPEC 3.3 abuse limits).
 
 use super::*;
+use crate::newsletter::{suppression_key, Suppression};
 
 impl Requests<'_> {
     /// Stores the request (durably, before anything is answered), then either
@@ -50,7 +51,7 @@ impl Requests<'_> {
             notes: Vec::new(),
         };
         if submission.request_type.acts_at_once(request.scope) {
-            self.write_new(&subject, &request, None, None).await?;
+            self.write_new(&subject, &request, None, Vec::new()).await?;
             let fulfilment = self.fulfilment();
             fulfilment.opt_out_of_marketing(&subject, &mut request).await?;
             // The systems that hold marketing data act too (see `dsr::tasks`).
@@ -93,7 +94,7 @@ impl Requests<'_> {
             });
         }
         for _ in 0..ATTEMPTS {
-            let (stored, mut intake) = self.intake(&subject).await?;
+            let (stored, mut intake, suppressed_for_good) = self.intake_and_suppression(&subject).await?;
             // At most one open request per address and type: a repeat gets the
             // same answer and no new mail.
             if let Some(open) = intake.open.get(request.request_type.as_str()) {
@@ -110,7 +111,7 @@ impl Requests<'_> {
             // all the same (it was accepted); unmailed, it cannot be verified
             // and expires like any unverified request.
             let in_window = link_mails_in_window(&intake.verification_mails, now);
-            let mail_now = may_mail_link(&in_window, now) && !self.suppressed_for_good(&subject).await?;
+            let mail_now = may_mail_link(&in_window, now) && !suppressed_for_good;
             intake.verification_mails = in_window;
             let token = mail_now.then(OneTimeToken::generate);
             if mail_now {
@@ -120,11 +121,18 @@ impl Requests<'_> {
                     .insert(request.request_type.as_str().to_owned(), request_id.clone());
             }
             request.verification_digest = token.as_ref().map(OneTimeToken::digest);
-            let intake_write = self.intake_write(&subject, stored.as_ref(), &intake);
-            match self
-                .write_new(&subject, &request, token.as_ref(), Some(intake_write))
-                .await
-            {
+            // The link's mail is stored, claimed, in the request's own write,
+            // and sent once that write holds (a failed send is the drain's).
+            let (mail_write, claimed) = token
+                .as_ref()
+                .and_then(|token| {
+                    let mail = self.verification_mail(&submission.email, &request, token);
+                    self.outbox().queue_claimed(mail, "dsr_verification", &subject)
+                })
+                .unzip();
+            let mut also = vec![self.intake_write(&subject, stored.as_ref(), &intake)];
+            also.extend(mail_write);
+            match self.write_new(&subject, &request, token.as_ref(), also).await {
                 Ok(()) => {}
                 Err(StoreError::Conflict) => continue,
                 Err(error) => return Err(error.into()),
@@ -135,10 +143,9 @@ impl Requests<'_> {
                 self.fulfilment().opt_out_of_marketing(&subject, &mut request).await?;
                 self.save(&subject, &request, 1).await?;
             }
-            match token {
-                Some(token) => {
-                    let mail = self.verification_mail(&submission.email, &request, &token);
-                    self.outbox().deliver(mail, "dsr_verification", &subject).await?;
+            match claimed {
+                Some(claimed) => {
+                    self.outbox().send_claimed(claimed).await;
                     tracing::info!(request_id = %request_id, kind = request.request_type.as_str(), "request received; verification mailed");
                 }
                 None => {
@@ -169,6 +176,33 @@ impl Requests<'_> {
         Ok((stored, intake))
     }
 
+    /// [`Requests::intake`] and whether the address bounced hard or
+    /// complained (then no mail goes to it), read in one round trip.
+    async fn intake_and_suppression(
+        &self,
+        subject: &SubjectKey,
+    ) -> Result<(Option<Record>, RequestIntake, bool), DsrError> {
+        let now = self.ports.clock.now();
+        let keys = [intake_key(subject), suppression_key(subject)];
+        let mut found = self
+            .ports
+            .store
+            .get_many(&keys)
+            .await?
+            .into_iter()
+            .map(|record| record.filter(|record| !record.is_expired(now)));
+        let (stored, suppression) = (found.next().flatten(), found.next().flatten());
+        let intake = match &stored {
+            Some(record) => record.body()?,
+            None => RequestIntake::default(),
+        };
+        let suppressed_for_good = match suppression {
+            Some(record) => !record.body::<Suppression>()?.reason.allows_new_opt_in(),
+            None => false,
+        };
+        Ok((stored, intake, suppressed_for_good))
+    }
+
     /// The write of the person's abuse-limit record, conditional on the
     /// version read (`stored`).
     pub(super) fn intake_write(&self, subject: &SubjectKey, stored: Option<&Record>, intake: &RequestIntake) -> Write {
@@ -191,13 +225,5 @@ impl Requests<'_> {
             Some(record) => Ok(!parse_request(&record)?.status.is_closed()),
             None => Ok(false),
         }
-    }
-
-    /// Whether the address bounced hard or complained: then no mail goes to it.
-    pub(super) async fn suppressed_for_good(&self, subject: &SubjectKey) -> Result<bool, DsrError> {
-        Ok(self
-            .suppression_of(subject)
-            .await?
-            .is_some_and(|reason| !reason.allows_new_opt_in()))
     }
 }

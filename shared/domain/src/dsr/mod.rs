@@ -603,7 +603,7 @@ impl Requests<'_> {
         subject: &SubjectKey,
         request: &DataSubjectRequest,
         token: Option<&OneTimeToken>,
-        also: Option<Write>,
+        also: Vec<Write>,
     ) -> Result<(), StoreError> {
         let mut record = self.request_record(subject, request, 1);
         self.stamp_unverified(&mut record, request.received_at);

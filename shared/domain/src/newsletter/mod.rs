@@ -347,7 +347,7 @@ fn evidence_key(subject: &SubjectKey, list: &ListId) -> RecordKey {
     )
 }
 
-fn suppression_key(subject: &SubjectKey) -> RecordKey {
+pub(crate) fn suppression_key(subject: &SubjectKey) -> RecordKey {
     RecordKey::new(format!("SUPPRESSION#{}", subject.as_str()), "NEWSLETTER")
 }
 
