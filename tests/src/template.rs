@@ -8,6 +8,8 @@ use crate::aws::workspace_root;
 pub struct DeployedFunction {
     pub logical_id: String,
     pub binary: String,
+    /// The directory `sam build` builds the function in (`CodeUri`).
+    pub code_uri: String,
     /// `(METHOD, /path)` of every HttpApi event.
     pub routes: Vec<(String, String)>,
     /// Types of the other events (`Schedule`, `SNS`, …).
@@ -33,6 +35,10 @@ pub fn functions() -> Vec<DeployedFunction> {
             .as_str()
             .unwrap_or_else(|| panic!("{logical_id} names its binary in Metadata.BuildProperties.Binary"))
             .to_owned();
+        let code_uri = resource["Properties"]["CodeUri"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{logical_id} has a CodeUri"))
+            .to_owned();
         let mut routes = Vec::new();
         let mut other_events = Vec::new();
         if let Some(events) = resource["Properties"]["Events"].as_mapping() {
@@ -53,6 +59,7 @@ pub fn functions() -> Vec<DeployedFunction> {
         functions.push(DeployedFunction {
             logical_id,
             binary,
+            code_uri,
             routes,
             other_events,
         });

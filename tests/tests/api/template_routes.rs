@@ -47,13 +47,21 @@ fn the_template_deploys_exactly_the_routes_the_handlers_serve() {
     );
 }
 
+/// `sam build` runs `cargo lambda build` in each function's `CodeUri`: from
+/// the crate's own directory cargo builds that package alone, with only its
+/// features. From the repository root (`CodeUri: .`) it would build every
+/// member's features into every binary: each function would link every route
+/// and AWS client.
 #[test]
-fn every_function_binary_exists_in_the_workspace() {
+fn every_function_is_built_alone_from_its_own_crate_directory() {
     for function in template::functions() {
-        let manifest = aws::workspace_root()
-            .join("functions")
-            .join(&function.binary)
-            .join("Cargo.toml");
+        let directory = format!("functions/{}", function.binary);
+        assert_eq!(
+            function.code_uri, directory,
+            "{} is built from its own crate's directory",
+            function.logical_id
+        );
+        let manifest = aws::workspace_root().join(&directory).join("Cargo.toml");
         assert!(
             manifest.exists(),
             "{} builds {} from {}",
