@@ -1393,11 +1393,14 @@ mod tests {
         for n in 0..3 {
             verified_request(&fixture, &format!("person{n}@example.com")).await;
         }
-        // The store's cursor in the single partition, sealed as cursors were then.
+        // Where a page ended before the sharding: the store's cursor (the
+        // in-memory store's format) in the single partition, sealed as it was then.
+        let first = &fixture.requests().queue(None, None).await.unwrap()[0];
+        let store_cursor = serde_json::json!(["DSR_QUEUE", format!("{}#{}", first.due_on, first.request_id)]);
         let old = fixture
             .secrets
             .token_key
-            .seal_cursor("dsr-queue", r#"{"PK":"DSR_QUEUE","SK":"2027-03-01#x"}"#);
+            .seal_cursor("dsr-queue", &store_cursor.to_string());
         let page = fixture.requests().queue_page(None, None, 2, Some(&old)).await;
         assert!(matches!(page, Err(DsrError::BadCursor)), "{page:?}");
     }
