@@ -365,7 +365,7 @@ pub fn closed_request(register: &Register, request_id: &str, subject: SubjectKey
 /// A queue entry for the privacy team (no personal data).
 pub fn queue_entry(due_on: Date, request_id: &str, kind: &str, status: &str) -> Record {
     let mut record = Record::new(
-        RecordKey::new(privacy_domain::dsr::QUEUE_PARTITION, format!("{due_on}#{request_id}")),
+        privacy_domain::dsr::queue_key(due_on, request_id),
         entity::DSR_QUEUE_ENTRY,
     );
     record.attributes = match json!({

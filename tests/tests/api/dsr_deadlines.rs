@@ -11,7 +11,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use privacy_domain::dsr::request_key;
-use privacy_domain::store::{self, Precondition, RecordStore, Write};
+use privacy_domain::store::{Precondition, RecordStore, Write};
 use privacy_tests::dsr::DsrBackend;
 use privacy_tests::newsletter::{mails_to, unique_address, SentMail};
 use serde_json::{json, Value};
@@ -205,7 +205,7 @@ async fn a_gdpr_extension_through_the_admin_api_lands_two_months_after_the_first
                 precondition: Precondition::Version(record.version),
             },
             Write::Delete {
-                key: store::RecordKey::new(privacy_domain::dsr::QUEUE_PARTITION, format!("{old_due}#{id}")),
+                key: privacy_domain::dsr::queue_key(old_due.parse().unwrap(), &id),
                 precondition: Precondition::Present,
             },
         ])

@@ -3,8 +3,12 @@
 //!
 //! Records:
 //! - `DSR#<request_id>` / `REQUEST`: the [`DataSubjectRequest`] with its events.
-//! - `DSR_QUEUE` / `<due_on>#<request_id>`: the queue entry (no personal
-//!   data), soonest due first, for the team and the deadline digest.
+//! - `DSR_QUEUE#<shard>` / `<due_on>#<request_id>`: the queue entry (no
+//!   personal data), for the team and the deadline digest. The shard (0 … 7)
+//!   is picked by the request id ([`queue_partition`]), so that queue writes
+//!   spread over eight partitions; readers query every shard, and the single
+//!   partition `DSR_QUEUE` of the entries written before the sharding, and
+//!   merge them soonest due first (the sort key is one order across them).
 //! - `TOKEN#<sha256(token)>` / `TOKEN`: finds the request a verification link
 //!   is for. Single-use.
 //! - `TOKEN#<sha256(token)>` / `TOKEN` of entity `dsr_new_address_token`:
@@ -36,6 +40,7 @@ use jiff::civil::Date;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::consent::ConsentId;
@@ -55,7 +60,18 @@ use crate::tokens::{token_digest, OneTimeToken, Secrets};
 use crate::FieldError;
 
 pub use events::RequestEventKind;
-pub const QUEUE_PARTITION: &str = "DSR_QUEUE";
+
+/// The queue's partitions: `DSR_QUEUE#0` … `DSR_QUEUE#7`, an entry's shard
+/// picked by its request id, so that queue writes (one per verification and
+/// per change of an open request) spread over [`QUEUE_SHARDS`] partitions
+/// instead of capping at one partition's 1,000 writes per second (SPEC 11).
+/// Entries written before the sharding stay in the single partition
+/// `DSR_QUEUE` until their request is next saved: every write of an entry
+/// deletes that entry's old key in the same transaction, so a request is
+/// never listed twice; readers read that partition too (it empties as the
+/// old requests change or close, and its read can then go).
+pub(crate) const QUEUE_PARTITION: &str = "DSR_QUEUE";
+pub const QUEUE_SHARDS: u8 = 8;
 const ATTEMPTS: usize = 5;
 pub const MAX_DETAILS: usize = 2000;
 
@@ -376,8 +392,11 @@ pub struct QueuePage {
     pub next: Option<String>,
 }
 
-/// What the queue's cursors are sealed for.
-const QUEUE_CURSOR: &str = "dsr-queue";
+/// What the queue's cursors are sealed for. A cursor holds the sort key of
+/// the last entry of its page; the purpose changed with that format (it held
+/// the store's cursor of the single queue partition before the sharding), so
+/// a cursor of the old format does not open.
+const QUEUE_CURSOR: &str = "dsr-queue-after";
 
 /// A request as received from the website or the API, validated.
 #[derive(Debug, Clone)]
@@ -433,8 +452,65 @@ pub fn request_key(request_id: &str) -> RecordKey {
     RecordKey::new(format!("DSR#{request_id}"), "REQUEST")
 }
 
-fn queue_key(due_on: Date, request_id: &str) -> RecordKey {
-    RecordKey::new(QUEUE_PARTITION, format!("{due_on}#{request_id}"))
+/// The partition of the queue entry of `request_id`: the first byte of its
+/// SHA-256, modulo [`QUEUE_SHARDS`] (request ids are random, so any hash
+/// spreads them; this one is stable across releases and platforms).
+pub fn queue_partition(request_id: &str) -> String {
+    let shard = Sha256::digest(request_id.as_bytes())[0] % QUEUE_SHARDS;
+    format!("{QUEUE_PARTITION}#{shard}")
+}
+
+/// Every partition the queue's readers read: the shards, then the one of the
+/// entries written before the sharding.
+pub(crate) fn queue_partitions() -> impl Iterator<Item = String> {
+    (0..QUEUE_SHARDS)
+        .map(|shard| format!("{QUEUE_PARTITION}#{shard}"))
+        .chain(std::iter::once(QUEUE_PARTITION.to_owned()))
+}
+
+/// Where the queue entry of `request_id` due on `due_on` is written.
+pub fn queue_key(due_on: Date, request_id: &str) -> RecordKey {
+    RecordKey::new(queue_partition(request_id), queue_sort_key(due_on, request_id))
+}
+
+/// The queue's sort key: one order (due day, then request id) across every
+/// partition of the queue, which is what lets readers merge them.
+fn queue_sort_key(due_on: Date, request_id: &str) -> String {
+    format!("{due_on}#{request_id}")
+}
+
+/// Where an entry with this sort key lived before the sharding.
+fn legacy_queue_key(sort: &str) -> RecordKey {
+    RecordKey::new(QUEUE_PARTITION, sort)
+}
+
+/// The writes that store a queue entry: the entry in its shard, and the
+/// unconditional delete of the same entry's key from before the sharding, in
+/// the same transaction (a no-op once that key is gone), so that a request
+/// is never in both partitions.
+fn queue_entry_writes(entry: Record) -> [Write; 2] {
+    let legacy = legacy_queue_key(&entry.key.sort);
+    [
+        Write::Put {
+            record: entry,
+            precondition: Precondition::None,
+        },
+        Write::Delete {
+            key: legacy,
+            precondition: Precondition::None,
+        },
+    ]
+}
+
+/// The writes that remove the entry of `request_id` due on `due_on`, wherever
+/// it is: its shard and the partition from before the sharding.
+fn queue_entry_deletes(due_on: Date, request_id: &str) -> [Write; 2] {
+    let key = queue_key(due_on, request_id);
+    let legacy = legacy_queue_key(&key.sort);
+    [key, legacy].map(|key| Write::Delete {
+        key,
+        precondition: Precondition::None,
+    })
 }
 
 pub(crate) fn token_key(digest: &str) -> RecordKey {
@@ -696,16 +772,10 @@ impl Requests<'_> {
             precondition: Precondition::Version(version),
         }];
         if queued {
-            writes.push(Write::Put {
-                record: queue,
-                precondition: Precondition::None,
-            });
+            writes.extend(queue_entry_writes(queue));
         }
         if queued && old_due != request.due_on {
-            writes.push(Write::Delete {
-                key: queue_key(old_due, &request.request_id),
-                precondition: Precondition::None,
-            });
+            writes.extend(queue_entry_deletes(old_due, &request.request_id));
         }
         writes.push(report_entry::entry_write(request, self.ports.register));
         writes.extend(also);
@@ -1144,13 +1214,195 @@ mod tests {
         assert_eq!(queue[0].due_on, jiff::civil::date(2027, 5, 1));
     }
 
+    /// The queue's entries wherever they are: its shards and the partition of
+    /// the entries written before the sharding.
     fn queue_records(fixture: &Fixture) -> Vec<Record> {
         fixture
             .store
             .snapshot()
             .into_iter()
-            .filter(|record| record.key.partition == QUEUE_PARTITION)
+            .filter(|record| queue_partitions().any(|partition| partition == record.key.partition))
             .collect()
+    }
+
+    /// Moves the queue entry of `request_id` to where it would be had it been
+    /// written before the sharding.
+    async fn move_to_legacy_partition(fixture: &Fixture, request_id: &str) {
+        let mut entry = queue_records(fixture)
+            .into_iter()
+            .find(|record| record.attributes["request_id"] == request_id)
+            .unwrap();
+        let sharded = entry.key.clone();
+        entry.key.partition = QUEUE_PARTITION.to_owned();
+        fixture
+            .store
+            .write(vec![
+                Write::Delete {
+                    key: sharded,
+                    precondition: Precondition::Present,
+                },
+                Write::Put {
+                    record: entry,
+                    precondition: Precondition::Absent,
+                },
+            ])
+            .await
+            .unwrap();
+    }
+
+    /// Submits and verifies a restriction for `address`: a request the team's queue lists.
+    async fn verified_request(fixture: &Fixture, address: &str) -> String {
+        let mut submission = fixture.submission(RequestType::Restriction);
+        submission.email = EmailAddress::parse("email", address).unwrap();
+        let submitted = fixture.requests().submit(submission).await.unwrap();
+        fixture.requests().verify(&fixture.verification_token()).await.unwrap();
+        submitted.request_id
+    }
+
+    #[tokio::test]
+    async fn a_thousand_verified_requests_spread_over_every_shard_of_the_queue() {
+        let fixture = Fixture::new();
+        for n in 0..1000 {
+            verified_request(&fixture, &format!("person{n}@example.com")).await;
+        }
+        let mut per_partition: std::collections::BTreeMap<String, usize> = Default::default();
+        for record in queue_records(&fixture) {
+            *per_partition.entry(record.key.partition).or_default() += 1;
+        }
+        assert_eq!(per_partition.len(), usize::from(QUEUE_SHARDS), "{per_partition:?}");
+        assert!(!per_partition.contains_key(QUEUE_PARTITION), "{per_partition:?}");
+        let busiest = per_partition.values().max().copied().unwrap_or_default();
+        assert!(
+            busiest < 1000 / usize::from(QUEUE_SHARDS) * 3 / 2,
+            "one partition takes {busiest} of 1,000 entries: {per_partition:?}"
+        );
+        assert_eq!(fixture.requests().queue(None, None).await.unwrap().len(), 1000);
+    }
+
+    #[tokio::test]
+    async fn paging_lists_every_open_request_once_soonest_due_first_across_shards_and_the_old_partition() {
+        let fixture = Fixture::new();
+        let mut ids = Vec::new();
+        for n in 0..12 {
+            // Received on four days: four due days, several requests on each.
+            if n % 3 == 0 {
+                fixture.clock.advance(jiff::SignedDuration::from_hours(24));
+            }
+            ids.push(verified_request(&fixture, &format!("person{n}@example.com")).await);
+        }
+        // A third of them were queued before the sharding.
+        for id in ids.iter().step_by(3) {
+            move_to_legacy_partition(&fixture, id).await;
+        }
+        // Entries an earlier version wrote at intake, soonest due of all and
+        // in both kinds of partition: never listed, and read past.
+        for n in 0..5 {
+            let id = format!("unverified-{n}");
+            let mut record = Record::new(queue_key(jiff::civil::date(2027, 2, 1), &id), entity::DSR_QUEUE_ENTRY);
+            if n % 2 == 0 {
+                record.key.partition = QUEUE_PARTITION.to_owned();
+            }
+            record.set_body(&serde_json::json!({
+                "request_id": id, "type": "access", "status": "awaiting_verification",
+                "jurisdiction": "gdpr", "received_at": "2027-01-02T10:00:00Z", "due_on": "2027-02-01",
+            }));
+            crate::store::put(&fixture.store, record, Precondition::Absent)
+                .await
+                .unwrap();
+        }
+        let partitions: std::collections::BTreeSet<String> = queue_records(&fixture)
+            .into_iter()
+            .map(|record| record.key.partition)
+            .collect();
+        assert!(partitions.len() > 3, "spread over several shards: {partitions:?}");
+        let mut expected = Vec::new();
+        for id in &ids {
+            expected.push((parse_request(&stored(&fixture, id).await).unwrap().due_on, id.clone()));
+        }
+        expected.sort();
+        let expected: Vec<String> = expected.into_iter().map(|(_, id)| id).collect();
+
+        let requests = fixture.requests();
+        for limit in [1, 2, 5] {
+            let mut seen = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = requests.queue_page(None, None, limit, cursor.as_deref()).await.unwrap();
+                assert!(page.entries.len() <= limit);
+                seen.extend(page.entries.into_iter().map(|entry| entry.request_id));
+                match page.next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                seen, expected,
+                "every open request once, soonest due first, {limit} a page"
+            );
+        }
+        let soonest = requests
+            .queue_page(Some(RequestStatus::AwaitingTeam), None, 3, None)
+            .await
+            .unwrap();
+        let listed: Vec<&str> = soonest.entries.iter().map(|entry| entry.request_id.as_str()).collect();
+        assert_eq!(listed, expected[..3]);
+        assert!(soonest.next.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_request_queued_before_the_sharding_keeps_one_entry_when_it_changes() {
+        let fixture = Fixture::new();
+        let extended = verified_request(&fixture, "ada@example.com").await;
+        let closed = verified_request(&fixture, "grace@example.com").await;
+        move_to_legacy_partition(&fixture, &extended).await;
+        move_to_legacy_partition(&fixture, &closed).await;
+        let entries_of = |id: &str| -> Vec<RecordKey> {
+            queue_records(&fixture)
+                .into_iter()
+                .filter(|record| record.attributes["request_id"] == id)
+                .map(|record| record.key)
+                .collect()
+        };
+
+        // An extension moves the due day: the old day's entry goes from the old partition.
+        fixture.clock.set("2027-02-20T00:00:00Z".parse().unwrap());
+        let request = fixture
+            .requests()
+            .extend(&extended, "Several systems", "team-member-1")
+            .await
+            .unwrap();
+        assert_eq!(request.due_on, jiff::civil::date(2027, 5, 1));
+        assert_eq!(entries_of(&extended), [queue_key(request.due_on, &extended)]);
+
+        // A change that keeps the due day rewrites the entry in its shard.
+        let request = fixture
+            .requests()
+            .complete(&closed, "Restriction in place", "team-member-1")
+            .await
+            .unwrap();
+        assert_eq!(entries_of(&closed), [queue_key(request.due_on, &closed)]);
+
+        let queue = fixture.requests().queue(None, None).await.unwrap();
+        let listed: Vec<&str> = queue.iter().map(|entry| entry.request_id.as_str()).collect();
+        assert_eq!(listed.iter().filter(|id| **id == extended).count(), 1, "{listed:?}");
+    }
+
+    #[tokio::test]
+    async fn a_cursor_of_the_format_before_the_sharding_is_refused() {
+        let fixture = Fixture::new();
+        for n in 0..3 {
+            verified_request(&fixture, &format!("person{n}@example.com")).await;
+        }
+        // Where a page ended before the sharding: the store's cursor (the
+        // in-memory store's format) in the single partition, sealed as it was then.
+        let first = &fixture.requests().queue(None, None).await.unwrap()[0];
+        let store_cursor = serde_json::json!(["DSR_QUEUE", format!("{}#{}", first.due_on, first.request_id)]);
+        let old = fixture
+            .secrets
+            .token_key
+            .seal_cursor("dsr-queue", &store_cursor.to_string());
+        let page = fixture.requests().queue_page(None, None, 2, Some(&old)).await;
+        assert!(matches!(page, Err(DsrError::BadCursor)), "{page:?}");
     }
 
     async fn stored(fixture: &Fixture, request_id: &str) -> Record {

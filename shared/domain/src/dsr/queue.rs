@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::*;
-use crate::store::{self, Query, RecordStore, StoreError};
+use crate::store::{self, Query, Record, RecordStore, StoreError};
 
 /// One open request in the queue, as the digest lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,8 +23,8 @@ pub struct DueRequest {
 }
 
 /// The open requests in the queue due on or before `through`, soonest
-/// first. Reads the queue in due order and stops at the horizon.
-/// Dates are on the controller's calendar (`zone`), as deadlines are.
+/// first. Reads every partition of the queue in due order, each up to the
+/// horizon. Dates are on the controller's calendar (`zone`), as deadlines are.
 pub async fn due_requests(
     store: &dyn RecordStore,
     now: Timestamp,
@@ -33,70 +33,80 @@ pub async fn due_requests(
     zone: &TimeZone,
 ) -> Result<Vec<DueRequest>, StoreError> {
     let horizon = through;
-    let query = Query::Partition {
-        partition: QUEUE_PARTITION.to_owned(),
-        sort_prefix: String::new(),
-    };
     let mut entries = Vec::new();
-    let mut cursor = None;
-    'pages: loop {
-        let page = store.query(&query, store::PAGE_SIZE, cursor).await?;
-        for record in page.records {
-            let due_on = record
-                .attributes
-                .get("due_on")
-                .and_then(Value::as_str)
-                .or_else(|| record.key.sort.split('#').next())
-                .and_then(|text| text.parse::<Date>().ok());
-            let Some(due_on) = due_on else {
-                tracing::warn!("a queue entry without a valid due_on is left out of the digest");
-                continue;
-            };
-            if due_on > horizon {
-                break 'pages;
-            }
-            if record.is_expired(now) {
-                continue;
-            }
-            let text = |name: &str| record.attributes.get(name).and_then(Value::as_str).map(str::to_owned);
-            let status = text("status").unwrap_or_default();
-            // Only open, verified requests: never unverified, expired or closed ones.
-            if RequestStatus::parse("status", &status).is_ok_and(|status| !status.is_queued() || status.is_closed()) {
-                continue;
-            }
-            let request_id = text("request_id")
-                .or_else(|| record.key.sort.split_once('#').map(|(_, id)| id.to_owned()))
-                .unwrap_or_default();
-            let received_on = text("received_at").and_then(|at| {
-                at.parse::<Timestamp>()
-                    .ok()
-                    .map(|at| at.to_zoned_datetime(zone.clone()).date())
-                    .or_else(|| at.get(..10).and_then(|day| day.parse().ok()))
-            });
-            entries.push(DueRequest {
-                request_id,
-                request_type: text("type").unwrap_or_default(),
-                status,
-                due_on,
-                received_on,
-                days_left: i64::from((due_on - today).get_days()),
-                overdue_tasks: record
+    for partition in queue_partitions() {
+        let query = Query::Partition {
+            partition,
+            sort_prefix: String::new(),
+        };
+        let mut cursor = None;
+        'pages: loop {
+            let page = store.query(&query, store::PAGE_SIZE, cursor).await?;
+            for record in page.records {
+                let due_on = record
                     .attributes
-                    .get("tasks")
-                    .and_then(|tasks| serde_json::from_value::<Vec<TaskSummary>>(tasks.clone()).ok())
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|task| task.is_overdue(today))
-                    .collect(),
-            });
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
+                    .get("due_on")
+                    .and_then(Value::as_str)
+                    .or_else(|| record.key.sort.split('#').next())
+                    .and_then(|text| text.parse::<Date>().ok());
+                let Some(due_on) = due_on else {
+                    tracing::warn!("a queue entry without a valid due_on is left out of the digest");
+                    continue;
+                };
+                if due_on > horizon {
+                    break 'pages;
+                }
+                if let Some(entry) = due_request(&record, due_on, now, today, zone) {
+                    entries.push(entry);
+                }
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
         }
     }
     entries.sort_by(|a, b| (a.due_on, &a.request_id).cmp(&(b.due_on, &b.request_id)));
     Ok(entries)
+}
+
+/// The digest's line of one queue entry due on `due_on`: `None` when it is
+/// expired, unverified or closed.
+fn due_request(record: &Record, due_on: Date, now: Timestamp, today: Date, zone: &TimeZone) -> Option<DueRequest> {
+    if record.is_expired(now) {
+        return None;
+    }
+    let text = |name: &str| record.attributes.get(name).and_then(Value::as_str).map(str::to_owned);
+    let status = text("status").unwrap_or_default();
+    // Only open, verified requests: never unverified, expired or closed ones.
+    if RequestStatus::parse("status", &status).is_ok_and(|status| !status.is_queued() || status.is_closed()) {
+        return None;
+    }
+    let request_id = text("request_id")
+        .or_else(|| record.key.sort.split_once('#').map(|(_, id)| id.to_owned()))
+        .unwrap_or_default();
+    let received_on = text("received_at").and_then(|at| {
+        at.parse::<Timestamp>()
+            .ok()
+            .map(|at| at.to_zoned_datetime(zone.clone()).date())
+            .or_else(|| at.get(..10).and_then(|day| day.parse().ok()))
+    });
+    Some(DueRequest {
+        request_id,
+        request_type: text("type").unwrap_or_default(),
+        status,
+        due_on,
+        received_on,
+        days_left: i64::from((due_on - today).get_days()),
+        overdue_tasks: record
+            .attributes
+            .get("tasks")
+            .and_then(|tasks| serde_json::from_value::<Vec<TaskSummary>>(tasks.clone()).ok())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|task| task.is_overdue(today))
+            .collect(),
+    })
 }
 
 impl Requests<'_> {
@@ -122,7 +132,15 @@ impl Requests<'_> {
 
     /// One page of the team's queue: at most `limit` entries, soonest due
     /// first, and the sealed cursor of the next page when there may be more.
-    /// A cursor that was not sealed by this deployment is [`DsrError::BadCursor`].
+    /// A cursor that was not sealed by this deployment for this (an older
+    /// format included) is [`DsrError::BadCursor`].
+    ///
+    /// The cursor is the sort key of the last entry returned: every partition
+    /// of the queue shares one order by sort key, so a page reads, in each
+    /// partition, the entries after it (at most `limit` that pass the
+    /// filters), merges them and returns the first `limit`. One Query per
+    /// partition ([`QUEUE_SHARDS`] and the one from before the sharding), more
+    /// only in a partition whose records the filters leave out.
     pub async fn queue_page(
         &self,
         status: Option<RequestStatus>,
@@ -130,51 +148,64 @@ impl Requests<'_> {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<QueuePage, DsrError> {
-        let query = Query::Partition {
-            partition: QUEUE_PARTITION.to_owned(),
-            sort_prefix: String::new(),
-        };
         let key = &self.secrets.token_key;
-        let mut next = match cursor {
-            Some(sealed) => Some(store::Cursor(
-                key.open_cursor(QUEUE_CURSOR, sealed).ok_or(DsrError::BadCursor)?,
-            )),
-            None => None,
+        let after = match cursor {
+            Some(sealed) => key.open_cursor(QUEUE_CURSOR, sealed).ok_or(DsrError::BadCursor)?,
+            None => String::new(),
         };
         let limit = limit.max(1);
         let now = self.ports.clock.now();
-        let mut entries = Vec::new();
-        loop {
-            // Never more records than entries still wanted, so the store's
-            // cursor falls right after the last entry returned.
-            let page = match self.ports.store.query(&query, limit - entries.len(), next.take()).await {
-                Ok(page) => page,
-                Err(StoreError::Invalid(_)) => return Err(DsrError::BadCursor),
-                Err(error) => return Err(error.into()),
+        // (sort key, entry) of every partition, each partition's in order.
+        let mut found: Vec<(String, QueueEntry)> = Vec::new();
+        let mut more = false;
+        for partition in queue_partitions() {
+            // No sort key extends another (a due day, then a fixed-length
+            // request id), so the keys strictly after `after` are those from
+            // `after` + "!" on; every key starts with a digit, below "~".
+            let query = Query::SortRange {
+                partition,
+                from: format!("{after}!"),
+                to: "~".to_owned(),
             };
-            for record in page.records.into_iter().filter(|record| !record.is_expired(now)) {
-                let entry = record.body::<QueueEntry>().map_err(|error| match error {
-                    StoreError::Invalid(why) => DsrError::Corrupt(why),
-                    other => other.into(),
-                })?;
-                // Entries written by earlier versions at intake: never shown.
-                if entry.status.is_queued()
-                    && status.is_none_or(|status| entry.status == status)
-                    && due_before.is_none_or(|before| entry.due_on < before)
-                {
-                    entries.push(entry);
+            let mut wanted = limit;
+            let mut next = None;
+            loop {
+                // Never more records than entries still wanted from this partition.
+                let page = self.ports.store.query(&query, wanted, next.take()).await?;
+                for record in page.records.into_iter().filter(|record| !record.is_expired(now)) {
+                    let entry = record.body::<QueueEntry>().map_err(|error| match error {
+                        StoreError::Invalid(why) => DsrError::Corrupt(why),
+                        other => other.into(),
+                    })?;
+                    // Entries written by earlier versions at intake: never shown.
+                    if entry.status.is_queued()
+                        && status.is_none_or(|status| entry.status == status)
+                        && due_before.is_none_or(|before| entry.due_on < before)
+                    {
+                        found.push((record.key.sort, entry));
+                        wanted -= 1;
+                    }
                 }
-            }
-            match page.next {
-                Some(more) if entries.len() < limit => next = Some(more),
-                Some(more) => {
-                    return Ok(QueuePage {
-                        entries,
-                        next: Some(key.seal_cursor(QUEUE_CURSOR, &more.0)),
-                    })
+                match page.next {
+                    Some(cursor) if wanted > 0 => next = Some(cursor),
+                    Some(_) => {
+                        more = true;
+                        break;
+                    }
+                    None => break,
                 }
-                None => return Ok(QueuePage { entries, next: None }),
             }
         }
+        found.sort_by(|(a, _), (b, _)| a.cmp(b));
+        more |= found.len() > limit;
+        found.truncate(limit);
+        let next = match found.last() {
+            Some((sort, _)) if more => Some(key.seal_cursor(QUEUE_CURSOR, sort)),
+            _ => None,
+        };
+        Ok(QueuePage {
+            entries: found.into_iter().map(|(_, entry)| entry).collect(),
+            next,
+        })
     }
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dsr::deadline::Jurisdiction;
 use crate::dsr::{
-    parse_request, DataSubjectRequest, DsrError, RequestEventKind, RequestStatus, RequestType, QUEUE_PARTITION,
+    parse_request, queue_partitions, DataSubjectRequest, DsrError, RequestEventKind, RequestStatus, RequestType,
 };
 use crate::register::{entity, CategoryId, Register};
 use crate::store::{self, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
@@ -258,7 +258,7 @@ pub struct BackfillReport {
 }
 
 /// Writes the entry of every request stored before entries were written:
-/// the verified ones through the team's queue partition (every verified
+/// the verified ones through the team's queue, every partition (every verified
 /// request has a queue entry, open or closed, and open verified requests have
 /// no due day), the rest (never verified, expired, closed) through the due
 /// index from `from` through `through`, day by day. Never a Scan. An entry is
@@ -273,11 +273,15 @@ pub async fn backfill(
 ) -> Result<BackfillReport, DsrError> {
     let mut report = BackfillReport::default();
     let mut seen = std::collections::BTreeSet::new();
-    let queue = Query::Partition {
-        partition: QUEUE_PARTITION.to_owned(),
-        sort_prefix: String::new(),
-    };
-    for entry in store::query_all(store, &queue).await? {
+    let mut queued = Vec::new();
+    for partition in queue_partitions() {
+        let queue = Query::Partition {
+            partition,
+            sort_prefix: String::new(),
+        };
+        queued.extend(store::query_all(store, &queue).await?);
+    }
+    for entry in queued {
         if entry.entity != entity::DSR_QUEUE_ENTRY {
             continue;
         }

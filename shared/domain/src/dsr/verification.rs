@@ -122,12 +122,9 @@ impl Requests<'_> {
                 key: token_record.key.clone(),
                 precondition: Precondition::Present,
             },
-            Write::Put {
-                record: self.queue_record(&request),
-                precondition: Precondition::None,
-            },
             report_entry::entry_write(&request, self.ports.register),
         ];
+        writes.extend(queue_entry_writes(self.queue_record(&request)));
         writes.extend(tasks::creation_writes(self.ports.register, &tasks, now));
         match self.ports.store.write(writes).await {
             Ok(()) => {}

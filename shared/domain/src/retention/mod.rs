@@ -23,7 +23,8 @@
 //!    - otherwise: due later today (left for the next run), or re-stamped to
 //!      the day it next needs attention.
 //! 2. **Digest.** One mail to the privacy team listing the requests in the
-//!    queue (`DSR_QUEUE`) that are open and due within
+//!    queue (every shard `DSR_QUEUE#0` … `DSR_QUEUE#7`, and `DSR_QUEUE` of
+//!    the entries written before the sharding) that are open and due within
 //!    [`DIGEST_HORIZON_DAYS`] days or overdue, soonest first, with days left;
 //!    nothing when nothing is due; at most one per calendar day
 //!    (a `DIGEST#<date>` marker written before the mail is handed to the
@@ -751,7 +752,7 @@ mod tests {
     use async_trait::async_trait;
 
     use super::digest::days_left_phrase;
-    use crate::dsr::QUEUE_PARTITION;
+    use crate::dsr::{queue_key, QUEUE_PARTITION};
     use serde_json::json;
 
     use super::*;
@@ -917,10 +918,7 @@ mod tests {
     }
 
     fn queue_entry(due_on: &str, request_id: &str, kind: &str, status: &str) -> Record {
-        let mut record = Record::new(
-            RecordKey::new(QUEUE_PARTITION, format!("{due_on}#{request_id}")),
-            "dsr_queue_entry",
-        );
+        let mut record = Record::new(queue_key(day(due_on), request_id), "dsr_queue_entry");
         record.set_body(&json!({
             "request_id": request_id,
             "type": kind,
@@ -1578,16 +1576,20 @@ mod tests {
         ] {
             fixture.put(entry).await;
         }
+        // An entry written before the queue was sharded, in its single partition.
+        let mut legacy = queue_entry("2027-03-16", "req-legacy", "access", "in_progress");
+        legacy.key.partition = QUEUE_PARTITION.to_owned();
+        fixture.put(legacy).await;
         // 23:30 UTC on 9 March is 10 March in Stockholm.
         let now = at("2027-03-09T23:30:00Z");
         let run = fixture.run(now).await;
         assert_eq!(run.digest.status, DigestStatus::Sent);
-        assert_eq!((run.digest.entries, run.digest.overdue), (4, 1));
+        assert_eq!((run.digest.entries, run.digest.overdue), (5, 1));
         let mails = fixture.mailer.sent_to(&team().address);
         assert_eq!(mails.len(), 1);
         let mail = &mails[0];
         assert!(
-            mail.subject.contains("4 due within 7 days, 1 overdue"),
+            mail.subject.contains("5 due within 7 days, 1 overdue"),
             "{}",
             mail.subject
         );
@@ -1597,7 +1599,10 @@ mod tests {
             .filter_map(|line| line.split("request ").nth(1))
             .collect();
         // Never an unverified or expired request (entries an earlier version wrote at intake).
-        assert_eq!(listed, ["req-overdue", "req-today", "req-b", "req-horizon"]);
+        assert_eq!(
+            listed,
+            ["req-overdue", "req-today", "req-b", "req-legacy", "req-horizon"]
+        );
         let line = |id: &str| mail.text.lines().find(|line| line.ends_with(id)).unwrap().to_owned();
         assert!(
             line("req-overdue").contains("2 days overdue"),
