@@ -1280,6 +1280,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_request_with_entries_in_its_shard_and_the_old_partition_is_listed_once_as_the_later_one() {
+        let fixture = Fixture::new();
+        let id = verified_request(&fixture, "ada@example.com").await;
+        // The version before the sharding, still running during a rolling
+        // deploy, writes the old partition only, after this version's write.
+        let mut later = queue_records(&fixture).pop().unwrap();
+        later.key.partition = QUEUE_PARTITION.to_owned();
+        later.attributes["status"] = serde_json::json!("in_progress");
+        crate::store::put(&fixture.store, later, Precondition::Absent)
+            .await
+            .unwrap();
+        assert_eq!(queue_records(&fixture).len(), 2);
+
+        let page = fixture.requests().queue_page(None, None, 10, None).await.unwrap();
+        let listed: Vec<(String, RequestStatus)> = page
+            .entries
+            .into_iter()
+            .map(|entry| (entry.request_id, entry.status))
+            .collect();
+        assert_eq!(listed, vec![(id.clone(), RequestStatus::InProgress)]);
+        let today = jiff::civil::date(2027, 1, 1);
+        let due = crate::dsr::queue::due_requests(
+            &fixture.store,
+            fixture.clock.now(),
+            today,
+            jiff::civil::date(2030, 1, 1),
+            &jiff::tz::TimeZone::UTC,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            due.iter()
+                .map(|entry| (entry.request_id.as_str(), entry.status.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(id.as_str(), "in_progress")]
+        );
+    }
+
+    #[tokio::test]
     async fn paging_lists_every_open_request_once_soonest_due_first_across_shards_and_the_old_partition() {
         let fixture = Fixture::new();
         let mut ids = Vec::new();

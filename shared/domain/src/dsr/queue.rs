@@ -67,6 +67,7 @@ pub async fn due_requests(
         }
     }
     entries.sort_by(|a, b| (a.due_on, &a.request_id).cmp(&(b.due_on, &b.request_id)));
+    let entries = latest_of_each(entries, |a, b| a.request_id == b.request_id);
     Ok(entries)
 }
 
@@ -107,6 +108,22 @@ fn due_request(record: &Record, due_on: Date, now: Timestamp, today: Date, zone:
             .filter(|task| task.is_overdue(today))
             .collect(),
     })
+}
+
+/// One entry per request from entries sorted so that a request's are
+/// adjacent, the old partition's (read last, so last of equals in a stable
+/// sort) kept. Both exist only while a rolling deploy runs the version
+/// before the sharding beside this one: that version writes the old
+/// partition only, so its entry is the later one.
+fn latest_of_each<T>(sorted: Vec<T>, same: impl Fn(&T, &T) -> bool) -> Vec<T> {
+    let mut kept: Vec<T> = Vec::with_capacity(sorted.len());
+    for item in sorted {
+        match kept.last_mut() {
+            Some(last) if same(last, &item) => *last = item,
+            _ => kept.push(item),
+        }
+    }
+    kept
 }
 
 impl Requests<'_> {
@@ -197,6 +214,7 @@ impl Requests<'_> {
             }
         }
         found.sort_by(|(a, _), (b, _)| a.cmp(b));
+        let mut found = latest_of_each(found, |(a, _), (b, _)| a == b);
         more |= found.len() > limit;
         found.truncate(limit);
         let next = match found.last() {
