@@ -309,7 +309,9 @@ async fn the_proof_of_consent_for_a_person_proves_each_history_linked_to_their_a
         let body = json!({"consent_id": consent_id, "policy_version": "2026-01", "source": "banner",
             "categories": {"analytics": true, "marketing": false}})
         .to_string();
-        backend.consent.http(http_event("POST /consent", "/consent", Some(&body)))
+        backend
+            .consent
+            .http(http_event("POST /consent", "/consent", Some(&body)))
     };
     // Ada's history, linked to her when she verifies a request with its id,
     // and a history nobody linked.

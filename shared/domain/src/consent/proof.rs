@@ -211,7 +211,9 @@ mod tests {
         proven.sort_by_key(|id| id.0);
         linked.sort_by_key(|id| id.0);
         assert_eq!(proven, linked);
-        assert!(proofs.iter().all(|proof| proof.verification.intact && proof.receipts.len() == 1));
+        assert!(proofs
+            .iter()
+            .all(|proof| proof.verification.intact && proof.receipts.len() == 1));
         let nobody = world.subject_of("nobody@example.com");
         assert!(ledger.proofs_of_person(&nobody).await.unwrap().is_empty());
     }
