@@ -38,6 +38,8 @@ EVENTS = {
     "dsr-intake": ("dsr-submit", 202),
     "dsr-admin": ("admin-dsr-queue", 200),
     "retention-sweep": ("retention-sweep-schedule", None),
+    "newsletter-planner": ("newsletter-planner-schedule", None),
+    "newsletter-sender": ("newsletter-sender-sqs", None),
 }
 # The keys tests/src/newsletter.rs signs the sample unsubscribe token with.
 PEPPER = "test-subject-pepper-0123456789abcdef012345"
@@ -257,6 +259,8 @@ def main():
         ssm = boto3.client("ssm", **aws)
         for name, value in (("/privacy/bench/subject-pepper", PEPPER), ("/privacy/bench/token-key", TOKEN_KEY)):
             ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+        # The planner's queue of recipients (the schedule finds no issue due in a fresh table).
+        recipients = boto3.client("sqs", **aws).create_queue(QueueName="bench-recipients")["QueueUrl"]
         dynamodb = boto3.client("dynamodb", **aws)
         table = template["Resources"]["PrivacyTable"]["Properties"]
 
@@ -288,6 +292,7 @@ def main():
             "ALLOWED_ORIGINS": "https://www.example.com",
             "NEWSLETTER_THANK_YOU_URL": "https://www.example.com/newsletter/thanks",
             "DSR_THANK_YOU_URL": "https://www.example.com/privacy/request-received",
+            "RECIPIENT_QUEUE_URL": recipients,
         }
         todo = [("BenchFloor", FLOOR, 128, {}, None, "{}")]
         for logical_id, binary, memory in functions(template):
