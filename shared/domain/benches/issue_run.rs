@@ -49,7 +49,14 @@ fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
 }
 
 /// Plans and sends the issue over `store` and `mailer` (slow or not).
-async fn run<S: RecordStore, M: Mailer>(world: &World, store: S, mailer: &M, readers: usize, senders: usize, rate: f64) -> Summary {
+async fn run<S: RecordStore, M: Mailer>(
+    world: &World,
+    store: S,
+    mailer: &M,
+    readers: usize,
+    senders: usize,
+    rate: f64,
+) -> Summary {
     let calls = Calls::default();
     let store = CountingStore::new(store, calls.clone());
     let tally = TallyMailer::new(mailer, calls.clone());
@@ -75,7 +82,15 @@ async fn run<S: RecordStore, M: Mailer>(world: &World, store: S, mailer: &M, rea
     let batches = memory_queue.take_all();
     let first = issue.send(&batches, senders, rate).await;
     let again = issue.send(&batches, senders, 0.0).await;
-    Summary::of(readers, &planned, batches.len(), &first, &again, (senders, rate), &tally)
+    Summary::of(
+        readers,
+        &planned,
+        batches.len(),
+        &first,
+        &again,
+        (senders, rate),
+        &tally,
+    )
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -91,12 +106,9 @@ async fn main() {
     for chunk in (0..readers).collect::<Vec<_>>().chunks(25) {
         let writes = chunk
             .iter()
-            .map(|n| {
-                let address = format!("bench{n}@example.com");
-                Write::Put {
-                    record: confirmed_reader(*n, address.clone(), world.subject_of(&address), now),
-                    precondition: Precondition::None,
-                }
+            .map(|n| Write::Put {
+                record: confirmed_reader(&world, *n, now),
+                precondition: Precondition::None,
             })
             .collect();
         store.write(writes).await.expect("seeded");

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use privacy_domain::holds::keeping::restriction_key;
-use privacy_domain::newsletter::{Links, ListId, SubscriptionStatus, SuppressionReason};
+use privacy_domain::newsletter::{ListId, SubscriptionStatus, SuppressionReason};
 use privacy_domain::register::entity;
 use privacy_domain::store::{self, Precondition, Record};
 use privacy_tests::events::{http_event, with_header};
@@ -290,15 +290,12 @@ async fn bench_an_issue_plans_and_sends_at_the_configured_rate() {
     let queue_url = privacy_tests::issues::recipient_queue().await;
     let dynamodb = privacy_tests::aws::dynamodb().await;
     let now = jiff::Timestamp::now();
+    // The in-memory mode's world: the same readers, in the same shards (the
+    // table is this test's own, so no other test sees them).
+    let world = privacy_domain::testing::World::at("2026-06-01T09:00:00Z");
     // Seed: confirmed subscriptions shaped as the sign-up writes them.
     let seeding = std::time::Instant::now();
-    let records: Vec<Record> = (0..readers)
-        .map(|n| {
-            let address = format!("bench{n}-{}@example.com", uuid::Uuid::new_v4().simple());
-            let subject = subject_of(&address);
-            confirmed_reader(n, address, subject, now)
-        })
-        .collect();
+    let records: Vec<Record> = (0..readers).map(|n| confirmed_reader(&world, n, now)).collect();
     for chunk in records.chunks(25) {
         let requests: Vec<_> = chunk
             .iter()
@@ -339,9 +336,6 @@ async fn bench_an_issue_plans_and_sends_at_the_configured_rate() {
         inner: &sqs_queue,
         calls: calls.clone(),
     };
-    let mut world = privacy_domain::testing::World::at("2026-06-01T09:00:00Z");
-    world.secrets = secrets();
-    world.links = Links::new(privacy_tests::newsletter::PUBLIC_BASE_URL);
     let run = IssueRun {
         ports: privacy_domain::ports::Ports {
             store: &store,
@@ -366,7 +360,15 @@ async fn bench_an_issue_plans_and_sends_at_the_configured_rate() {
     let first = run.send(&batches, senders, rate).await;
     // Every message delivered again (SQS's at-least-once): nothing more is mailed.
     let again = run.send(&batches, senders, 0.0).await;
-    let summary = Summary::of(readers, &planned, batches.len(), &first, &again, (senders, rate), &mailer);
+    let summary = Summary::of(
+        readers,
+        &planned,
+        batches.len(),
+        &first,
+        &again,
+        (senders, rate),
+        &mailer,
+    );
     println!(
         "bench-issue: mode=moto seeding_s={:.1} receiving_s={:.1} {summary}",
         seeding.as_secs_f64(),

@@ -33,7 +33,7 @@ use crate::ports::Ports;
 use crate::register::entity;
 use crate::store::memory::Calls;
 use crate::store::{Record, RecordKey};
-use crate::subject::SubjectKey;
+use crate::testing::World;
 use crate::tokens::TokenKey;
 
 /// SQS takes ten messages per `SendMessageBatch`: the queue adapter's calls
@@ -41,8 +41,12 @@ use crate::tokens::TokenKey;
 pub const SQS_MESSAGES_PER_CALL: usize = 10;
 
 /// Reader `n` as a confirmed sign-up leaves them: the subscription record
-/// with its audience key. Every tenth is a customer (legitimate interest).
-pub fn confirmed_reader(n: usize, address: String, subject: SubjectKey, now: Timestamp) -> Record {
+/// with its audience key, under the test world's pepper (so both modes put
+/// the same readers in the same audience shards). Every tenth is a
+/// customer (legitimate interest).
+pub fn confirmed_reader(world: &World, n: usize, now: Timestamp) -> Record {
+    let address = format!("reader{n}@example.com");
+    let subject = world.subject_of(&address);
     let subscription = Subscription {
         list: ListId::default_list(),
         email: address,
@@ -266,10 +270,7 @@ impl IssueRun<'_> {
                     let Some(batch) = batches.get(next.fetch_add(1, Ordering::Relaxed)) else {
                         return;
                     };
-                    let report = sender
-                        .send_batch(batch, Timestamp::MAX)
-                        .await
-                        .expect("a batch is sent");
+                    let report = sender.send_batch(batch, Timestamp::MAX).await.expect("a batch is sent");
                     let mut totals = totals.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                     for (outcome, count) in report.counts {
                         *totals.0.entry(outcome).or_default() += count;
@@ -413,7 +414,10 @@ impl Summary {
         assert_eq!(self.mails, self.readers as u64, "every reader mailed: {self}");
         assert_eq!(self.duplicates, 0, "nobody mailed twice: {self}");
         assert_eq!(self.redelivered_mails, 0, "a second delivery mails nobody: {self}");
-        assert!(self.items_read_per_reader() <= 1.1, "at most 1.1 items read per reader: {self}");
+        assert!(
+            self.items_read_per_reader() <= 1.1,
+            "at most 1.1 items read per reader: {self}"
+        );
     }
 }
 
@@ -456,7 +460,6 @@ mod tests {
     use crate::newsletter::issues::MemoryQueue;
     use crate::store::memory::{CountingStore, MemoryStore};
     use crate::store::{Precondition, RecordStore, Write};
-    use crate::testing::World;
 
     /// What an issue costs per reader, pinned: planning reads one item per
     /// reader (plus the due entry and the issue), sending makes three reads,
@@ -469,8 +472,7 @@ mod tests {
         let readers = 1_000;
         let now = Timestamp::now();
         for n in 0..readers {
-            let address = format!("reader{n}@example.com");
-            let record = confirmed_reader(n, address.clone(), world.subject_of(&address), now);
+            let record = confirmed_reader(&world, n, now);
             store
                 .write(vec![Write::Put {
                     record,
