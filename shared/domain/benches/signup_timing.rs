@@ -4,7 +4,7 @@
 //!
 //! The sign-up runs against the in-memory store and a mailer, each wrapped so
 //! that every call waits as long as the AWS call it stands for would (drawn
-//! from a distribution with a tail, below): the time measured is the real
+//! from a distribution with a tail: `privacy_domain::testing::latency`): the time measured is the real
 //! domain work (serialisation, token generation, HMAC, composing the mail)
 //! plus the modelled latency of exactly the calls the sign-up makes. Each
 //! run measures one sign-up per state, in a shuffled order, on a fresh store.
@@ -14,19 +14,18 @@
 //!
 //! `cargo bench -p privacy-domain --bench signup_timing [-- runs]`
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use async_trait::async_trait;
 use jiff::SignedDuration;
 use privacy_domain::clock::Clock;
 use privacy_domain::email::EmailAddress;
-use privacy_domain::mail::{Mail, MailError, Mailer, MessageId, RecordingMailer};
+use privacy_domain::mail::Mailer;
 use privacy_domain::newsletter::{
     DeliveryFeedback, FeedbackKind, ListId, Newsletter, NoticeShown, SignUp, SuppressionReason,
 };
 use privacy_domain::ports::Ports;
-use privacy_domain::store::memory::MemoryStore;
-use privacy_domain::store::{Cursor, Page, Precondition, Query, Record, RecordKey, RecordStore, StoreError, Write};
+use privacy_domain::store::RecordStore;
+use privacy_domain::testing::latency::{Slow, GET_MS, SEND_MS, WRITE_MS};
 use privacy_domain::testing::World;
 
 const STATES: [&str; 7] = [
@@ -38,67 +37,6 @@ const STATES: [&str; 7] = [
     "complained",
     "paced",
 ];
-
-/// Modelled latencies (milliseconds, the median of each call from a Lambda in
-/// the table's region): DynamoDB GetItem 4, PutItem/DeleteItem 6,
-/// TransactWriteItems 10 + 2 per item, Query 6; SES SendRawEmail 60.
-fn store_latency(call: &[Write]) -> f64 {
-    match call.len() {
-        0 => 0.0,
-        1 => 6.0,
-        items => 10.0 + 2.0 * items as f64,
-    }
-}
-const GET: f64 = 4.0;
-const QUERY: f64 = 6.0;
-const SEND: f64 = 60.0;
-
-/// A latency drawn around `median`: most calls within ±20 %, one in ten up
-/// to 2×, one in a hundred up to 4× (the tail AWS calls show).
-async fn wait_about(median: f64) {
-    let bytes = *uuid::Uuid::new_v4().as_bytes();
-    let unit = |byte: u8| f64::from(byte) / 255.0;
-    let spread = 0.8 + 0.4 * unit(bytes[0]);
-    let tail = match bytes[1] {
-        0..=2 => 1.0 + 3.0 * unit(bytes[2]),
-        3..=25 => 1.0 + unit(bytes[2]),
-        _ => 1.0,
-    };
-    tokio::time::sleep(Duration::from_secs_f64(median * spread * tail / 1000.0)).await;
-}
-
-struct Slow<T>(T);
-
-#[async_trait]
-impl RecordStore for Slow<&MemoryStore> {
-    async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
-        wait_about(GET).await;
-        self.0.get(key).await
-    }
-
-    async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        wait_about(store_latency(&writes)).await;
-        self.0.write(writes).await
-    }
-
-    async fn query(&self, query: &Query, limit: usize, cursor: Option<Cursor>) -> Result<Page, StoreError> {
-        wait_about(QUERY).await;
-        self.0.query(query, limit, cursor).await
-    }
-
-    async fn delete_all(&self, keys: &[RecordKey]) -> Result<(), StoreError> {
-        wait_about(QUERY).await;
-        self.0.delete_all(keys).await
-    }
-}
-
-#[async_trait]
-impl Mailer for Slow<&RecordingMailer> {
-    async fn send(&self, mail: &Mail) -> Result<MessageId, MailError> {
-        wait_about(SEND).await;
-        self.0.send(mail).await
-    }
-}
 
 fn address(state: &str) -> EmailAddress {
     EmailAddress::parse("email", &format!("{state}@example.com")).expect("a valid address")
@@ -214,13 +152,9 @@ async fn main() {
         }
     }
     println!(
-        "{runs} runs per state in {:.0} s; latency model: GetItem {GET} ms, PutItem {} ms, \
-         TransactWriteItems 10 + 2/item ms, SES {SEND} ms (±20 %, tail to 4×)\n",
+        "{runs} runs per state in {:.0} s; latency model: GetItem {GET_MS} ms, PutItem {WRITE_MS} ms, \
+         TransactWriteItems 10 + 2/item ms, SES {SEND_MS} ms (±20 %, tail to 4×)\n",
         started.elapsed().as_secs_f64(),
-        store_latency(&[Write::Delete {
-            key: RecordKey::new("", ""),
-            precondition: Precondition::None
-        }]),
     );
     println!("| state | median (ms) | p90 (ms) | p99 (ms) |");
     println!("|---|---:|---:|---:|");

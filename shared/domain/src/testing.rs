@@ -5,6 +5,9 @@
 //! Context `testing`: may use every other context; nothing but tests uses it
 //! (README, "The domain crate's contexts").
 
+pub mod issue_run;
+pub mod latency;
+
 use crate::clock::{Clock, FixedClock};
 use crate::dsr::tasks::SystemsScope;
 use crate::dsr::{RequestType, Requests, Submission};

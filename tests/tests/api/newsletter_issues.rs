@@ -257,95 +257,45 @@ async fn cancel_stops_what_is_not_yet_sent() {
     backend.stop(&personal).await;
 }
 
-/// How many readers the issue benchmark plans and sends to (`ISSUE_BENCH_READERS`,
-/// `infra/bench-issue N`; a small audience unless told).
-fn bench_readers() -> usize {
-    std::env::var("ISSUE_BENCH_READERS")
+/// A setting of the issue benchmark (`infra/bench-issue`): readers
+/// (`ISSUE_BENCH_READERS`, 300 in the ordinary test run), the configured
+/// rate (`ISSUE_BENCH_RATE`, mails/s) and the senders sharing it
+/// (`ISSUE_BENCH_SENDERS`, the template's default of 2).
+fn bench_setting<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
         .ok()
         .and_then(|value| value.parse().ok())
-        .unwrap_or(300)
-}
-
-/// A mailer that counts its calls and remembers each recipient once.
-struct TallyMailer {
-    inner: privacy_aws::ses::SesMailer,
-    sent: std::sync::Mutex<(u64, std::collections::HashSet<String>)>,
-}
-
-#[async_trait::async_trait]
-impl privacy_domain::mail::Mailer for TallyMailer {
-    async fn send(
-        &self,
-        mail: &privacy_domain::mail::Mail,
-    ) -> Result<privacy_domain::mail::MessageId, privacy_domain::mail::MailError> {
-        let result = self.inner.send(mail).await;
-        if result.is_ok() {
-            let mut sent = self.sent.lock().unwrap();
-            sent.0 += 1;
-            sent.1.insert(mail.to.as_str().to_owned());
-        }
-        result
-    }
+        .unwrap_or(default)
 }
 
 /// The issue benchmark: N confirmed readers seeded with BatchWriteItem, one
 /// issue planned from the audience index onto SQS and sent from it through
-/// the DynamoDB and SES adapters (the sender's code, in process, so that
-/// every AWS call is counted), then every message delivered a second time.
-/// Prints items read per reader, AWS calls per mail, mails per second at
-/// the configured rate, and duplicates (asserted 0).
+/// the DynamoDB and SES adapters (the planner's and sender's code, in
+/// process, by the harness `privacy_domain::testing::issue_run`, which
+/// counts every call), then every message delivered a second time. Prints
+/// items read per reader, AWS calls per mail, mails per second at the
+/// configured rate, and duplicates (asserted 0). SES is moto's unless
+/// `AWS_ENDPOINT_URL_SES` points at the stub (`infra/ses-stub.py`, started
+/// by `infra/bench-issue`), whose own count of mails per recipient and
+/// observed rate are printed and checked too.
 #[tokio::test]
 async fn bench_an_issue_plans_and_sends_at_the_configured_rate() {
-    use privacy_domain::newsletter::audience::audience_of;
-    use privacy_domain::newsletter::issues::planner::IssuePlanner;
-    use privacy_domain::newsletter::issues::sender::{IssueSender, Pacer};
-    use privacy_domain::newsletter::issues::{IssueDraft, Issues, RecipientBatch};
-    use privacy_domain::newsletter::{LawfulBasis, Links, Subscription};
     use privacy_domain::store::memory::{Calls, CountingStore};
-    use privacy_domain::store::RecordKey;
+    use privacy_domain::testing::issue_run::{confirmed_reader, CountingQueue, IssueRun, Summary, TallyMailer};
 
-    let readers = bench_readers();
-    let rate: f64 = std::env::var("ISSUE_BENCH_RATE")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(100.0);
+    let readers: usize = bench_setting("ISSUE_BENCH_READERS", 300);
+    let rate: f64 = bench_setting("ISSUE_BENCH_RATE", 100.0);
+    let senders: usize = bench_setting("ISSUE_BENCH_SENDERS", 2);
     let deployment = privacy_tests::newsletter::Deployment::new().await;
     let queue_url = privacy_tests::issues::recipient_queue().await;
     let dynamodb = privacy_tests::aws::dynamodb().await;
     let now = jiff::Timestamp::now();
+    // The in-memory mode's world: the same readers, in the same shards (the
+    // table is this test's own, so no other test sees them).
+    let world = privacy_domain::testing::World::at("2026-06-01T09:00:00Z");
     // Seed: confirmed subscriptions shaped as the sign-up writes them.
-    let records: Vec<Record> = (0..readers)
-        .map(|n| {
-            let address = format!("bench{n}-{}@example.com", uuid::Uuid::new_v4().simple());
-            let subject = subject_of(&address);
-            let subscription = Subscription {
-                list: ListId::default_list(),
-                email: address,
-                name: None,
-                status: SubscriptionStatus::Confirmed,
-                basis: if n % 10 == 0 {
-                    LawfulBasis::LegitimateInterest
-                } else {
-                    LawfulBasis::Consent
-                },
-                token_digest: None,
-                signed_up_at: Some(now),
-                confirmed_at: Some(now),
-                unsubscribed_at: None,
-                confirmation_mails: Vec::new(),
-                transient_bounces: 0,
-                events: Vec::new(),
-            };
-            let mut record = Record::with_body(
-                RecordKey::new(format!("NEWSLETTER#{}", subject.as_str()), "LIST#news"),
-                entity::NEWSLETTER_SUBSCRIPTION,
-                &subscription,
-            );
-            record.audience = audience_of(&subject, &subscription);
-            record.subject = Some(subject);
-            record
-        })
-        .collect();
+    let seeding = std::time::Instant::now();
+    let records: Vec<Record> = (0..readers).map(|n| confirmed_reader(&world, n, now)).collect();
     for chunk in records.chunks(25) {
         let requests: Vec<_> = chunk
             .iter()
@@ -359,123 +309,87 @@ async fn bench_an_issue_plans_and_sends_at_the_configured_rate() {
                     .build()
             })
             .collect();
-        dynamodb
+        let written = dynamodb
             .batch_write_item()
             .request_items(&deployment.table, requests)
             .send()
             .await
             .unwrap();
+        assert!(written.unprocessed_items.unwrap_or_default().is_empty());
     }
+    let seeding = seeding.elapsed();
 
     let calls = Calls::default();
     let store = CountingStore::new(
         privacy_aws::dynamodb::DynamoRecordStore::new(dynamodb.clone(), &deployment.table),
         calls.clone(),
     );
-    let mut world = privacy_domain::testing::World::on(store, now);
-    world.secrets = secrets();
-    world.links = Links::new(privacy_tests::newsletter::PUBLIC_BASE_URL);
-    let clock = privacy_domain::clock::SystemClock;
-    let ports = world.ports();
-    let ports = privacy_domain::ports::Ports { clock: &clock, ..ports };
-    let issues = Issues { ports };
-    let draft = IssueDraft::parse("news", "Benchmark", "Hello.", None, None, jiff::Timestamp::now()).unwrap();
-    let issue = issues.create(draft, "bench").await.unwrap();
-
-    // Plan, run after run, as the schedule would.
-    let sqs_queue = privacy_aws::sqs::SqsRecipientQueue::new(privacy_tests::issues::sqs().await, &queue_url);
-    let planner = IssuePlanner {
-        ports,
-        queue: &sqs_queue,
-    };
-    calls.take();
-    let started = std::time::Instant::now();
-    let mut runs = 0;
-    loop {
-        runs += 1;
-        let report = planner
-            .plan_due(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(50))
-            .await
-            .unwrap();
-        if !report.unfinished {
-            break;
-        }
-    }
-    let planning = started.elapsed();
-    let plan_calls = calls.take();
-    let queries = plan_calls.iter().filter(|call| **call == "query").count();
-    let gets = plan_calls.iter().filter(|call| **call == "get").count();
-    let report = issues.report(&issue.issue_id).await.unwrap();
-    assert_eq!(report.issue.audience, readers as u64, "every reader queued");
-    calls.take();
-
-    let messages = receive_all(&queue_url).await;
-    let batches: Vec<RecipientBatch> = messages
-        .iter()
-        .map(|message| serde_json::from_str(&message.body).unwrap())
-        .collect();
+    // The SDK configuration the functions build: `AWS_ENDPOINT_URL_SES` reaches the stub.
     let ses = privacy_aws::ses::SesMailer::new(
-        privacy_tests::ses::client().await,
+        privacy_aws::ses_client(&privacy_aws::sdk_config().await),
         deployment.sender.clone(),
         "example.com".to_owned(),
     );
-    let mailer = TallyMailer {
-        inner: ses,
-        sent: std::sync::Mutex::new((0, std::collections::HashSet::new())),
+    let mailer = TallyMailer::new(&ses, calls.clone());
+    let sqs_queue = privacy_aws::sqs::SqsRecipientQueue::new(privacy_tests::issues::sqs().await, &queue_url);
+    let queue = CountingQueue {
+        inner: &sqs_queue,
+        calls: calls.clone(),
     };
-    let pacer = Pacer::new(std::time::Duration::from_secs_f64(1.0 / rate));
-    let sender = IssueSender {
-        ports: ports_with_mailer(ports, &mailer),
+    let run = IssueRun {
+        ports: privacy_domain::ports::Ports {
+            store: &store,
+            mailer: &mailer,
+            clock: &privacy_domain::clock::SystemClock,
+            register: &world.register,
+        },
+        calls: &calls,
+        queue: &queue,
         token_key: &world.secrets.token_key,
         links: &world.links,
-        pacer: &pacer,
     };
-    let started = std::time::Instant::now();
-    for batch in &batches {
-        sender.send_batch(batch, jiff::Timestamp::MAX).await.unwrap();
-    }
-    let sending = started.elapsed();
-    let send_calls = calls.take().len();
+    // The planner's Lambda time (60 s) less its margin (10 s), as deployed.
+    let planned = run.create_and_plan(jiff::SignedDuration::from_secs(50)).await;
+    let receiving = std::time::Instant::now();
+    let messages = receive_all(&queue_url).await;
+    let batches: Vec<privacy_domain::newsletter::issues::RecipientBatch> = messages
+        .iter()
+        .map(|message| serde_json::from_str(&message.body).unwrap())
+        .collect();
+    let receiving = receiving.elapsed();
+    let first = run.send(&batches, senders, rate).await;
     // Every message delivered again (SQS's at-least-once): nothing more is mailed.
-    for batch in &batches {
-        sender.send_batch(batch, jiff::Timestamp::MAX).await.unwrap();
-    }
-    let (mails, distinct) = {
-        let sent = mailer.sent.lock().unwrap();
-        (sent.0, sent.1.len() as u64)
-    };
-    let duplicates = mails - distinct;
-    let queue_calls = batches.len().div_ceil(10);
-    // Items read while planning: the index's pages hold one item per reader;
-    // each run also reads the issue and the due entry.
-    let items_read = readers + gets + runs;
-    println!(
-        "bench-issue: readers={readers} runs={runs} planning_s={:.1} items_read_per_reader={:.3} \
-         index_queries={queries} sqs_messages={} \
-         mails={mails} sending_s={:.1} mails_per_s={:.1} configured_rate={rate} \
-         aws_calls_per_mail={:.2} duplicates={duplicates}",
-        planning.as_secs_f64(),
-        items_read as f64 / readers as f64,
+    let again = run.send(&batches, senders, 0.0).await;
+    let summary = Summary::of(
+        readers,
+        &planned,
         batches.len(),
-        sending.as_secs_f64(),
-        mails as f64 / sending.as_secs_f64(),
-        (send_calls as f64 + mails as f64 + queue_calls as f64) / mails as f64,
+        &first,
+        &again,
+        (senders, rate),
+        &mailer,
     );
-    assert_eq!(duplicates, 0);
-    assert_eq!(mails, readers as u64);
-    assert!(items_read as f64 / readers as f64 <= 1.1);
-    let counted = issues.report(&issue.issue_id).await.unwrap();
+    println!(
+        "bench-issue: mode=moto seeding_s={:.1} receiving_s={:.1} {summary}",
+        seeding.as_secs_f64(),
+        receiving.as_secs_f64()
+    );
+    summary.check();
+    if let Ok(stub) = std::env::var("AWS_ENDPOINT_URL_SES") {
+        let (status, body) = privacy_tests::ses::http_get(&format!("{stub}/stats")).await;
+        assert_eq!(status, 200);
+        let seen: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        println!("bench-issue-ses-stub: {seen}");
+        assert_eq!(seen["mails"], readers, "the stub got every mail: {seen}");
+        assert_eq!(seen["duplicates"], 0, "the stub saw nobody twice: {seen}");
+        assert_eq!(seen["throttled"], 0, "never over SES's rate: {seen}");
+    }
+    let issues = privacy_domain::newsletter::issues::Issues { ports: run.ports };
+    let counted = issues.report(&planned.issue_id).await.unwrap();
     assert_eq!(
         counted
             .counts
             .get(privacy_domain::newsletter::issues::SendOutcome::Sent),
         readers as u64
     );
-}
-
-fn ports_with_mailer<'a>(
-    ports: privacy_domain::ports::Ports<'a>,
-    mailer: &'a dyn privacy_domain::mail::Mailer,
-) -> privacy_domain::ports::Ports<'a> {
-    privacy_domain::ports::Ports { mailer, ..ports }
 }

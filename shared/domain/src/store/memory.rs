@@ -148,13 +148,18 @@ impl RecordStore for MemoryStore {
 }
 
 /// The calls made on a store and a mailer, in order, by kind only (no keys,
-/// no addresses): what a request costs, whatever it was about.
+/// no addresses): what a request costs, whatever it was about. Also the
+/// items the store returned (what DynamoDB reads, as the store's adapter
+/// uses no filter expressions).
 #[derive(Debug, Clone, Default)]
-pub struct Calls(std::sync::Arc<Mutex<Vec<&'static str>>>);
+pub struct Calls {
+    kinds: std::sync::Arc<Mutex<Vec<&'static str>>>,
+    items_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
 
 impl Calls {
     pub fn record(&self, call: &'static str) {
-        self.0
+        self.kinds
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push(call);
@@ -162,12 +167,23 @@ impl Calls {
 
     /// The calls recorded since the last `take`.
     pub fn take(&self) -> Vec<&'static str> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+        std::mem::take(&mut *self.kinds.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+
+    /// Counts `items` returned by the store.
+    pub fn read(&self, items: usize) {
+        self.items_read
+            .fetch_add(items as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The items the store returned since the last `take_items_read`.
+    pub fn take_items_read(&self) -> u64 {
+        self.items_read.swap(0, std::sync::atomic::Ordering::Relaxed)
     }
 }
 
-/// A store that records the kind of each call it passes on: `get`, `query`,
-/// `delete_all`, and for a write the DynamoDB request it becomes: `put`,
+/// A store that records the kind of each call it passes on (and the items
+/// its reads return): `get`, `query`, `delete_all`, and for a write the DynamoDB request it becomes: `put`,
 /// `conditional put`, `delete`, `conditional delete`, `update` (one item) or
 /// `transaction` (several).
 pub struct CountingStore<S> {
@@ -197,7 +213,9 @@ fn write_kind(writes: &[Write]) -> &'static str {
 impl<S: RecordStore> RecordStore for CountingStore<S> {
     async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
         self.calls.record("get");
-        self.inner.get(key).await
+        let found = self.inner.get(key).await?;
+        self.calls.read(usize::from(found.is_some()));
+        Ok(found)
     }
 
     async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
@@ -207,7 +225,9 @@ impl<S: RecordStore> RecordStore for CountingStore<S> {
 
     async fn query(&self, query: &Query, limit: usize, cursor: Option<Cursor>) -> Result<Page, StoreError> {
         self.calls.record("query");
-        self.inner.query(query, limit, cursor).await
+        let page = self.inner.query(query, limit, cursor).await?;
+        self.calls.read(page.records.len());
+        Ok(page)
     }
 
     async fn delete_all(&self, keys: &[RecordKey]) -> Result<(), StoreError> {
