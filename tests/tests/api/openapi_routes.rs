@@ -677,6 +677,31 @@ async fn the_handlers_answer_as_openapi_documents() {
     api.expect(400, get(format!("/newsletter/confirm?token={token}"))).await;
     api.expect(400, get("/newsletter/confirm")).await;
     api.expect(400, post("/newsletter/confirm").form(&[])).await;
+    // The proof of consent for a person: Ada confirmed with the consent id.
+    let person = json!({"email": ada});
+    api.expect(401, post("/admin/consent/proofs").json(&person)).await;
+    let proofs = api
+        .expect_json(200, post("/admin/consent/proofs").json(&person).team())
+        .await;
+    assert_eq!(proofs["proofs"][0]["consent_id"], id.as_str(), "{proofs}");
+    let nobody = api
+        .expect_json(
+            400,
+            post("/admin/consent/proofs")
+                .json(&json!({"email": "not-an-address"}))
+                .team(),
+        )
+        .await;
+    assert_eq!(nobody["error"]["field"], "email", "{nobody}");
+    api.expect(
+        415,
+        post("/admin/consent/proofs").raw("text/plain", b"x".to_vec()).team(),
+    )
+    .await;
+    api.expect(413, post("/admin/consent/proofs").raw("application/json", big()).team())
+        .await;
+    api.expect(403, post("/admin/consent/proofs").json(&person).team().from(EVIL))
+        .await;
     let token = secrets().token_key.unsubscribe_token(&subject_of(&ada), "news");
     let link = format!("/newsletter/unsubscribe?token={token}");
     api.expect(200, get(&link)).await;
