@@ -1,7 +1,8 @@
 //! SES on the emulator: verifying senders and reading sent mail back.
 //!
 //! moto keeps every message it "sent" and shows them at
-//! `GET /moto-api/data.json` under `["ses"]["RawMessage"]` (`SendRawEmail`)
+//! `GET /moto-api/data.json?service=ses` (infra/moto-server.py: moto's
+//! `data.json` for SES only) under `["ses"]["RawMessage"]` (`SendRawEmail`)
 //! and `["ses"]["Message"]` (`SendEmail`). Tests share one emulator, so find
 //! your message by something unique to it (a subject, a token), never by
 //! position.
@@ -84,10 +85,10 @@ fn text(value: &Value) -> String {
     value.as_str().unwrap_or_default().to_owned()
 }
 
-/// The emulator's whole state (`GET /moto-api/data.json`).
+/// The emulator's SES state (`GET /moto-api/data.json?service=ses`).
 pub async fn emulator_data() -> Value {
-    let (status, body) = http_get(&format!("{}/moto-api/data.json", endpoint())).await;
-    assert_eq!(status, 200, "GET /moto-api/data.json");
+    let (status, body) = http_get(&format!("{}/moto-api/data.json?service=ses", endpoint())).await;
+    assert_eq!(status, 200, "GET /moto-api/data.json?service=ses");
     serde_json::from_slice(&body).expect("moto's data.json is JSON")
 }
 
