@@ -76,6 +76,7 @@ def _transact_write_items_snapshotting_once(backend, transact_items):
 
 moto.dynamodb.models.DynamoDBBackend.transact_write_items = _transact_write_items_snapshotting_once
 
+
 def _model_data_of(service):
     """What moto's data.json holds under `service` (the same walk over its models)."""
     models = moto.core.model_instances.model_data.get(service, {})
