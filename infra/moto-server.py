@@ -28,7 +28,6 @@ Usage: python moto-server.py HOST PORT
 
 import copy
 import functools
-import json
 import sys
 from urllib.parse import parse_qs
 
@@ -38,6 +37,7 @@ import moto.backends
 import moto.core.model_instances
 import moto.core.responses
 import moto.dynamodb.models
+from moto.moto_api._internal.responses import MotoAPIResponse
 from moto.server import DomainDispatcherApplication, create_backend_app
 
 _MODULES = tuple(moto.backends.list_of_moto_modules())
@@ -78,31 +78,22 @@ moto.dynamodb.models.DynamoDBBackend.transact_write_items = _transact_write_item
 
 
 def _model_data_of(service):
-    """What moto's data.json holds under `service` (the same walk over its models)."""
-    models = moto.core.model_instances.model_data.get(service, {})
-    found = {}
-    for name in sorted(models):
-        found[name] = []
-        for instance in models[name].instances_tracked:
-            fields = {}
-            for attribute in dir(instance):
-                if attribute.startswith("_"):
-                    continue
-                try:
-                    value = getattr(instance, attribute)
-                    json.dumps(value)
-                except (TypeError, AttributeError, ValueError):
-                    continue
-                fields[attribute] = value
-            found[name].append(fields)
-    return {service: found}
+    """moto's own data.json walk over the models of `service` only (it reads
+    `model_data` from its module at each call; one request at a time here)."""
+    everything = moto.core.model_instances.model_data
+    moto.core.model_instances.model_data = {service: everything.get(service, {})}
+    try:
+        _status, _headers, body = MotoAPIResponse().model_data(None, "", {})
+    finally:
+        moto.core.model_instances.model_data = everything
+    return body
 
 
 def _with_data_of_one_service(app):
     def serve(environ, start_response):
         services = parse_qs(environ.get("QUERY_STRING", "")).get("service")
         if environ.get("PATH_INFO") == "/moto-api/data.json" and services:
-            body = json.dumps(_model_data_of(services[0])).encode()
+            body = _model_data_of(services[0]).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         return app(environ, start_response)
