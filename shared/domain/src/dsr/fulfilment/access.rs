@@ -48,7 +48,7 @@ impl Fulfilment<'_> {
         &self,
         subject: &SubjectKey,
         mut request: DataSubjectRequest,
-        version: u64,
+        as_read: &AsRead,
         progress: ExportProgress,
     ) -> Result<DataSubjectRequest, DsrError> {
         let continuation = Continuation {
@@ -70,7 +70,7 @@ impl Fulfilment<'_> {
                     "over the {MAX_EXPORT_BYTES} bytes that are mailed; the summary's counts go on in runs, 10 minutes apart"
                 )),
             ));
-            self.requests.save(subject, &request, version).await?;
+            self.save(subject, &mut request, as_read).await?;
         }
         tracing::info!(request_id = %request.request_id, "export counting continues in the next run");
         Ok(request)
@@ -82,7 +82,7 @@ impl Fulfilment<'_> {
         &self,
         subject: &SubjectKey,
         mut request: DataSubjectRequest,
-        version: u64,
+        as_read: &AsRead,
         mut progress: ExportProgress,
         budget: RunBudget,
     ) -> Result<DataSubjectRequest, DsrError> {
@@ -104,13 +104,13 @@ impl Fulfilment<'_> {
         }
         progress.histories_counted += read.read;
         if !read.complete {
-            return self.export_continues(subject, request, version, progress).await;
+            return self.export_continues(subject, request, as_read, progress).await;
         }
         let export =
             PersonalDataExport::build(self.requests.ports.register, &request, &[], now).with_counts(&progress.counts);
         self.defer_export(subject, &mut request, &export, progress.bytes)
             .await?;
-        self.requests.save(subject, &request, version).await?;
+        self.save(subject, &mut request, as_read).await?;
         self.requests
             .ports
             .store

@@ -13,7 +13,7 @@ impl Fulfilment<'_> {
         &self,
         subject: &SubjectKey,
         mut request: DataSubjectRequest,
-        version: u64,
+        as_read: &AsRead,
         budget: RunBudget,
     ) -> Result<DataSubjectRequest, DsrError> {
         let Some(lines) = self.erase_step(subject, &request, budget).await? else {
@@ -26,7 +26,7 @@ impl Fulfilment<'_> {
                         "too many records for one run: erased in runs of at most {ERASURE_WRITES_PER_RUN}, 10 minutes apart"
                     )),
                 ));
-                self.requests.save(subject, &request, version).await?;
+                self.save(subject, &mut request, as_read).await?;
             }
             return Ok(request);
         };
@@ -58,7 +58,7 @@ impl Fulfilment<'_> {
         );
         // The record of the request is kept to demonstrate compliance, without personal data.
         strip_personal_data(&mut request);
-        self.requests.save(subject, &request, version).await?;
+        self.save(subject, &mut request, as_read).await?;
         tracing::info!(request_id = %request.request_id, status = request.status.as_str(), "request fulfilment recorded");
         Ok(request)
     }

@@ -162,6 +162,65 @@ pub struct Fulfilment<'a> {
     pub(crate) requests: &'a Requests<'a>,
 }
 
+/// A request as a run of the fulfilment read it, at its record's version:
+/// what the run's save merges the changes stored since against.
+pub(crate) struct AsRead {
+    pub(crate) version: u64,
+    pub(crate) request: DataSubjectRequest,
+}
+
+/// `ours` (a run of the fulfilment, from `base`) with the changes stored
+/// since (`theirs`) merged in: every field as the side that changed it, and
+/// the events both appended, in the order they were stored. A task's hand-over
+/// or answer changes only its summary and adds an event; the team's note or
+/// extension changes fields the fulfilment does not. `None` when both
+/// changed the same field differently (the team closed the request).
+fn merged(
+    base: &DataSubjectRequest,
+    ours: &DataSubjectRequest,
+    theirs: &DataSubjectRequest,
+) -> Option<DataSubjectRequest> {
+    let appended = |request: &DataSubjectRequest| {
+        request
+            .events
+            .strip_prefix(base.events.as_slice())
+            .map(<[RequestEvent]>::to_vec)
+    };
+    let (their_events, our_events) = (appended(theirs)?, appended(ours)?);
+    let fields = |request: &DataSubjectRequest| match serde_json::to_value(request) {
+        Ok(Value::Object(mut fields)) => {
+            fields.remove("events");
+            Some(fields)
+        }
+        _ => None,
+    };
+    let (base_fields, our_fields, their_fields) = (fields(base)?, fields(ours)?, fields(theirs)?);
+    let names: std::collections::BTreeSet<&String> = base_fields
+        .keys()
+        .chain(our_fields.keys())
+        .chain(their_fields.keys())
+        .collect();
+    let mut fields = serde_json::Map::new();
+    for name in names {
+        let (was, mine, stored) = (base_fields.get(name), our_fields.get(name), their_fields.get(name));
+        let value = if mine == was {
+            stored
+        } else if stored == was || stored == mine {
+            mine
+        } else {
+            return None;
+        };
+        if let Some(value) = value {
+            fields.insert(name.clone(), value.clone());
+        }
+    }
+    let mut events = base.events.clone();
+    events.extend(their_events);
+    events.extend(our_events);
+    fields.insert("events".to_owned(), serde_json::to_value(events).ok()?);
+    serde_json::from_value(Value::Object(fields)).ok()
+}
+
 /// What an erasure did with one kind of record.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ErasureLine {
@@ -174,6 +233,60 @@ pub struct ErasureLine {
 impl Fulfilment<'_> {
     fn newsletter(&self) -> Newsletter<'_> {
         self.requests.newsletter()
+    }
+
+    /// Saves what a run of the fulfilment did to the request `as_read`. What
+    /// was stored meanwhile (a task handed over or answered, the team's
+    /// note) is merged in, not lost, and does not fail the run. When
+    /// the last open task ended meanwhile and this product's part is now
+    /// done, the request completes here ([`Fulfilment::after_systems`]), and
+    /// `request` is as it then stands. Only a change to what the run changed
+    /// too (the team closed the request meanwhile) fails it, as a conflict.
+    async fn save(
+        &self,
+        subject: &SubjectKey,
+        request: &mut DataSubjectRequest,
+        as_read: &AsRead,
+    ) -> Result<(), DsrError> {
+        let mut version = as_read.version;
+        let mut base = std::borrow::Cow::Borrowed(&as_read.request);
+        for _ in 0..crate::dsr::ATTEMPTS {
+            // Only after a merge: the run itself waits for systems only while a task is open.
+            let completes =
+                request.own_part_done && request.status == RequestStatus::InProgress && !request.has_open_tasks();
+            let also = if completes {
+                vec![completion_due(&request.request_id, subject)]
+            } else {
+                Vec::new()
+            };
+            match self.requests.save_with_writes(subject, request, version, also).await {
+                Ok(()) if completes => {
+                    self.after_systems(&request.request_id).await?;
+                    let stored = self
+                        .requests
+                        .live_request(&request.request_id)
+                        .await?
+                        .ok_or(DsrError::NotFound)?;
+                    *request = parse_request(&stored)?;
+                    return Ok(());
+                }
+                Ok(()) => return Ok(()),
+                Err(DsrError::Store(StoreError::Conflict)) => {
+                    let stored = self
+                        .requests
+                        .live_request(&request.request_id)
+                        .await?
+                        .ok_or(DsrError::NotFound)?;
+                    let theirs = parse_request(&stored)?;
+                    *request = merged(&base, request, &theirs).ok_or(StoreError::Conflict)?;
+                    tracing::info!(request_id = %request.request_id, "request changed during its fulfilment; merged");
+                    version = stored.version;
+                    base = std::borrow::Cow::Owned(theirs);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Err(DsrError::Contended)
     }
 
     async fn subject_records(&self, subject: &SubjectKey) -> Result<Vec<Record>, StoreError> {
@@ -244,6 +357,10 @@ impl Fulfilment<'_> {
         mut request: DataSubjectRequest,
         version: u64,
     ) -> Result<DataSubjectRequest, DsrError> {
+        let as_read = AsRead {
+            version,
+            request: request.clone(),
+        };
         let now = self.requests.ports.clock.now();
         request.status = RequestStatus::InProgress;
         request
@@ -282,7 +399,7 @@ impl Fulfilment<'_> {
                         bytes,
                         histories_counted: read.read,
                     };
-                    return self.export_continues(subject, request, version, progress).await;
+                    return self.export_continues(subject, request, &as_read, progress).await;
                 }
                 if request.has_open_tasks() {
                     // The export is mailed once every other system has
@@ -307,7 +424,7 @@ impl Fulfilment<'_> {
                     writes: ERASURE_WRITES_IN_VERIFICATION,
                     deadline: now + ERASURE_TIME_IN_VERIFICATION,
                 };
-                return self.fulfil_erasure(subject, request, version, budget).await;
+                return self.fulfil_erasure(subject, request, &as_read, budget).await;
             }
             RequestType::Rectification | RequestType::CcpaCorrect => {
                 let subscriptions = self.subscriptions(subject).await?;
@@ -375,7 +492,7 @@ impl Fulfilment<'_> {
                 self.close(&mut request, RequestEventKind::Completed, None);
             }
         }
-        self.requests.save(subject, &request, version).await?;
+        self.save(subject, &mut request, &as_read).await?;
         if let Some(mail) = link_mail {
             self.requests
                 .outbox()
@@ -455,6 +572,10 @@ impl Fulfilment<'_> {
                 continue;
             };
             let request = parse_request(&stored)?;
+            let as_read = AsRead {
+                version: stored.version,
+                request: request.clone(),
+            };
             if request.status.is_closed() {
                 self.requests.ports.store.delete_all(&[record.key]).await?;
                 continue;
@@ -470,15 +591,14 @@ impl Fulfilment<'_> {
                         writes: EXPORT_RECORDS_PER_RUN,
                         deadline,
                     };
-                    self.count_export(&subject, request, stored.version, progress, budget)
-                        .await?;
+                    self.count_export(&subject, request, &as_read, progress, budget).await?;
                 }
                 None => {
                     let budget = RunBudget {
                         writes: ERASURE_WRITES_PER_RUN,
                         deadline,
                     };
-                    self.fulfil_erasure(&subject, request, stored.version, budget).await?;
+                    self.fulfil_erasure(&subject, request, &as_read, budget).await?;
                 }
             }
             runs += 1;
@@ -523,7 +643,10 @@ impl Fulfilment<'_> {
             Err(StoreError::Conflict) => return Err(DsrError::InvalidToken),
             Err(error) => return Err(error.into()),
         }
-        let version = stored.version + 1;
+        let as_read = AsRead {
+            version: stored.version + 1,
+            request: request.clone(),
+        };
         let new_subject = self.requests.subject_of(&new_address);
         if let Some(reason) = self.requests.suppression_of(&new_subject).await? {
             let why = format!("the new address is suppressed ({})", suppression_cause(reason));
@@ -562,7 +685,7 @@ impl Fulfilment<'_> {
                 Some("subscriber address".to_owned()),
             );
         }
-        self.requests.save(&subject, &request, version).await?;
+        self.save(&subject, &mut request, &as_read).await?;
         tracing::info!(request_id = %request.request_id, status = request.status.as_str(), "rectification to a confirmed address recorded");
         Ok(request)
     }
@@ -757,6 +880,55 @@ mod tests {
 
     /// The register, the export's Art. 15 information and the sweep agree:
     /// change a period in the register and both follow.
+    #[tokio::test]
+    async fn a_fulfilments_save_keeps_what_the_team_and_systems_stored_meanwhile_but_not_over_a_closing() {
+        let world = World::at("2027-03-10T09:00:00Z");
+        let submitted = world
+            .requests()
+            .submit(crate::testing::submission(RequestType::Erasure, "ada@example.com"))
+            .await
+            .unwrap();
+        let stored = world
+            .store
+            .get(&request_key(&submitted.request_id))
+            .await
+            .unwrap()
+            .unwrap();
+        let base = parse_request(&stored).unwrap();
+        let later = world.now() + SignedDuration::from_secs(1);
+        let mut ours = base.clone();
+        ours.status = RequestStatus::InProgress;
+        ours.own_part_done = true;
+        ours.events
+            .push(RequestEvent::new(RequestEventKind::InProgress, later, "system", None));
+        let mut theirs = base.clone();
+        theirs.notes.push(crate::dsr::detail::RequestNote {
+            at: later,
+            by: "team-member".to_owned(),
+            text: "called the person".to_owned(),
+        });
+        theirs
+            .events
+            .push(RequestEvent::new(RequestEventKind::SystemAnswered, later, "crm", None));
+        let both = merged(&base, &ours, &theirs).expect("no field changed by both");
+        assert_eq!((both.status, both.own_part_done), (RequestStatus::InProgress, true));
+        assert_eq!(both.notes, theirs.notes);
+        let kinds: Vec<RequestEventKind> = both.events[base.events.len()..]
+            .iter()
+            .map(|event| event.event.clone())
+            .collect();
+        assert_eq!(
+            kinds,
+            [RequestEventKind::SystemAnswered, RequestEventKind::InProgress],
+            "in the order stored"
+        );
+        theirs.status = RequestStatus::Rejected;
+        assert!(
+            merged(&base, &ours, &theirs).is_none(),
+            "the team's closing wins: the run's save fails"
+        );
+    }
+
     #[tokio::test]
     async fn a_changed_retention_period_reaches_the_export_and_the_sweep() {
         let mut document: Value = serde_json::from_str(include_str!("../../../register.json")).unwrap();

@@ -1487,4 +1487,134 @@ mod tests {
             1
         );
     }
+
+    /// What the request's systems do between the verification's write and
+    /// its fulfilment's save: a drain of the outbox hands tasks over, a quick
+    /// system answers (in AWS, `mail-outbox` runs on the table's stream).
+    enum Meanwhile {
+        Nothing,
+        Answer(&'static str),
+        AnswerAll,
+    }
+
+    /// A store that, just before the first save of a request in progress
+    /// (its fulfilment's), lets systems answer their tasks through a second
+    /// world over the same records.
+    struct AnsweringMeanwhile {
+        inner: std::sync::Arc<crate::store::memory::MemoryStore>,
+        meanwhile: Mutex<Meanwhile>,
+    }
+
+    #[async_trait::async_trait]
+    impl RecordStore for AnsweringMeanwhile {
+        async fn get(&self, key: &RecordKey) -> Result<Option<Record>, crate::store::StoreError> {
+            self.inner.get(key).await
+        }
+        async fn write(&self, writes: Vec<Write>) -> Result<(), crate::store::StoreError> {
+            let in_progress = writes.iter().find_map(|write| match write {
+                Write::Put { record, .. }
+                    if record.entity == entity::DSR_REQUEST
+                        && record.attributes.get("status").and_then(Value::as_str) == Some("in_progress") =>
+                {
+                    record
+                        .attributes
+                        .get("request_id")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                }
+                _ => None,
+            });
+            if let Some(request_id) = in_progress {
+                let meanwhile = std::mem::replace(&mut *self.meanwhile.lock().unwrap(), Meanwhile::Nothing);
+                let others = World::on(
+                    AnsweringMeanwhile {
+                        inner: self.inner.clone(),
+                        meanwhile: Mutex::new(Meanwhile::Nothing),
+                    },
+                    crate::testing::timestamp("2027-03-10T09:11:30Z"),
+                )
+                .asking_every_system();
+                let systems: Vec<String> = match meanwhile {
+                    Meanwhile::Nothing => Vec::new(),
+                    Meanwhile::Answer(id) => vec![id.to_owned()],
+                    Meanwhile::AnswerAll => others
+                        .requests()
+                        .tasks_of(&request_id)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|task| task.system)
+                        .collect(),
+                };
+                for id in systems {
+                    others
+                        .requests()
+                        .answer_task(&task_id(&request_id, &id), &answer("not_found"), &system(&id))
+                        .await
+                        .unwrap();
+                }
+            }
+            self.inner.write(writes).await
+        }
+        async fn query(
+            &self,
+            query: &Query,
+            limit: usize,
+            cursor: Option<crate::store::Cursor>,
+        ) -> Result<crate::store::Page, crate::store::StoreError> {
+            self.inner.query(query, limit, cursor).await
+        }
+        async fn delete_all(&self, keys: &[RecordKey]) -> Result<(), crate::store::StoreError> {
+            self.inner.delete_all(keys).await
+        }
+    }
+
+    fn answering_meanwhile(meanwhile: Meanwhile) -> World<AnsweringMeanwhile> {
+        let store = AnsweringMeanwhile {
+            inner: std::sync::Arc::default(),
+            meanwhile: Mutex::new(meanwhile),
+        };
+        World::on(store, crate::testing::timestamp("2027-03-10T09:00:00Z")).asking_every_system()
+    }
+
+    #[tokio::test]
+    async fn an_answer_stored_while_a_verified_request_is_fulfilled_is_kept_and_the_verification_succeeds() {
+        let world = answering_meanwhile(Meanwhile::Answer("crm"));
+        // `verified` unwraps the verification: it failed as a conflict before.
+        let request = verified(&world, submission(RequestType::Erasure)).await;
+        let crm = request.tasks.iter().find(|task| task.system == "crm").unwrap();
+        assert_eq!(crm.status, TaskStatus::NotFound, "the answer is not lost");
+        let count = |kind| request.events.iter().filter(|event| event.event == kind).count();
+        assert_eq!(count(RequestEventKind::SystemAnswered), 1);
+        assert_eq!(count(RequestEventKind::Erased), 1, "nor is what the fulfilment did");
+        assert_eq!(
+            request.status,
+            RequestStatus::InProgress,
+            "four systems have not answered"
+        );
+        assert!(request.own_part_done);
+        assert_eq!(request.email, None, "the erasure stripped the request of the address");
+    }
+
+    #[tokio::test]
+    async fn a_request_whose_every_task_ended_while_it_was_fulfilled_completes_then_with_one_export() {
+        let world = answering_meanwhile(Meanwhile::AnswerAll);
+        let request = verified(&world, submission(RequestType::Access)).await;
+        assert!(request.tasks.iter().all(|task| task.status == TaskStatus::NotFound));
+        assert_eq!(request.status, RequestStatus::Completed);
+        assert_eq!(exports(&world), 1);
+        let listed = world
+            .store
+            .query(
+                &Query::Partition {
+                    partition: "FULFILMENT".to_owned(),
+                    sort_prefix: String::new(),
+                },
+                10,
+                None,
+            )
+            .await
+            .unwrap();
+        assert!(listed.records.is_empty(), "nothing left for the scheduled run");
+    }
 }
