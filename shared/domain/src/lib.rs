@@ -6,6 +6,7 @@
 //! `privacy-aws` (DynamoDB) and [`store::memory`] (the embedded store).
 
 pub mod clock;
+pub mod concurrently;
 pub mod consent;
 pub mod dsr;
 pub mod email;

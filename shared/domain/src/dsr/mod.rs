@@ -1279,6 +1279,63 @@ mod tests {
         assert_eq!(fixture.requests().queue(None, None).await.unwrap().len(), 1000);
     }
 
+    /// A store whose every Query of the team's queue waits until one of
+    /// each partition is waiting: read one after another, the first waits
+    /// for ever.
+    struct QueueReadTogether {
+        inner: crate::store::memory::MemoryStore,
+        together: tokio::sync::Barrier,
+    }
+
+    #[async_trait::async_trait]
+    impl RecordStore for QueueReadTogether {
+        async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+            self.inner.get(key).await
+        }
+        async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+            self.inner.write(writes).await
+        }
+        async fn query(
+            &self,
+            query: &crate::store::Query,
+            limit: usize,
+            cursor: Option<crate::store::Cursor>,
+        ) -> Result<crate::store::Page, StoreError> {
+            use crate::store::Query;
+            if let Query::Partition { partition, .. } | Query::SortRange { partition, .. } = query {
+                if partition.starts_with(QUEUE_PARTITION) {
+                    self.together.wait().await;
+                }
+            }
+            self.inner.query(query, limit, cursor).await
+        }
+        async fn delete_all(&self, keys: &[RecordKey]) -> Result<(), StoreError> {
+            self.inner.delete_all(keys).await
+        }
+    }
+
+    #[tokio::test]
+    async fn the_team_and_the_digest_read_every_partition_of_the_queue_at_once() {
+        let store = QueueReadTogether {
+            inner: crate::store::memory::MemoryStore::new(),
+            together: tokio::sync::Barrier::new(queue_partitions().count()),
+        };
+        let world = World::on(store, crate::testing::timestamp("2027-03-10T09:00:00Z"));
+        let within = std::time::Duration::from_secs(10);
+        let page = tokio::time::timeout(within, world.requests().queue_page(None, None, 10, None))
+            .await
+            .expect("the team's page: one round trip");
+        assert!(page.unwrap().entries.is_empty());
+        let today = world.now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+        let digest = tokio::time::timeout(
+            within,
+            queue::due_requests(&world.store, world.now(), today, today, &jiff::tz::TimeZone::UTC),
+        )
+        .await
+        .expect("the digest: one round trip");
+        assert!(digest.unwrap().is_empty());
+    }
+
     #[tokio::test]
     async fn a_request_with_entries_in_its_shard_and_the_old_partition_is_listed_once_as_the_later_one() {
         let fixture = Fixture::new();

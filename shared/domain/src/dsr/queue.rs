@@ -24,7 +24,7 @@ pub struct DueRequest {
 
 /// The open requests in the queue due on or before `through`, soonest
 /// first. Reads every partition of the queue in due order, each up to the
-/// horizon. Dates are on the controller's calendar (`zone`), as deadlines are.
+/// horizon, all at once. Dates are on the controller's calendar (`zone`), as deadlines are.
 pub async fn due_requests(
     store: &dyn RecordStore,
     now: Timestamp,
@@ -32,15 +32,15 @@ pub async fn due_requests(
     through: Date,
     zone: &TimeZone,
 ) -> Result<Vec<DueRequest>, StoreError> {
-    let horizon = through;
-    let mut entries = Vec::new();
-    for partition in queue_partitions() {
+    // Every partition at once, each read in due order up to the horizon.
+    let partitions = crate::concurrently::join_all(queue_partitions().map(|partition| async move {
         let query = Query::Partition {
             partition,
             sort_prefix: String::new(),
         };
+        let mut entries = Vec::new();
         let mut cursor = None;
-        'pages: loop {
+        loop {
             let page = store.query(&query, store::PAGE_SIZE, cursor).await?;
             for record in page.records {
                 let due_on = record
@@ -53,8 +53,8 @@ pub async fn due_requests(
                     tracing::warn!("a queue entry without a valid due_on is left out of the digest");
                     continue;
                 };
-                if due_on > horizon {
-                    break 'pages;
+                if due_on > through {
+                    return Ok::<_, StoreError>(entries);
                 }
                 if let Some(entry) = due_request(&record, due_on, now, today, zone) {
                     entries.push(entry);
@@ -62,9 +62,14 @@ pub async fn due_requests(
             }
             match page.next {
                 Some(next) => cursor = Some(next),
-                None => break,
+                None => return Ok(entries),
             }
         }
+    }))
+    .await;
+    let mut entries = Vec::new();
+    for partition in partitions {
+        entries.extend(partition?);
     }
     entries.sort_by(|a, b| (a.due_on, &a.request_id).cmp(&(b.due_on, &b.request_id)));
     let entries = latest_of_each(entries, |a, b| a.request_id == b.request_id);
@@ -147,6 +152,54 @@ impl Requests<'_> {
         }
     }
 
+    /// The entries of one partition of the queue after the sort key `after`
+    /// that pass the filters, at most `limit`, in order; and whether the
+    /// partition may hold more.
+    async fn queue_partition_page(
+        &self,
+        partition: String,
+        after: &str,
+        status: Option<RequestStatus>,
+        due_before: Option<Date>,
+        limit: usize,
+    ) -> Result<(Vec<(String, QueueEntry)>, bool), DsrError> {
+        let now = self.ports.clock.now();
+        // No sort key extends another (a due day, then a fixed-length
+        // request id), so the keys strictly after `after` are those from
+        // `after` + "!" on; every key starts with a digit, below "~".
+        let query = Query::SortRange {
+            partition,
+            from: format!("{after}!"),
+            to: "~".to_owned(),
+        };
+        let mut found = Vec::new();
+        let mut wanted = limit;
+        let mut next = None;
+        loop {
+            // Never more records than entries still wanted from this partition.
+            let page = self.ports.store.query(&query, wanted, next.take()).await?;
+            for record in page.records.into_iter().filter(|record| !record.is_expired(now)) {
+                let entry = record.body::<QueueEntry>().map_err(|error| match error {
+                    StoreError::Invalid(why) => DsrError::Corrupt(why),
+                    other => other.into(),
+                })?;
+                // Entries written by earlier versions at intake: never shown.
+                if entry.status.is_queued()
+                    && status.is_none_or(|status| entry.status == status)
+                    && due_before.is_none_or(|before| entry.due_on < before)
+                {
+                    found.push((record.key.sort, entry));
+                    wanted -= 1;
+                }
+            }
+            match page.next {
+                Some(cursor) if wanted > 0 => next = Some(cursor),
+                Some(_) => return Ok((found, true)),
+                None => return Ok((found, false)),
+            }
+        }
+    }
+
     /// One page of the team's queue: at most `limit` entries, soonest due
     /// first, and the sealed cursor of the next page when there may be more.
     /// A cursor that was not sealed by this deployment for this (an older
@@ -156,8 +209,8 @@ impl Requests<'_> {
     /// of the queue shares one order by sort key, so a page reads, in each
     /// partition, the entries after it (at most `limit` that pass the
     /// filters), merges them and returns the first `limit`. One Query per
-    /// partition ([`QUEUE_SHARDS`] and the one from before the sharding), more
-    /// only in a partition whose records the filters leave out.
+    /// partition ([`QUEUE_SHARDS`] and the one from before the sharding), all
+    /// at once; more only in a partition whose records the filters leave out.
     pub async fn queue_page(
         &self,
         status: Option<RequestStatus>,
@@ -171,47 +224,18 @@ impl Requests<'_> {
             None => String::new(),
         };
         let limit = limit.max(1);
-        let now = self.ports.clock.now();
+        // Every partition at once: one round trip, not one per partition.
+        let partitions = crate::concurrently::join_all(
+            queue_partitions().map(|partition| self.queue_partition_page(partition, &after, status, due_before, limit)),
+        )
+        .await;
         // (sort key, entry) of every partition, each partition's in order.
         let mut found: Vec<(String, QueueEntry)> = Vec::new();
         let mut more = false;
-        for partition in queue_partitions() {
-            // No sort key extends another (a due day, then a fixed-length
-            // request id), so the keys strictly after `after` are those from
-            // `after` + "!" on; every key starts with a digit, below "~".
-            let query = Query::SortRange {
-                partition,
-                from: format!("{after}!"),
-                to: "~".to_owned(),
-            };
-            let mut wanted = limit;
-            let mut next = None;
-            loop {
-                // Never more records than entries still wanted from this partition.
-                let page = self.ports.store.query(&query, wanted, next.take()).await?;
-                for record in page.records.into_iter().filter(|record| !record.is_expired(now)) {
-                    let entry = record.body::<QueueEntry>().map_err(|error| match error {
-                        StoreError::Invalid(why) => DsrError::Corrupt(why),
-                        other => other.into(),
-                    })?;
-                    // Entries written by earlier versions at intake: never shown.
-                    if entry.status.is_queued()
-                        && status.is_none_or(|status| entry.status == status)
-                        && due_before.is_none_or(|before| entry.due_on < before)
-                    {
-                        found.push((record.key.sort, entry));
-                        wanted -= 1;
-                    }
-                }
-                match page.next {
-                    Some(cursor) if wanted > 0 => next = Some(cursor),
-                    Some(_) => {
-                        more = true;
-                        break;
-                    }
-                    None => break,
-                }
-            }
+        for partition in partitions {
+            let (entries, partition_has_more) = partition?;
+            found.extend(entries);
+            more |= partition_has_more;
         }
         found.sort_by(|(a, _), (b, _)| a.cmp(b));
         let mut found = latest_of_each(found, |(a, _), (b, _)| a == b);

@@ -13,11 +13,8 @@
 //! not the adapters'.
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -279,7 +276,7 @@ impl IssueRun<'_> {
                 }
             }
         });
-        join_all(work.collect()).await;
+        crate::concurrently::join_all(work).await;
         let elapsed = started.elapsed();
         let (outcomes, already_handled) = totals.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
         Sent {
@@ -307,30 +304,6 @@ pub fn kinds_line(kinds: &BTreeMap<&'static str, usize>) -> String {
         .map(|(kind, count)| format!("{}:{count}", kind.replace(' ', "_")))
         .collect::<Vec<_>>()
         .join(",")
-}
-
-/// Runs every future to completion on this task (the senders share one
-/// runtime thread, as their calls are all waiting on the network).
-async fn join_all<F: Future<Output = ()>>(futures: Vec<F>) {
-    let mut futures: Vec<Option<Pin<Box<F>>>> = futures.into_iter().map(|future| Some(Box::pin(future))).collect();
-    std::future::poll_fn(|context| {
-        let mut pending = false;
-        for slot in &mut futures {
-            if let Some(future) = slot {
-                if future.as_mut().poll(context).is_ready() {
-                    *slot = None;
-                } else {
-                    pending = true;
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
 }
 
 /// The figures of one run, as both modes print them (one `bench-issue:`
