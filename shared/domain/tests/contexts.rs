@@ -3,7 +3,7 @@
 //!
 //! Each folder (or file) directly under `shared/domain/src/` is a context.
 //! The shared kernel (value types every context may use: addresses, subject
-//! keys, tokens, time) may use only itself. A context uses another when its
+//! keys, tokens, time; and calls made at once) may use only itself. A context uses another when its
 //! non-test code names `crate::<other>`. The graph must have no cycle, and the
 //! README's table must list exactly the edges the code has.
 
@@ -11,8 +11,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Value types every context may use; they use nothing but each other.
-const KERNEL: &[&str] = &["clock", "email", "network", "person", "subject", "tokens", "validation"];
+/// Value types every context may use, and the one helper for calls made at
+/// once; they use nothing but each other.
+const KERNEL: &[&str] = &[
+    "clock",
+    "concurrently",
+    "email",
+    "network",
+    "person",
+    "subject",
+    "tokens",
+    "validation",
+];
 
 type Graph = BTreeMap<String, BTreeSet<String>>;
 
