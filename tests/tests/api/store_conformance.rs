@@ -412,6 +412,16 @@ mod cases {
             .unwrap();
         let counter = store.get(&RecordKey::new("P#15", "COUNTER")).await.unwrap().unwrap();
         assert_eq!(counter.attributes["n"], json!(1));
+        // An add to a record that exists is undone as well.
+        let refused = store
+            .write(vec![
+                put(record("P#15", "new"), Precondition::Absent),
+                add("P#15", "COUNTER", &[("n", 1)]),
+            ])
+            .await;
+        assert_eq!(refused, Err(StoreError::Conflict));
+        let counter = store.get(&RecordKey::new("P#15", "COUNTER")).await.unwrap().unwrap();
+        assert_eq!(counter.attributes["n"], json!(1));
     }
 
     pub async fn sort_ranges_include_both_ends_and_nothing_else(store: &dyn RecordStore) {
