@@ -81,6 +81,17 @@ impl<S: RecordStore> World<S> {
         self
     }
 
+    /// What the table's stream starts when a mail is queued (a request's
+    /// verification link, a sign-up's confirmation): one run of the outbox's
+    /// drain.
+    pub async fn drain_outbox(&self) -> crate::mail::outbox::RetryReport {
+        self.ports()
+            .outbox()
+            .retry(self.clock.now() + jiff::SignedDuration::from_mins(1))
+            .await
+            .expect("the outbox drains")
+    }
+
     /// What the clock reads.
     pub fn now(&self) -> Timestamp {
         self.clock.now()

@@ -42,6 +42,7 @@ async fn one_open_request_per_address_and_type_and_one_link_mail_per_ten_minutes
     let access = json!({"type": "access", "email": address});
 
     let first = intake.http(submit(&access)).await;
+    deployment.drain_outbox(&[], &[]).await;
     assert_eq!(first.status, 202, "{}", first.body);
     let first_id = first.json()["request_id"].as_str().unwrap().to_owned();
     // The same request again, many times: the same answer, nothing new mailed or stored.
@@ -50,11 +51,13 @@ async fn one_open_request_per_address_and_type_and_one_link_mail_per_ten_minutes
         assert_eq!(shape(&again), shape(&first));
         assert_eq!(again.json()["request_id"], first_id.as_str(), "the open request's id");
     }
+    deployment.drain_outbox(&[], &[]).await;
     assert_eq!(mails_to(&address).await.len(), 1, "one verification mail");
     assert_eq!(dsr_requests_of(&deployment.table).await, 1);
 
     // Another type within ten minutes: accepted and stored, answered alike, but no second mail.
     let erasure = intake.http(submit(&json!({"type": "erasure", "email": address}))).await;
+    deployment.drain_outbox(&[], &[]).await;
     assert_eq!(shape(&erasure), shape(&first));
     assert_eq!(
         mails_to(&address).await.len(),
@@ -76,6 +79,7 @@ async fn one_open_request_per_address_and_type_and_one_link_mail_per_ten_minutes
     privacy_tests::aws::forget_link_mails(&deployment.table, &address).await;
     let before = mails_to(&address).await.len();
     let later = intake.http(submit(&access)).await;
+    deployment.drain_outbox(&[], &[]).await;
     assert_ne!(later.json()["request_id"], first_id.as_str(), "the first one is closed");
     assert_eq!(mails_to(&address).await.len(), before + 1, "its own verification mail");
     intake.stop_checking_logs(&[&address]).await;
@@ -94,11 +98,13 @@ async fn an_address_that_bounced_or_complained_is_mailed_nothing_and_answered_al
 
     let fresh = unique_address("fresh");
     let reference = intake.http(submit(&json!({"type": "access", "email": fresh}))).await;
+    deployment.drain_outbox(&[], &[]).await;
     assert_eq!(reference.status, 202);
     assert_eq!(mails_to(&fresh).await.len(), 1);
     for address in [&bounced, &complained] {
         let answer = intake.http(submit(&json!({"type": "access", "email": address}))).await;
         assert_eq!(shape(&answer), shape(&reference), "{address}");
+        deployment.drain_outbox(&[], &[]).await;
         assert!(mails_to(address).await.is_empty(), "no mail to {address}");
     }
     intake.stop_checking_logs(&[&bounced, &complained, &fresh]).await;

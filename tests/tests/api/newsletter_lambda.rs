@@ -672,6 +672,7 @@ async fn a_mail_scanner_following_the_confirmation_link_subscribes_no_one() {
         ))
         .await;
     assert_eq!(submitted.status, 202);
+    newsletter.deployment.drain_outbox(&[], &[&other]).await;
     let verification = privacy_tests::newsletter::mails_to(&other).await[0]
         .token("https://privacy.example.com/dsr/verify")
         .unwrap();

@@ -326,6 +326,7 @@ async fn erasure_ends_the_subscription_but_keeps_the_opt_in_evidence_three_years
         ))
         .await;
     assert_eq!(submitted.status, 202, "{}", submitted.body);
+    deployment.drain_outbox(&[], &[&address]).await;
     let verify = mails_to(&address)
         .await
         .pop()

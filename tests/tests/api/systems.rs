@@ -138,6 +138,7 @@ impl Systems {
         let body = json!({"type": request_type, "email": address}).to_string();
         let answer = self.intake.http(http_event("POST /dsr", "/dsr", Some(&body))).await;
         assert_eq!(answer.status, 202, "{}", answer.body);
+        self.deployment.deployment.drain_outbox(&[], &[address]).await;
         let token = mails_to(address)
             .await
             .iter()

@@ -239,6 +239,7 @@ mod tests {
         // Past the pacing of verification mails.
         world.clock.advance(jiff::SignedDuration::from_mins(11));
         let submitted = world.requests().submit(submission(request_type)).await.unwrap();
+        world.drain_outbox().await;
         let mail = world.mailer.sent_to(&email("ada@example.com")).pop().unwrap();
         let start = mail.text.find("/dsr/verify?token=").unwrap() + "/dsr/verify?token=".len();
         let token = mail.text[start..].split_whitespace().next().unwrap().to_owned();

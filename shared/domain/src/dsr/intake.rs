@@ -5,8 +5,8 @@ use crate::newsletter::{suppression_key, Suppression};
 
 impl Requests<'_> {
     /// Stores the request (durably, before anything is answered), then either
-    /// acts at once (objection to marketing, CCPA opt-out) or mails the
-    /// verification link. An objection to processing stops marketing at once
+    /// acts at once (objection to marketing, CCPA opt-out) or queues the
+    /// verification link's mail in the same write. An objection to processing stops marketing at once
     /// and then waits for verification like the rest.
     ///
     /// Nothing enters the team's queue here: only a verified request does
@@ -121,17 +121,19 @@ impl Requests<'_> {
                     .insert(request.request_type.as_str().to_owned(), request_id.clone());
             }
             request.verification_digest = token.as_ref().map(OneTimeToken::digest);
-            // The link's mail is stored, claimed, in the request's own write,
-            // and sent once that write holds (a failed send is the drain's).
-            let (mail_write, claimed) = token
+            // The link's mail is queued in the request's own write, for the
+            // outbox's drain to send (in AWS, started by the table's stream),
+            // as a sign-up's confirmation is. A link withheld by the limits
+            // or a suppression is the same write with nothing to send: the
+            // answer takes as long either way and tells nobody which it was.
+            let mail_write = token
                 .as_ref()
                 .and_then(|token| {
                     let mail = self.verification_mail(&submission.email, &request, token);
-                    self.outbox().queue_claimed(mail, "dsr_verification", &subject)
+                    self.outbox().queue(&mail, "dsr_verification", &subject)
                 })
-                .unzip();
-            let mut also = vec![self.intake_write(&subject, stored.as_ref(), &intake)];
-            also.extend(mail_write);
+                .unwrap_or_else(|| self.outbox().nothing_to_send("dsr_verification", &subject));
+            let also = vec![self.intake_write(&subject, stored.as_ref(), &intake), mail_write];
             match self.write_new(&subject, &request, token.as_ref(), also).await {
                 Ok(()) => {}
                 Err(StoreError::Conflict) => continue,
@@ -143,14 +145,10 @@ impl Requests<'_> {
                 self.fulfilment().opt_out_of_marketing(&subject, &mut request).await?;
                 self.save(&subject, &request, 1).await?;
             }
-            match claimed {
-                Some(claimed) => {
-                    self.outbox().send_claimed(claimed).await;
-                    tracing::info!(request_id = %request_id, kind = request.request_type.as_str(), "request received; verification mailed");
-                }
-                None => {
-                    tracing::info!(request_id = %request_id, kind = request.request_type.as_str(), "request received; verification mail withheld by the limits");
-                }
+            if token.is_some() {
+                tracing::info!(request_id = %request_id, kind = request.request_type.as_str(), "request received; verification mail queued");
+            } else {
+                tracing::info!(request_id = %request_id, kind = request.request_type.as_str(), "request received; verification mail withheld by the limits");
             }
             return Ok(Submitted {
                 request_id,

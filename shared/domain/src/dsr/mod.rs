@@ -887,7 +887,8 @@ mod tests {
             crate::testing::submission(kind, "ada@example.com")
         }
 
-        fn verification_token(&self) -> String {
+        async fn verification_token(&self) -> String {
+            self.drain_outbox().await;
             let mail = self
                 .mailer
                 .sent()
@@ -908,7 +909,11 @@ mod tests {
             let mut submission = fixture.submission(RequestType::Restriction);
             submission.email = EmailAddress::parse("email", &format!("person{n}@example.com")).unwrap();
             ids.push(fixture.requests().submit(submission).await.unwrap().request_id);
-            fixture.requests().verify(&fixture.verification_token()).await.unwrap();
+            fixture
+                .requests()
+                .verify(&fixture.verification_token().await)
+                .await
+                .unwrap();
         }
         let requests = fixture.requests();
         let mut seen = Vec::new();
@@ -948,6 +953,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_request_queues_its_link_mail_in_its_own_write_and_a_withheld_link_costs_the_same() {
+        let calls = crate::store::memory::Calls::default();
+        let world = World::on(
+            crate::store::memory::CountingStore::new(crate::store::memory::MemoryStore::new(), calls.clone()),
+            crate::testing::timestamp("2027-01-31T23:30:00Z"),
+        );
+        let bounced = world.subject_of("bounced@example.com");
+        world
+            .subscriptions()
+            .suppress(&bounced, crate::newsletter::SuppressionReason::HardBounce)
+            .await
+            .unwrap();
+        calls.take();
+        let mut costs = Vec::new();
+        for address in ["ada@example.com", "bounced@example.com"] {
+            world
+                .requests()
+                .submit(crate::testing::submission(RequestType::Access, address))
+                .await
+                .unwrap();
+            assert!(world.mailer.sent().is_empty(), "the request itself sends nothing");
+            costs.push(calls.take());
+        }
+        // The two gets are one BatchGetItem in DynamoDB.
+        assert_eq!(
+            costs[0],
+            ["get", "get", "transaction"],
+            "read the limits, then one write"
+        );
+        assert_eq!(costs[1], costs[0], "a withheld link: the same calls");
+        let report = world.drain_outbox().await;
+        assert_eq!((report.sent, report.nothing_to_send), (1, 1));
+        let mails = world.mailer.sent();
+        assert_eq!(mails.len(), 1);
+        assert_eq!(mails[0].to.as_str(), "ada@example.com");
+        assert!(mails[0].text.contains("/dsr/verify?token="));
+    }
+
+    #[tokio::test]
     async fn verification_mails_are_paced_ten_minutes_apart_and_five_a_day() {
         let fixture = Fixture::new();
         let verification_mails = || {
@@ -973,12 +1017,14 @@ mod tests {
         requests.submit(fixture.submission(kinds[0])).await.unwrap();
         fixture.clock.advance(minutes(5));
         requests.submit(fixture.submission(kinds[1])).await.unwrap();
+        fixture.drain_outbox().await;
         assert_eq!(verification_mails(), 1);
         // Eleven minutes apart: one each, up to five in 24 hours.
         for kind in &kinds[1..] {
             fixture.clock.advance(minutes(11));
             requests.submit(fixture.submission(*kind)).await.unwrap();
         }
+        fixture.drain_outbox().await;
         assert_eq!(verification_mails(), 5, "five a day, however far apart");
         // A day after the first mail, the window has room again.
         fixture.clock.advance(minutes(24 * 60 - 5 - 11 * 6 + 1));
@@ -986,6 +1032,7 @@ mod tests {
             .submit(fixture.submission(RequestType::CcpaCorrect))
             .await
             .unwrap();
+        fixture.drain_outbox().await;
         assert_eq!(verification_mails(), 6);
     }
 
@@ -1045,6 +1092,7 @@ mod tests {
             let mut submission = fixture.submission(RequestType::Access);
             submission.jurisdiction = jurisdiction;
             fixture.requests().submit(submission).await.unwrap();
+            fixture.drain_outbox().await;
             let mail = fixture.mailer.sent().pop().unwrap();
             assert!(mail.text.contains("/dsr/verify?token="));
             assert!(
@@ -1070,6 +1118,7 @@ mod tests {
             email: Some("grace@example.com".to_owned()),
         });
         fixture.requests().submit(submission).await.unwrap();
+        fixture.drain_outbox().await;
         let mail = fixture.mailer.sent().pop().unwrap();
         for part in [&mail.text, &mail.html] {
             assert!(part.contains("The change asked for: your name"), "{part}");
@@ -1084,6 +1133,7 @@ mod tests {
             .submit(fixture.submission(RequestType::Access))
             .await
             .unwrap();
+        fixture.drain_outbox().await;
         assert!(!fixture
             .mailer
             .sent()
@@ -1101,7 +1151,11 @@ mod tests {
             .submit(fixture.submission(RequestType::Restriction))
             .await
             .unwrap();
-        let verified = fixture.requests().verify(&fixture.verification_token()).await.unwrap();
+        let verified = fixture
+            .requests()
+            .verify(&fixture.verification_token().await)
+            .await
+            .unwrap();
         assert_eq!(verified.status, RequestStatus::AwaitingTeam);
         let record = fixture
             .store
@@ -1145,7 +1199,11 @@ mod tests {
             .submit(fixture.submission(RequestType::Restriction))
             .await
             .unwrap();
-        fixture.requests().verify(&fixture.verification_token()).await.unwrap();
+        fixture
+            .requests()
+            .verify(&fixture.verification_token().await)
+            .await
+            .unwrap();
         let sent_before = fixture.mailer.sent().len();
         let newsletter = fixture.newsletter();
         let sign_up = SignUp {
@@ -1192,7 +1250,11 @@ mod tests {
             .submit(fixture.submission(RequestType::Restriction))
             .await
             .unwrap();
-        fixture.requests().verify(&fixture.verification_token()).await.unwrap();
+        fixture
+            .requests()
+            .verify(&fixture.verification_token().await)
+            .await
+            .unwrap();
         fixture.clock.set("2027-03-02T00:00:00Z".parse().unwrap());
         let late = fixture
             .requests()
@@ -1255,7 +1317,11 @@ mod tests {
         let mut submission = fixture.submission(RequestType::Restriction);
         submission.email = EmailAddress::parse("email", address).unwrap();
         let submitted = fixture.requests().submit(submission).await.unwrap();
-        fixture.requests().verify(&fixture.verification_token()).await.unwrap();
+        fixture
+            .requests()
+            .verify(&fixture.verification_token().await)
+            .await
+            .unwrap();
         submitted.request_id
     }
 
@@ -1515,7 +1581,11 @@ mod tests {
             .unwrap();
         assert!(queue_records(&fixture).is_empty(), "not queued before verification");
         assert!(fixture.requests().queue(None, None).await.unwrap().is_empty());
-        fixture.requests().verify(&fixture.verification_token()).await.unwrap();
+        fixture
+            .requests()
+            .verify(&fixture.verification_token().await)
+            .await
+            .unwrap();
         let queue = fixture.requests().queue(None, None).await.unwrap();
         assert_eq!(queue.len(), 1);
         assert_eq!(
@@ -1576,7 +1646,7 @@ mod tests {
         submission.consent_id = Some(ConsentId::parse("consent_id", "7d1c2b3a-4e5f-4a6b-9c8d-0e1f2a3b4c5d").unwrap());
         submission.ip = Some("192.0.2.77".parse().unwrap());
         let submitted = fixture.requests().submit(submission).await.unwrap();
-        let token = fixture.verification_token();
+        let token = fixture.verification_token().await;
         let team = PrivacyTeam {
             subject: fixture.requests().subject_of(&fixture.team),
             address: fixture.team.clone(),
@@ -1682,7 +1752,11 @@ mod tests {
         assert!(queue_records(&fixture).is_empty());
         assert!(fixture.mailer.sent_to(&fixture.team).is_empty());
 
-        let verified = fixture.requests().verify(&fixture.verification_token()).await.unwrap();
+        let verified = fixture
+            .requests()
+            .verify(&fixture.verification_token().await)
+            .await
+            .unwrap();
         assert_eq!(verified.status, RequestStatus::AwaitingTeam);
         let team_mail = fixture.mailer.sent_to(&fixture.team);
         assert_eq!(team_mail.len(), 1);
@@ -1717,7 +1791,11 @@ mod tests {
             // One verification mail per address per 10 minutes.
             fixture.clock.advance(jiff::SignedDuration::from_mins(11));
             let submitted = fixture.requests().submit(fixture.submission(kind)).await.unwrap();
-            fixture.requests().verify(&fixture.verification_token()).await.unwrap();
+            fixture
+                .requests()
+                .verify(&fixture.verification_token().await)
+                .await
+                .unwrap();
             ids.push(submitted.request_id);
         }
         fixture.clock.set("2027-02-10T10:00:00Z".parse().unwrap());
@@ -1761,7 +1839,11 @@ mod tests {
             email: None,
         });
         fixture.requests().submit(submission).await.unwrap();
-        let verified = fixture.requests().verify(&fixture.verification_token()).await.unwrap();
+        let verified = fixture
+            .requests()
+            .verify(&fixture.verification_token().await)
+            .await
+            .unwrap();
         assert_eq!(verified.status, RequestStatus::AwaitingTeam);
         let note = verified.events.last().unwrap();
         assert_eq!(note.event, RequestEventKind::NeedsTeam);
@@ -1771,7 +1853,11 @@ mod tests {
         let mut submission = fixture.submission(RequestType::CcpaCorrect);
         submission.details = Some("My employer is wrong".to_owned());
         fixture.requests().submit(submission).await.unwrap();
-        let verified = fixture.requests().verify(&fixture.verification_token()).await.unwrap();
+        let verified = fixture
+            .requests()
+            .verify(&fixture.verification_token().await)
+            .await
+            .unwrap();
         assert_eq!(verified.status, RequestStatus::AwaitingTeam);
         assert!(verified
             .events

@@ -228,6 +228,7 @@ mod tests {
             .await
             .unwrap()
             .request_id;
+        world.drain_outbox().await;
         let mail = world.mailer.sent_to(&email(address)).pop().unwrap();
         let start = mail.text.find("/dsr/verify?token=").unwrap() + "/dsr/verify?token=".len();
         let token = mail.text[start..].split_whitespace().next().unwrap().to_owned();

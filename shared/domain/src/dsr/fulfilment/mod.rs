@@ -1162,6 +1162,7 @@ mod tests {
             // One verification mail per address per 10 minutes.
             self.clock.advance(jiff::SignedDuration::from_mins(11));
             let submitted = self.requests().submit(submission).await.unwrap();
+            self.drain_outbox().await;
             let mail = self.mailer.sent_to(&Self::ada()).pop().unwrap();
             let start = mail.text.find("/dsr/verify?token=").unwrap() + "/dsr/verify?token=".len();
             let token = mail.text[start..].split_whitespace().next().unwrap().to_owned();
@@ -1800,6 +1801,7 @@ mod tests {
             fixture.requests().submit(submission).await.unwrap();
             fixture.clock.advance(SignedDuration::from_mins(11));
         }
+        fixture.drain_outbox().await;
         assert_eq!(fixture.mailer.sent_to(&grace()).len(), 5);
         let refused = fixture.verified(to_grace(None)).await;
         assert_eq!(refused.status, RequestStatus::AwaitingTeam);

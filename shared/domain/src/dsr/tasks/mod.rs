@@ -513,6 +513,7 @@ mod tests {
     async fn verified<S: RecordStore>(world: &World<S>, submission: Submission) -> DataSubjectRequest {
         world.clock.advance(jiff::SignedDuration::from_mins(11));
         let submitted = world.requests().submit(submission).await.unwrap();
+        world.drain_outbox().await;
         let mail = world.mailer.sent_to(&ada()).pop().unwrap();
         let start = mail.text.find("/dsr/verify?token=").unwrap() + "/dsr/verify?token=".len();
         let token = mail.text[start..].split_whitespace().next().unwrap().to_owned();
