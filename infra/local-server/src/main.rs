@@ -251,8 +251,8 @@ async fn serve(
     let state_change = api_request.method == "POST";
     let response = privacy_http::handle(&app, ALL_AREAS, api_request).await;
     if state_change {
-        // What the table's stream does in AWS: a mail the request queued (the
-        // newsletter sign-up sends none itself) leaves at once, after the answer.
+        // What the table's stream does in AWS: a mail the request queued (a
+        // sign-up's confirmation, a request's link) leaves at once, after the answer.
         tokio::spawn(drain_outbox(app));
     }
     Ok(to_hyper(response))
