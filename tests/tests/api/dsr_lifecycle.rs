@@ -13,14 +13,17 @@ use privacy_tests::newsletter::{mails_to, unique_address};
 use privacy_tests::sweep::SweepDeployment;
 use serde_json::{json, Value};
 
-/// `POST /dsr` from the HTML form.
+/// `POST /dsr` from the HTML form, then the outbox's drain the table's
+/// stream starts on the request's write.
 async fn submit_form(backend: &DsrBackend, body: &str) -> HttpResponse {
     let event = with_header(
         http_event("POST /dsr", "/dsr", Some(body)),
         "content-type",
         Some("application/x-www-form-urlencoded"),
     );
-    backend.intake.http(event).await
+    let answer = backend.intake.http(event).await;
+    backend.deployment.drain_outbox(&[], &[]).await;
+    answer
 }
 
 fn listed(queue: &[Value], request_id: &str) -> bool {

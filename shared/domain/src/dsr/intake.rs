@@ -6,8 +6,9 @@ use crate::newsletter::{suppression_key, Suppression};
 impl Requests<'_> {
     /// Stores the request (durably, before anything is answered), then either
     /// acts at once (objection to marketing, CCPA opt-out) or queues the
-    /// verification link's mail in the same write. An objection to processing stops marketing at once
-    /// and then waits for verification like the rest.
+    /// verification link's mail in the same write. An objection to
+    /// processing stops marketing at once and then waits for verification
+    /// like the rest.
     ///
     /// Nothing enters the team's queue here: only a verified request does
     /// (see [`Requests::verify`]). Requests acted on at once are completed at

@@ -781,7 +781,6 @@ mod tests {
     use super::*;
     use crate::clock::Clock;
     use crate::consent::{Categories, ClientContext, ConsentDecision, ConsentSource, PolicyVersion};
-    use crate::mail::outbox::RetryReport;
     use crate::store::RecordStore;
     use crate::store::{query_all, Query};
     use crate::testing::World;
@@ -820,15 +819,6 @@ mod tests {
             let outcome = self.newsletter().sign_up(sign_up).await.unwrap();
             self.drain_outbox().await;
             outcome
-        }
-
-        /// What the table's stream starts after a sign-up: the outbox's drain.
-        async fn drain_outbox(&self) -> RetryReport {
-            self.ports()
-                .outbox()
-                .retry(self.clock.now() + SignedDuration::from_mins(1))
-                .await
-                .unwrap()
         }
 
         fn last_token(&self, prefix: &str) -> String {

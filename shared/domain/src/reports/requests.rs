@@ -222,6 +222,8 @@ mod tests {
 
     /// Submits and verifies `kind` for `address`; the request id.
     async fn verified(world: &World, kind: RequestType, address: &str) -> String {
+        // What the stream sent after earlier writes is out; then this link.
+        world.drain_outbox().await;
         let id = world
             .requests()
             .submit(submission(kind, address))
