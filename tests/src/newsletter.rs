@@ -99,6 +99,20 @@ impl Deployment {
             .clone()
     }
 
+    /// The drain the table's stream starts, with SES unreachable (nothing
+    /// listens on port 9 of loopback): it sends nothing and the one mail
+    /// queued stays queued, for a later run.
+    pub async fn drain_outbox_while_ses_is_down(&self, personal_data: &[&str]) {
+        let report = self
+            .drain_outbox(&[("AWS_ENDPOINT_URL_SES", "http://127.0.0.1:9")], personal_data)
+            .await;
+        assert_eq!(
+            (report["sent"].as_u64(), report["still_queued"].as_u64()),
+            (Some(0), Some(1)),
+            "{report}"
+        );
+    }
+
     /// What the table's stream does when a mail is queued (the newsletter
     /// sign-up queues its confirmation): one run of the outbox's drain, with
     /// `extra` environment. Returns the run's report (`sent`, `still_queued`,

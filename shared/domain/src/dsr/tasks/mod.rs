@@ -1491,13 +1491,14 @@ mod tests {
         );
     }
 
-    /// What the request's systems do between the verification's write and
-    /// its fulfilment's save: a drain of the outbox hands tasks over, a quick
-    /// system answers (in AWS, `mail-outbox` runs on the table's stream).
+    /// What happens between the verification's write and its fulfilment's
+    /// save: a drain of the outbox hands tasks over, a quick system answers
+    /// (in AWS, `mail-outbox` runs on the table's stream), or the team acts.
     enum Meanwhile {
         Nothing,
         Answer(&'static str),
         AnswerAll,
+        TeamRejects,
     }
 
     /// A store that, just before the first save of a request in progress
@@ -1539,6 +1540,14 @@ mod tests {
                 .asking_every_system();
                 let systems: Vec<String> = match meanwhile {
                     Meanwhile::Nothing => Vec::new(),
+                    Meanwhile::TeamRejects => {
+                        others
+                            .requests()
+                            .reject(&request_id, "a duplicate of an earlier request", "team-member-1")
+                            .await
+                            .unwrap();
+                        Vec::new()
+                    }
                     Meanwhile::Answer(id) => vec![id.to_owned()],
                     Meanwhile::AnswerAll => others
                         .requests()
@@ -1619,5 +1628,32 @@ mod tests {
             .await
             .unwrap();
         assert!(listed.records.is_empty(), "nothing left for the scheduled run");
+    }
+
+    #[tokio::test]
+    async fn a_team_decision_stored_while_a_request_is_fulfilled_stands_and_the_run_fails_as_a_conflict() {
+        let world = answering_meanwhile(Meanwhile::TeamRejects);
+        world.clock.advance(jiff::SignedDuration::from_mins(11));
+        let submitted = world.requests().submit(submission(RequestType::Access)).await.unwrap();
+        world.drain_outbox().await;
+        let mail = world.mailer.sent_to(&ada()).pop().unwrap();
+        let start = mail.text.find("/dsr/verify?token=").unwrap() + "/dsr/verify?token=".len();
+        let token = mail.text[start..].split_whitespace().next().unwrap().to_owned();
+        let verified = world.requests().verify(&token).await;
+        assert!(
+            matches!(verified, Err(DsrError::Store(crate::store::StoreError::Conflict))),
+            "{verified:?}"
+        );
+        let request = stored(&world, &submitted.request_id).await;
+        assert_eq!(
+            request.status,
+            RequestStatus::Rejected,
+            "the team's decision is not overwritten"
+        );
+        assert!(
+            !request.has_event(RequestEventKind::AwaitingSystems),
+            "nor merged with the run's"
+        );
+        assert_eq!(exports(&world), 0);
     }
 }
