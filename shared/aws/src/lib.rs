@@ -35,17 +35,60 @@ pub mod systems;
 /// Not `aws_config::load_defaults`: its
 /// default chain (profile files, SSO, web identity through STS, IMDS) is
 /// never used in Lambda, and linking it costs size; the clients add the
-/// SDK's defaults (HTTPS client, retries, timeouts) themselves.
+/// SDK's defaults (retries, timeouts) themselves, and share [`https_client`].
 pub async fn sdk_config() -> aws_config::SdkConfig {
     let credentials = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
+    let region = std::env::var("AWS_REGION").ok();
     let mut config = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(std::env::var("AWS_REGION").ok().map(aws_config::Region::new))
+        .http_client(https_client(region.as_deref()))
+        .region(region.map(aws_config::Region::new))
         .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(credentials));
     if let Some(endpoint) = std::env::var("AWS_ENDPOINT_URL").ok().filter(|url| !url.is_empty()) {
         config = config.endpoint_url(endpoint);
     }
     config.build()
+}
+
+/// The roots of Amazon Trust Services, which certify every AWS endpoint.
+const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("amazon-trust-services.pem");
+
+/// The HTTPS client every SDK client of the process shares (one connection
+/// pool): the SDK's own (hyper, rustls on aws-lc-rs), trusting only the
+/// roots of Amazon Trust Services (`amazon-trust-services.pem`).
+///
+/// The SDK's default client trusts the machine's root store instead, which
+/// it reads and parses at every cold start: on a Debian image 146 files,
+/// about 4 ms (infra/benchmarks.md); on Lambda one bundle of some 150
+/// certificates, parsed on 128 MB's share of a CPU. Five compiled-in roots
+/// cost nothing to load, and trusting fewer authorities is narrower: no
+/// other CA's certificate for an AWS host name is accepted.
+///
+/// In the China regions (`cn-`), whose endpoints Amazon Trust Services does
+/// not certify, the client keeps the machine's store.
+pub fn https_client(region: Option<&str>) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+    let trust = match region {
+        Some(region) if region.starts_with("cn-") => TrustStore::default(),
+        _ => TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES),
+    };
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("a trust store of PEM certificates builds");
+    // As the SDK builds its default client, with this trust store.
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(move |settings, components| {
+        let mut connector = aws_smithy_http_client::ConnectorBuilder::default()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+            .tls_context(context.clone());
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// The endpoint a service's own variable names (`AWS_ENDPOINT_URL_SES`, …),
