@@ -23,7 +23,7 @@
 //!    - otherwise: due later today (left for the next run), or re-stamped to
 //!      the day it next needs attention.
 //! 2. **Digest.** One mail to the privacy team listing the requests in the
-//!    queue (every shard `DSR_QUEUE#0` … `DSR_QUEUE#7`, and `DSR_QUEUE` of
+//!    queue (every shard `DSR_QUEUE#0` … `DSR_QUEUE#3`, and `DSR_QUEUE` of
 //!    the entries written before the sharding) that are open and due within
 //!    [`DIGEST_HORIZON_DAYS`] days or overdue, soonest first, with days left;
 //!    nothing when nothing is due; at most one per calendar day
