@@ -313,42 +313,47 @@ def main():
             event_name, expected = EVENTS[binary]
             with open(os.path.join(ROOT, "events", f"{event_name}.json")) as handle:
                 todo.append((logical_id, binary, memory, json.load(handle), expected, event_name))
+        for entry in todo:
+            if not os.path.exists(os.path.join(X86_DIR, entry[1], "bootstrap")):
+                print(f"{entry[1]}: not built, skipped", file=sys.stderr)
+        todo = [entry for entry in todo if os.path.exists(os.path.join(X86_DIR, entry[1], "bootstrap"))]
+        # Round by round, each function (the floor too) runs once per round:
+        # the machine's drift over a run then falls on every function alike.
+        runs = {entry[1]: [] for entry in todo}
+        for round_number in range(RUNS):
+            for logical_id, binary, memory, event, expected, _ in todo:
+                runs[binary].append(run_once(binary, logical_id, memory, event, expected, environment, new_table()))
+            print(f"round {round_number + 1}/{RUNS} done", file=sys.stderr, flush=True)
+        floor_cold = statistics.median(run["cold_ms"] for run in runs[FLOOR])
+        floor_init = statistics.median(run["init_ms"] for run in runs[FLOOR])
         rows = []
-        floor_cold = floor_init = None
         for logical_id, binary, memory, event, expected, event_name in todo:
-            if not os.path.exists(os.path.join(X86_DIR, binary, "bootstrap")):
-                print(f"{binary}: not built, skipped", file=sys.stderr)
-                continue
-            runs = [run_once(binary, logical_id, memory, event, expected, environment, new_table()) for _ in range(RUNS)]
-            cold = statistics.median(run["cold_ms"] for run in runs)
-            init = statistics.median(run["init_ms"] for run in runs)
-            if binary == FLOOR:
-                floor_cold, floor_init = cold, init
-            warm = [ms for run in runs for ms in run["warm"]]
+            cold = statistics.median(run["cold_ms"] for run in runs[binary])
+            init = statistics.median(run["init_ms"] for run in runs[binary])
+            warm = [ms for run in runs[binary] for ms in run["warm"]]
             p50 = percentile(warm, 0.5) if warm else float("nan")
             # The first request: from the first /next to its response; what
             # it takes beyond the same request warm is first-use set-up
             # (connections, lazy statics), apart from the request's own calls.
-            first = statistics.median(run["cold_ms"] - run["init_ms"] for run in runs)
-            calls = [c for run in runs for c in run["calls"]]
+            first = statistics.median(run["cold_ms"] - run["init_ms"] for run in runs[binary])
+            calls = [c for run in runs[binary] for c in run["calls"]]
             row = {
                 "binary": binary,
                 "event": event_name,
                 "size": size_mib(binary),
                 "init": init,
-                "init_ratio": init / floor_init if floor_init else float("nan"),
+                "init_ratio": init / floor_init,
                 "first": first,
                 "set_up": first - p50,
                 "cold": cold,
-                "ratio": cold / floor_cold if floor_cold else float("nan"),
+                "ratio": cold / floor_cold,
                 "p50": p50,
                 "p99": percentile(warm, 0.99) if warm else float("nan"),
-                "rss": max(run["rss_mib"] for run in runs),
+                "rss": max(run["rss_mib"] for run in runs[binary]),
                 "calls": statistics.median(c for c, _ in calls) if calls else None,
                 "units": statistics.median(u for _, u in calls) if calls else None,
             }
             rows.append(row)
-            print(f"{binary:24} cold {cold:7.1f} ms  warm p50 {row['p50']:6.1f} ms  {row['size'][0]:5.2f} MiB", file=sys.stderr, flush=True)
         print()
         print(f"RUNS={RUNS} fresh processes per function, WARM={WARM} invocations each; moto (infra/moto-server.py) on this machine.")
         print()
