@@ -64,8 +64,9 @@ const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("amazon-trust-services.pem")
 /// cost nothing to load, and trusting fewer authorities is narrower: no
 /// other CA's certificate for an AWS host name is accepted.
 ///
-/// In the China regions (`cn-`), whose endpoints Amazon Trust Services does
-/// not certify, the client keeps the machine's store.
+/// In the China regions (`cn-`), a partition of its own whose endpoints'
+/// certificates this was not checked against, the client keeps the
+/// machine's store.
 pub fn https_client(region: Option<&str>) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     use aws_smithy_http_client::proxy::ProxyConfig;
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};

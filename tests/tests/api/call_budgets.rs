@@ -42,8 +42,8 @@ const BUDGETS: &[(&str, u64, &str)] = &[
     ("GET /privacy/register", 0, "compiled in"),
     (
         "GET /admin/dsr",
-        9,
-        "a Query per queue shard (8) and the partition of entries from before the sharding, merged into one page",
+        5,
+        "a Query per queue shard (4) and the partition of entries from before the sharding, merged into one page",
     ),
     (
         "mail-outbox (stream)",
