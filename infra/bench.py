@@ -347,6 +347,7 @@ def main():
                 "set_up": first - p50,
                 "cold": cold,
                 "ratio": cold / floor_cold,
+                "http": expected is not None,
                 "p50": p50,
                 "p99": percentile(warm, 0.99) if warm else float("nan"),
                 "rss": max(run["rss_mib"] for run in runs[binary]),
@@ -368,9 +369,16 @@ def main():
                 f"| {name} | {row['event']} | {size:.2f}{'' if arch == 'arm64' else ' (' + arch + ')'} | {row['init']:.1f} "
                 f"| {row['init_ratio']:.2f} | {row['first']:.1f} | {row['set_up']:.1f} | {row['cold']:.1f} | {row['ratio']:.2f} | {row['p50']:.1f} | {row['p99']:.1f} | {row['rss']:.1f} | {calls} | {units} |"
             )
-        over = [row["binary"] for row in rows if row["ratio"] > 2 or row["size"][0] > 8]
-        if over:
-            print(f"\nover SPEC 11's budget (cold start > 2× the floor, or binary > 8 MiB): {', '.join(over)}")
+        # The cold-start budget is the HTTP functions' (a person waits on
+        # their first response); the others' first response is a whole
+        # batch (a drain, a sweep), shown for comparison. Size: every one.
+        over = [
+            row["binary"]
+            for row in rows
+            if row["size"][0] > 8 or (row["http"] and row["ratio"] > 2)
+        ]
+        print(f"\nSPEC 11's budgets: every binary ≤ 8 MiB; every HTTP function's cold start ≤ 2× the floor's ({', '.join(row['binary'] for row in rows if row['http'])}).")
+        print(f"over budget: {', '.join(over)}" if over else "within budget: every function.")
     finally:
         moto.terminate()
         moto.wait()
