@@ -53,20 +53,20 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 /// The roots of Amazon Trust Services, which certify every AWS endpoint.
 const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("amazon-trust-services.pem");
 
-/// The HTTPS client every SDK client of the process shares (one connection
-/// pool): the SDK's own (hyper, rustls on aws-lc-rs), trusting only the
-/// roots of Amazon Trust Services (`amazon-trust-services.pem`).
+/// The HTTPS client the SDK clients of one [`sdk_config`] share (one
+/// connection pool): the SDK's own (hyper, rustls on aws-lc-rs), trusting
+/// only the roots of Amazon Trust Services (`amazon-trust-services.pem`).
 ///
 /// The SDK's default client trusts the machine's root store instead, which
 /// it reads and parses at every cold start: on a Debian image 146 files,
-/// about 4 ms (infra/benchmarks.md); on Lambda one bundle of some 150
-/// certificates, parsed on 128 MB's share of a CPU. Five compiled-in roots
-/// cost nothing to load, and trusting fewer authorities is narrower: no
-/// other CA's certificate for an AWS host name is accepted.
+/// 4–6 ms of a function's start here (infra/benchmarks.md); on Lambda one
+/// bundle of some 150 certificates, parsed on 128 MB's share of a CPU. Five
+/// compiled-in roots cost next to nothing, and trusting fewer authorities
+/// is narrower: no other CA's certificate for an AWS host name is accepted.
 ///
-/// In the China regions (`cn-`), a partition of its own whose endpoints'
-/// certificates this was not checked against, the client keeps the
-/// machine's store.
+/// In the China regions (`cn-`), a separate AWS partition whose
+/// certificates were not checked for this, the client keeps the machine's
+/// store.
 pub fn https_client(region: Option<&str>) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     use aws_smithy_http_client::proxy::ProxyConfig;
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
