@@ -64,15 +64,15 @@ const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("amazon-trust-services.pem")
 /// compiled-in roots cost next to nothing, and trusting fewer authorities
 /// is narrower: no other CA's certificate for an AWS host name is accepted.
 ///
-/// In the China regions (`cn-`), a separate AWS partition whose
-/// certificates were not checked for this, the client keeps the machine's
-/// store.
+/// Outside the standard and GovCloud partitions ([`amazon_certified`]) the
+/// client keeps the machine's store.
 pub fn https_client(region: Option<&str>) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     use aws_smithy_http_client::proxy::ProxyConfig;
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-    let trust = match region {
-        Some(region) if region.starts_with("cn-") => TrustStore::default(),
-        _ => TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES),
+    let trust = if region.is_none_or(amazon_certified) {
+        TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES)
+    } else {
+        TrustStore::default()
     };
     let context = TlsContext::builder()
         .with_trust_store(trust)
@@ -90,6 +90,15 @@ pub fn https_client(region: Option<&str>) -> aws_smithy_runtime_api::client::htt
         connector.set_proxy_config(Some(ProxyConfig::from_env()));
         connector.build()
     })
+}
+
+/// Whether Amazon Trust Services certifies the endpoints of `region`: in the
+/// standard partition and GovCloud, yes; in China's (`cn-`) and the isolated
+/// ones (`us-iso-`, `us-isob-`, `eu-isoe-`, …), partitions of their own whose
+/// certificates were not checked for this, they are not taken to be.
+fn amazon_certified(region: &str) -> bool {
+    let partition = region.split('-').nth(1).unwrap_or_default();
+    !(region.starts_with("cn-") || partition.starts_with("iso"))
 }
 
 /// The endpoint a service's own variable names (`AWS_ENDPOINT_URL_SES`, …),

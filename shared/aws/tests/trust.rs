@@ -1,7 +1,8 @@
 //! The SDK clients' HTTPS trusts the roots of Amazon Trust Services, not the
 //! machine's root store (`privacy_aws::https_client`): a server whose
 //! certificate an authority in the machine's store signed is refused; in
-//! the China regions, where the machine's store is kept, it is accepted.
+//! the China and the isolated regions, where the machine's store is kept,
+//! it is accepted.
 
 use std::sync::Arc;
 
@@ -101,12 +102,24 @@ fn the_sdk_trusts_amazon_trust_services_and_not_the_machines_root_store() {
         std::env::temp_dir().join("privacy-aws-no-such-directory"),
     );
 
-    let refused = runtime.block_on(get_item(&endpoint, "eu-north-1"));
-    let error = refused.expect_err("a server certified by an authority outside Amazon Trust Services is refused");
-    assert!(error.contains("UnknownIssuer"), "refused for its issuer: {error}");
-
-    runtime
-        .block_on(get_item(&endpoint, "cn-north-1"))
-        .expect("in the China regions the machine's store is trusted");
+    for region in ["eu-north-1", "us-east-1", "us-gov-west-1"] {
+        let refused = runtime.block_on(get_item(&endpoint, region));
+        let error = refused.expect_err("a server certified by an authority outside Amazon Trust Services is refused");
+        assert!(
+            error.contains("UnknownIssuer"),
+            "{region}: refused for its issuer: {error}"
+        );
+    }
+    for region in [
+        "cn-north-1",
+        "cn-northwest-1",
+        "us-iso-east-1",
+        "us-isob-east-1",
+        "eu-isoe-west-1",
+    ] {
+        runtime
+            .block_on(get_item(&endpoint, region))
+            .unwrap_or_else(|error| panic!("{region}: the machine's store is trusted: {error}"));
+    }
     std::fs::remove_file(&store).ok();
 }
