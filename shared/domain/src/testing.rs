@@ -150,7 +150,6 @@ pub fn test_secrets() -> Secrets {
     }
 }
 
-/// An address a test names (panics on an invalid one).
 /// A request of `request_type` from `address` through the API, with
 /// nothing else filled in.
 pub fn submission(request_type: RequestType, address: &str) -> Submission {
@@ -168,6 +167,7 @@ pub fn submission(request_type: RequestType, address: &str) -> Submission {
     }
 }
 
+/// An address a test names (panics on an invalid one).
 pub fn email(address: &str) -> EmailAddress {
     EmailAddress::parse("email", address).expect("a valid test address")
 }
@@ -175,4 +175,16 @@ pub fn email(address: &str) -> EmailAddress {
 /// A time a test names, RFC 3339 (panics on an invalid one).
 pub fn timestamp(text: &str) -> Timestamp {
     text.parse().expect("an RFC 3339 time")
+}
+
+/// The token of the verification link (`/dsr/verify?token=`) in `mail`
+/// (panics when it holds none).
+pub fn verification_token(mail: &crate::mail::Mail) -> String {
+    const LINK: &str = "/dsr/verify?token=";
+    let start = mail.text.find(LINK).expect("a verification link in the mail") + LINK.len();
+    mail.text[start..]
+        .split_whitespace()
+        .next()
+        .expect("the link's token")
+        .to_owned()
 }

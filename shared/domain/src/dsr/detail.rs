@@ -243,8 +243,7 @@ mod tests {
         let submitted = world.requests().submit(submission(request_type)).await.unwrap();
         world.drain_outbox().await;
         let mail = world.mailer.sent_to(&email("ada@example.com")).pop().unwrap();
-        let start = mail.text.find("/dsr/verify?token=").unwrap() + "/dsr/verify?token=".len();
-        let token = mail.text[start..].split_whitespace().next().unwrap().to_owned();
+        let token = crate::testing::verification_token(&mail);
         world.requests().verify(&token).await.unwrap();
         submitted.request_id
     }

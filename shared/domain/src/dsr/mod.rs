@@ -899,8 +899,7 @@ mod tests {
                 .rev()
                 .find(|m| m.text.contains("/dsr/verify?token="))
                 .unwrap();
-            let start = mail.text.find("?token=").unwrap() + 7;
-            mail.text[start..].split_whitespace().next().unwrap().to_owned()
+            crate::testing::verification_token(&mail)
         }
     }
 

@@ -232,8 +232,7 @@ mod tests {
             .request_id;
         world.drain_outbox().await;
         let mail = world.mailer.sent_to(&email(address)).pop().unwrap();
-        let start = mail.text.find("/dsr/verify?token=").unwrap() + "/dsr/verify?token=".len();
-        let token = mail.text[start..].split_whitespace().next().unwrap().to_owned();
+        let token = crate::testing::verification_token(&mail);
         world.requests().verify(&token).await.unwrap();
         id
     }

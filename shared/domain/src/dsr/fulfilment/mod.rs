@@ -1166,8 +1166,7 @@ mod tests {
             let submitted = self.requests().submit(submission).await.unwrap();
             self.drain_outbox().await;
             let mail = self.mailer.sent_to(&Self::ada()).pop().unwrap();
-            let start = mail.text.find("/dsr/verify?token=").unwrap() + "/dsr/verify?token=".len();
-            let token = mail.text[start..].split_whitespace().next().unwrap().to_owned();
+            let token = crate::testing::verification_token(&mail);
             self.requests().verify(&token).await.unwrap();
             self.stored_request(&submitted.request_id).await
         }
@@ -1654,11 +1653,6 @@ mod tests {
         submission
     }
 
-    fn link_token(mail: &Mail) -> String {
-        let start = mail.text.find("/dsr/verify?token=").unwrap() + "/dsr/verify?token=".len();
-        mail.text[start..].split_whitespace().next().unwrap().to_owned()
-    }
-
     impl Fixture {
         async fn subscription_of(&self, address: &EmailAddress) -> Option<Subscription> {
             let newsletter = self.newsletter();
@@ -1696,7 +1690,7 @@ mod tests {
         assert!(fixture.subscription_of(&grace()).await.is_none(), "nothing moved yet");
         let to_grace = fixture.mailer.sent_to(&grace());
         assert_eq!(to_grace.len(), 1, "the new address gets only its own link");
-        let token = link_token(&to_grace[0]);
+        let token = crate::testing::verification_token(&to_grace[0]);
         // Neither the old address nor the name; the random link token is left
         // out of the search, as it can hold "Ada" by chance.
         let text = to_grace[0].text.replace(&token, "<token>");
@@ -1815,7 +1809,7 @@ mod tests {
         let fixture = Fixture::new();
         fixture.customer().await;
         let pending = fixture.verified(to_grace(None)).await;
-        let token = link_token(&fixture.mailer.sent_to(&grace())[0]);
+        let token = crate::testing::verification_token(&fixture.mailer.sent_to(&grace())[0]);
         fixture.clock.advance(SignedDuration::from_hours(7 * 24 + 1));
         let requests = fixture.requests();
         assert!(matches!(requests.preview(&token).await, Err(DsrError::InvalidToken)));

@@ -517,8 +517,7 @@ mod tests {
         let submitted = world.requests().submit(submission).await.unwrap();
         world.drain_outbox().await;
         let mail = world.mailer.sent_to(&ada()).pop().unwrap();
-        let start = mail.text.find("/dsr/verify?token=").unwrap() + "/dsr/verify?token=".len();
-        let token = mail.text[start..].split_whitespace().next().unwrap().to_owned();
+        let token = crate::testing::verification_token(&mail);
         world.requests().verify(&token).await.unwrap();
         stored(world, &submitted.request_id).await
     }
@@ -1637,8 +1636,7 @@ mod tests {
         let submitted = world.requests().submit(submission(RequestType::Access)).await.unwrap();
         world.drain_outbox().await;
         let mail = world.mailer.sent_to(&ada()).pop().unwrap();
-        let start = mail.text.find("/dsr/verify?token=").unwrap() + "/dsr/verify?token=".len();
-        let token = mail.text[start..].split_whitespace().next().unwrap().to_owned();
+        let token = crate::testing::verification_token(&mail);
         let verified = world.requests().verify(&token).await;
         assert!(
             matches!(verified, Err(DsrError::Store(crate::store::StoreError::Conflict))),
